@@ -1,0 +1,149 @@
+//! Charge rules `H[t] = f(V[t-1], X[t])` (SPEC §1). A neuron contributes only
+//! its charge and the partial derivatives the shared time loops need; the
+//! fire/reset logic and the surrogate live elsewhere, once.
+//!
+//! The expressions are written exactly as in SPEC §1 (and in `reference/`), so
+//! float64 results agree bit for bit rather than merely to rounding.
+
+use crate::real::Real;
+
+pub trait ChargeRule<T: Real>: Copy + Send + Sync {
+    /// True when the rule has a learnable decay `k` whose gradient backward sums.
+    const LEARNABLE_DECAY: bool = false;
+
+    fn charge(&self, v: T, x: T) -> T;
+    /// dH[t]/dV[t-1]
+    fn dh_dv(&self) -> T;
+    /// dH[t]/dX[t]
+    fn dh_dx(&self) -> T;
+    /// dH[t]/dk for learnable-decay rules; unused otherwise.
+    #[inline(always)]
+    fn dh_dk(&self, _v_prev: T, _x: T) -> T {
+        T::zero()
+    }
+}
+
+/// Integrate-and-fire: `H = V + X`.
+#[derive(Clone, Copy, Debug)]
+pub struct IfCharge;
+
+impl<T: Real> ChargeRule<T> for IfCharge {
+    #[inline(always)]
+    fn charge(&self, v: T, x: T) -> T {
+        v + x
+    }
+    #[inline(always)]
+    fn dh_dv(&self) -> T {
+        T::one()
+    }
+    #[inline(always)]
+    fn dh_dx(&self) -> T {
+        T::one()
+    }
+}
+
+/// Leaky integrate-and-fire with time constant `tau`.
+/// decay_input: `H = V + (X - (V - Vr))/tau`; otherwise `H = V - (V - Vr)/tau + X`.
+#[derive(Clone, Copy, Debug)]
+pub struct LifCharge<T> {
+    pub tau: T,
+    pub v_reset: T,
+    pub decay_input: bool,
+}
+
+impl<T: Real> ChargeRule<T> for LifCharge<T> {
+    #[inline(always)]
+    fn charge(&self, v: T, x: T) -> T {
+        if self.decay_input {
+            v + (x - (v - self.v_reset)) / self.tau
+        } else {
+            v - (v - self.v_reset) / self.tau + x
+        }
+    }
+    #[inline(always)]
+    fn dh_dv(&self) -> T {
+        T::one() - T::one() / self.tau
+    }
+    #[inline(always)]
+    fn dh_dx(&self) -> T {
+        if self.decay_input {
+            T::one() / self.tau
+        } else {
+            T::one()
+        }
+    }
+}
+
+/// Parametric LIF: as LIF with `1/tau = k = sigmoid(w)`, `k` learnable.
+#[derive(Clone, Copy, Debug)]
+pub struct ParametricLifCharge<T> {
+    pub k: T,
+    pub v_reset: T,
+    pub decay_input: bool,
+}
+
+impl<T: Real> ChargeRule<T> for ParametricLifCharge<T> {
+    const LEARNABLE_DECAY: bool = true;
+
+    #[inline(always)]
+    fn charge(&self, v: T, x: T) -> T {
+        if self.decay_input {
+            v + (x - (v - self.v_reset)) * self.k
+        } else {
+            v - (v - self.v_reset) * self.k + x
+        }
+    }
+    #[inline(always)]
+    fn dh_dv(&self) -> T {
+        T::one() - self.k
+    }
+    #[inline(always)]
+    fn dh_dx(&self) -> T {
+        if self.decay_input {
+            self.k
+        } else {
+            T::one()
+        }
+    }
+    #[inline(always)]
+    fn dh_dk(&self, v_prev: T, x: T) -> T {
+        if self.decay_input {
+            x - (v_prev - self.v_reset)
+        } else {
+            -(v_prev - self.v_reset)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn numeric<R: ChargeRule<f64>>(rule: R, v: f64, x: f64) -> (f64, f64) {
+        let e = 1e-6;
+        let dv = (rule.charge(v + e, x) - rule.charge(v - e, x)) / (2.0 * e);
+        let dx = (rule.charge(v, x + e) - rule.charge(v, x - e)) / (2.0 * e);
+        (dv, dx)
+    }
+
+    #[test]
+    fn partials_match_finite_differences() {
+        for &decay_input in &[true, false] {
+            let lif = LifCharge { tau: 3.0, v_reset: -0.2, decay_input };
+            let plif = ParametricLifCharge { k: 0.3, v_reset: 0.1, decay_input };
+            for &(v, x) in &[(0.3, 1.2), (-0.7, 0.4)] {
+                let (dv, dx) = numeric(lif, v, x);
+                assert!((dv - lif.dh_dv()).abs() < 1e-8 && (dx - lif.dh_dx()).abs() < 1e-8);
+                let (dv, dx) = numeric(plif, v, x);
+                assert!((dv - plif.dh_dv()).abs() < 1e-8 && (dx - plif.dh_dx()).abs() < 1e-8);
+                let e = 1e-6;
+                let up = ParametricLifCharge { k: plif.k + e, ..plif };
+                let down = ParametricLifCharge { k: plif.k - e, ..plif };
+                let dk = (up.charge(v, x) - down.charge(v, x)) / (2.0 * e);
+                assert!((dk - plif.dh_dk(v, x)).abs() < 1e-8);
+            }
+        }
+        let (dv, dx) = numeric(IfCharge, 0.5, 0.25);
+        assert!((dv - 1.0).abs() < 1e-8 && (dx - 1.0).abs() < 1e-8);
+    }
+}

@@ -1,0 +1,486 @@
+//! The one forward and one backward time loop shared by every neuron.
+//!
+//! Work is split into blocks of neurons (rayon-parallel); inside a block the
+//! time loop runs over contiguous rows so the element loop vectorises and the
+//! block's voltages stay in L1.
+//!
+//! Saved for backward, per neuron-step: `H` (one float) and the spike as one
+//! bit, i.e. `size_of::<T>() + 1/8` bytes (4.125 for f32, 8.125 for f64).
+//! ParametricLIF with `decay_input` also re-reads its input `X`, which the
+//! caller holds anyway, to get dH/dk exactly.
+
+use crate::bits::{pack_row, row_bytes, spike_at};
+use crate::charge::{ChargeRule, IfCharge, LifCharge, ParametricLifCharge};
+use crate::columns::{blocks, blocks_mut};
+use crate::error::{require_finite, EngineError};
+use crate::firing::{Firing, Reset};
+use crate::real::Real;
+use crate::surrogate::{DerivativeVisitor, Surrogate};
+use rayon::prelude::*;
+
+/// Runs an `#[inline(always)]` loop compiled for the best vector extension the
+/// CPU has (AVX-512, AVX2, or the baseline), chosen at run time. The loops
+/// never use FMA, so every version rounds exactly like the reference.
+macro_rules! with_cpu_features {
+    ($f:ident($($arg:expr),* $(,)?)) => {{
+        #[cfg(target_arch = "x86_64")]
+        {
+            #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2")]
+            unsafe fn avx512<R>(run: impl FnOnce() -> R) -> R { run() }
+            #[target_feature(enable = "avx2")]
+            unsafe fn avx2<R>(run: impl FnOnce() -> R) -> R { run() }
+            if std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("avx512bw")
+                && std::is_x86_feature_detected!("avx512vl") {
+                unsafe { avx512(#[inline(always)] || $f($($arg),*)) }
+            } else if std::is_x86_feature_detected!("avx2") {
+                unsafe { avx2(#[inline(always)] || $f($($arg),*)) }
+            } else {
+                $f($($arg),*)
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        { $f($($arg),*) }
+    }};
+}
+
+/// Neurons per parallel block. A block's state (V, or the backward carry)
+/// stays within 128 KiB so it lives in L2 while its rows stream past; long
+/// rows keep the hardware prefetchers busy; at least four blocks per thread
+/// balance the load. A multiple of 64, so packed-bit rows split on whole bytes.
+pub fn block_len<T>(neurons: usize) -> usize {
+    let by_cache = 128 * 1024 / std::mem::size_of::<T>();
+    let by_balance = neurons.div_ceil(4 * rayon::current_num_threads().max(1));
+    by_cache.min(by_balance).max(512).div_ceil(64) * 64
+}
+
+/// Which charge rule, with its parameters.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Neuron {
+    If,
+    Lif { tau: f64, decay_input: bool },
+    ParametricLif { k: f64, decay_input: bool },
+}
+
+impl Neuron {
+    /// Builds a neuron from its name (`"if"`, `"lif"`, `"plif"`) and parameters.
+    pub fn from_name(name: &str, tau: f64, k: f64, decay_input: bool) -> Result<Self, EngineError> {
+        match name {
+            "if" => Ok(Neuron::If),
+            "lif" => {
+                let tau = require_finite("tau", tau)?;
+                if tau <= 1.0 {
+                    return Err(EngineError::param("tau", format!("expected tau > 1, got {tau}")));
+                }
+                Ok(Neuron::Lif { tau, decay_input })
+            }
+            "plif" => {
+                let k = require_finite("k", k)?;
+                if !(k > 0.0 && k < 1.0) {
+                    return Err(EngineError::param("k", format!("expected 0 < k = 1/tau < 1, got {k}")));
+                }
+                Ok(Neuron::ParametricLif { k, decay_input })
+            }
+            other => Err(EngineError::param(
+                "neuron",
+                format!("unknown neuron {other:?}; expected 'if', 'lif' or 'plif'"),
+            )),
+        }
+    }
+}
+
+/// Threshold, reset and detach as given by the caller (f64), checked.
+#[derive(Clone, Copy, Debug)]
+pub struct FiringSpec {
+    pub v_threshold: f64,
+    pub v_reset: Option<f64>,
+    pub detach_reset: bool,
+}
+
+impl FiringSpec {
+    pub fn validate(&self) -> Result<(), EngineError> {
+        require_finite("v_threshold", self.v_threshold)?;
+        if let Some(v) = self.v_reset {
+            require_finite("v_reset", v)?;
+        }
+        Ok(())
+    }
+
+    fn to<T: Real>(self) -> Firing<T> {
+        Firing {
+            v_threshold: T::of(self.v_threshold),
+            reset: match self.v_reset {
+                Some(v) => Reset::Hard { v_reset: T::of(v) },
+                None => Reset::Soft,
+            },
+            detach_reset: self.detach_reset,
+        }
+    }
+}
+
+/// Inputs of the forward pass: `x` is `[steps, neurons]`, `v_init` is `[neurons]`.
+pub struct ForwardInputs<'a, T> {
+    pub steps: usize,
+    pub neurons: usize,
+    pub x: &'a [T],
+    pub v_init: &'a [T],
+}
+
+/// Outputs of the forward pass, allocated by the caller.
+pub struct ForwardOutputs<'a, T> {
+    /// `[steps, neurons]`, 0 or 1.
+    pub spikes: &'a mut [T],
+    /// `[neurons]`: V after the last step.
+    pub v_last: &'a mut [T],
+    /// `[steps, neurons]`: H, saved for backward.
+    pub h_seq: &'a mut [T],
+    /// `[steps, ceil(neurons/8)]`: spikes as packed bits, saved for backward.
+    pub bits: &'a mut [u8],
+    /// `[steps, neurons]`: post-reset V at every step, when asked for.
+    pub v_seq: Option<&'a mut [T]>,
+}
+
+/// Gradients arriving at the forward outputs, and what forward saved.
+pub struct BackwardInputs<'a, T> {
+    pub steps: usize,
+    pub neurons: usize,
+    /// `[steps, neurons]`
+    pub grad_spikes: &'a [T],
+    /// `[steps, neurons]`, gradient at the post-reset voltage sequence.
+    pub grad_v_seq: Option<&'a [T]>,
+    /// `[neurons]`, gradient at V after the last step.
+    pub grad_v_last: Option<&'a [T]>,
+    pub h_seq: &'a [T],
+    pub bits: &'a [u8],
+    pub v_init: &'a [T],
+    /// `[steps, neurons]`: the forward input; needed only by ParametricLIF.
+    pub x: Option<&'a [T]>,
+}
+
+pub struct BackwardOutputs<'a, T> {
+    /// `[steps, neurons]`
+    pub grad_x: &'a mut [T],
+    /// `[neurons]`
+    pub grad_v_init: &'a mut [T],
+}
+
+fn check_len(arg: &'static str, got: usize, expected: usize) -> Result<(), EngineError> {
+    if got == expected {
+        Ok(())
+    } else {
+        Err(EngineError::Shape { arg, expected: format!("{expected} elements"), got: format!("{got} elements") })
+    }
+}
+
+fn check_forward<T>(i: &ForwardInputs<T>, o: &ForwardOutputs<T>) -> Result<(), EngineError> {
+    if i.steps == 0 {
+        return Err(EngineError::Shape { arg: "x", expected: "T >= 1 time steps".into(), got: "T = 0".into() });
+    }
+    let cells = i.steps * i.neurons;
+    check_len("x", i.x.len(), cells)?;
+    check_len("v_init", i.v_init.len(), i.neurons)?;
+    check_len("spikes", o.spikes.len(), cells)?;
+    check_len("v_last", o.v_last.len(), i.neurons)?;
+    check_len("h_seq", o.h_seq.len(), cells)?;
+    check_len("bits", o.bits.len(), i.steps * row_bytes(i.neurons))?;
+    if let Some(v) = &o.v_seq {
+        check_len("v_seq", v.len(), cells)?;
+    }
+    Ok(())
+}
+
+/// Runs `steps` charge-fire-reset steps for every neuron.
+pub fn forward<T: Real>(
+    neuron: Neuron,
+    firing: FiringSpec,
+    inputs: ForwardInputs<T>,
+    outputs: ForwardOutputs<T>,
+) -> Result<(), EngineError> {
+    firing.validate()?;
+    check_forward(&inputs, &outputs)?;
+    let f = firing.to::<T>();
+    let vr = f.rest_voltage();
+    match neuron {
+        Neuron::If => forward_with(IfCharge, f, inputs, outputs),
+        Neuron::Lif { tau, decay_input } => {
+            forward_with(LifCharge { tau: T::of(tau), v_reset: vr, decay_input }, f, inputs, outputs)
+        }
+        Neuron::ParametricLif { k, decay_input } => {
+            forward_with(ParametricLifCharge { k: T::of(k), v_reset: vr, decay_input }, f, inputs, outputs)
+        }
+    }
+    Ok(())
+}
+
+struct ForwardBlock<'a, T> {
+    x: Vec<&'a [T]>,
+    v_init: &'a [T],
+    spikes: Vec<&'a mut [T]>,
+    v_last: &'a mut [T],
+    h_seq: Vec<&'a mut [T]>,
+    bits: Vec<&'a mut [u8]>,
+    v_seq: Option<Vec<&'a mut [T]>>,
+}
+
+fn forward_with<T: Real, R: ChargeRule<T>>(rule: R, f: Firing<T>, i: ForwardInputs<T>, o: ForwardOutputs<T>) {
+    let (steps, n) = (i.steps, i.neurons);
+    let block = block_len::<T>(n);
+    let x = blocks(i.x, steps, n, block);
+    let spikes = blocks_mut(o.spikes, steps, n, block);
+    let h_seq = blocks_mut(o.h_seq, steps, n, block);
+    let bits = blocks_mut(o.bits, steps, row_bytes(n), block / 8);
+    let mut v_seq = o.v_seq.map(|v| blocks_mut(v, steps, n, block).into_iter());
+    let jobs: Vec<ForwardBlock<T>> = x
+        .into_iter()
+        .zip(i.v_init.chunks(block))
+        .zip(spikes)
+        .zip(o.v_last.chunks_mut(block))
+        .zip(h_seq)
+        .zip(bits)
+        .map(|(((((x, v_init), spikes), v_last), h_seq), bits)| ForwardBlock {
+            x,
+            v_init,
+            spikes,
+            v_last,
+            h_seq,
+            bits,
+            v_seq: v_seq.as_mut().and_then(|it| it.next()),
+        })
+        .collect();
+    jobs.into_par_iter().for_each(|job| forward_block(rule, f, job));
+}
+
+fn forward_block<T: Real, R: ChargeRule<T>>(rule: R, f: Firing<T>, b: ForwardBlock<T>) {
+    let vth = f.v_threshold;
+    match f.reset {
+        Reset::Hard { v_reset } => with_cpu_features!(forward_steps(rule, vth, move |h: T, s: bool| if s { v_reset } else { h }, b)),
+        Reset::Soft => with_cpu_features!(forward_steps(rule, vth, move |h: T, s: bool| if s { h - vth } else { h }, b)),
+    }
+}
+
+#[inline(always)]
+fn forward_steps<T: Real, R: ChargeRule<T>, F: Fn(T, bool) -> T + Copy>(rule: R, vth: T, reset: F, mut b: ForwardBlock<T>) {
+    let v = &mut *b.v_last;
+    v.copy_from_slice(b.v_init);
+    let (zero, one) = (T::zero(), T::one());
+    for t in 0..b.x.len() {
+        let (xs, hs, ss, bits) = (b.x[t], &mut *b.h_seq[t], &mut *b.spikes[t], &mut *b.bits[t]);
+        for (((v, &x), h_out), s_out) in v.iter_mut().zip(xs).zip(hs.iter_mut()).zip(ss.iter_mut()) {
+            let h = rule.charge(*v, x);
+            let spike = h >= vth;
+            *h_out = h;
+            *s_out = if spike { one } else { zero };
+            *v = reset(h, spike);
+        }
+        pack_row(ss, bits);
+        if let Some(v_seq) = b.v_seq.as_mut() {
+            v_seq[t].copy_from_slice(v);
+        }
+    }
+}
+
+fn check_backward<T>(i: &BackwardInputs<T>, o: &BackwardOutputs<T>) -> Result<(), EngineError> {
+    if i.steps == 0 {
+        return Err(EngineError::Shape { arg: "h_seq", expected: "T >= 1 time steps".into(), got: "T = 0".into() });
+    }
+    let cells = i.steps * i.neurons;
+    check_len("grad_spikes", i.grad_spikes.len(), cells)?;
+    if let Some(g) = i.grad_v_seq {
+        check_len("grad_v_seq", g.len(), cells)?;
+    }
+    if let Some(g) = i.grad_v_last {
+        check_len("grad_v_last", g.len(), i.neurons)?;
+    }
+    check_len("h_seq", i.h_seq.len(), cells)?;
+    check_len("bits", i.bits.len(), i.steps * row_bytes(i.neurons))?;
+    check_len("v_init", i.v_init.len(), i.neurons)?;
+    if let Some(x) = i.x {
+        check_len("x", x.len(), cells)?;
+    }
+    check_len("grad_x", o.grad_x.len(), cells)?;
+    check_len("grad_v_init", o.grad_v_init.len(), i.neurons)?;
+    Ok(())
+}
+
+/// Exact BPTT through the multi-step forward (SPEC §1.1). Fills the gradients
+/// wrt `x` and `v_init`; returns `Σ_t,n gH·dH/dk` (ParametricLIF's gradient wrt
+/// `k`, 0 for other neurons), summed in f64.
+pub fn backward<T: Real>(
+    neuron: Neuron,
+    firing: FiringSpec,
+    surrogate: Surrogate,
+    inputs: BackwardInputs<T>,
+    outputs: BackwardOutputs<T>,
+) -> Result<f64, EngineError> {
+    firing.validate()?;
+    check_backward(&inputs, &outputs)?;
+    if matches!(neuron, Neuron::ParametricLif { .. }) && inputs.x.is_none() {
+        return Err(EngineError::param("x", "ParametricLIF backward needs the forward input x"));
+    }
+    let f = firing.to::<T>();
+    let vr = f.rest_voltage();
+    let job = BackwardJob { f, inputs, outputs };
+    Ok(match neuron {
+        Neuron::If => surrogate.dispatch(WithRule { rule: IfCharge, job }),
+        Neuron::Lif { tau, decay_input } => {
+            surrogate.dispatch(WithRule { rule: LifCharge { tau: T::of(tau), v_reset: vr, decay_input }, job })
+        }
+        Neuron::ParametricLif { k, decay_input } => surrogate
+            .dispatch(WithRule { rule: ParametricLifCharge { k: T::of(k), v_reset: vr, decay_input }, job }),
+    })
+}
+
+struct BackwardJob<'a, T> {
+    f: Firing<T>,
+    inputs: BackwardInputs<'a, T>,
+    outputs: BackwardOutputs<'a, T>,
+}
+
+struct WithRule<'a, T, R> {
+    rule: R,
+    job: BackwardJob<'a, T>,
+}
+
+impl<'a, T: Real, R: ChargeRule<T>> DerivativeVisitor<T> for WithRule<'a, T, R> {
+    type Output = f64;
+    fn visit<G: Fn(T) -> T + Sync + Send + Copy>(self, sg: G) -> f64 {
+        backward_with(self.rule, sg, self.job)
+    }
+}
+
+struct BackwardBlock<'a, T> {
+    grad_spikes: Vec<&'a [T]>,
+    grad_v_seq: Option<Vec<&'a [T]>>,
+    grad_v_last: Option<&'a [T]>,
+    h_seq: Vec<&'a [T]>,
+    bits: Vec<&'a [u8]>,
+    v_init: &'a [T],
+    x: Option<Vec<&'a [T]>>,
+    grad_x: Vec<&'a mut [T]>,
+    grad_v_init: &'a mut [T],
+}
+
+fn backward_with<T: Real, R: ChargeRule<T>, G: Fn(T) -> T + Sync + Send + Copy>(
+    rule: R,
+    sg: G,
+    job: BackwardJob<T>,
+) -> f64 {
+    let BackwardJob { f, inputs: i, outputs: o } = job;
+    let (steps, n) = (i.steps, i.neurons);
+    let block = block_len::<T>(n);
+    let mut grad_v_seq = i.grad_v_seq.map(|g| blocks(g, steps, n, block).into_iter());
+    let mut grad_v_last = i.grad_v_last.map(|g| g.chunks(block));
+    let mut x = i.x.map(|x| blocks(x, steps, n, block).into_iter());
+    let jobs: Vec<BackwardBlock<T>> = blocks(i.grad_spikes, steps, n, block)
+        .into_iter()
+        .zip(blocks(i.h_seq, steps, n, block))
+        .zip(blocks(i.bits, steps, row_bytes(n), block / 8))
+        .zip(i.v_init.chunks(block))
+        .zip(blocks_mut(o.grad_x, steps, n, block))
+        .zip(o.grad_v_init.chunks_mut(block))
+        .map(|(((((grad_spikes, h_seq), bits), v_init), grad_x), grad_v_init)| BackwardBlock {
+            grad_spikes,
+            grad_v_seq: grad_v_seq.as_mut().and_then(|it| it.next()),
+            grad_v_last: grad_v_last.as_mut().and_then(|it| it.next()),
+            h_seq,
+            bits,
+            v_init,
+            x: x.as_mut().and_then(|it| it.next()),
+            grad_x,
+            grad_v_init,
+        })
+        .collect();
+    jobs.into_par_iter().map(|b| backward_block(rule, f, sg, b)).sum()
+}
+
+fn backward_block<T: Real, R: ChargeRule<T>, G: Fn(T) -> T + Copy>(
+    rule: R,
+    f: Firing<T>,
+    sg: G,
+    b: BackwardBlock<T>,
+) -> f64 {
+    let vth = f.v_threshold;
+    let keep = if f.detach_reset { T::zero() } else { T::one() };
+    let one = T::one();
+    match f.reset {
+        Reset::Hard { v_reset } => with_cpu_features!(backward_steps(
+            rule,
+            f,
+            sg,
+            move |h: T, s: T, g: T| one - s + (v_reset - h) * g * keep,
+            b
+        )),
+        Reset::Soft => with_cpu_features!(backward_steps(rule, f, sg, move |_h: T, _s: T, g: T| one - vth * g * keep, b)),
+    }
+}
+
+/// One block's reverse time loop; `dv_dh(H, S, sg')` is the reset's derivative.
+#[inline(always)]
+fn backward_steps<T: Real, R: ChargeRule<T>, G: Fn(T) -> T + Copy, D: Fn(T, T, T) -> T + Copy>(
+    rule: R,
+    f: Firing<T>,
+    sg: G,
+    dv_dh: D,
+    b: BackwardBlock<T>,
+) -> f64 {
+    let BackwardBlock { grad_spikes, grad_v_seq, grad_v_last, h_seq, bits, v_init, x, mut grad_x, grad_v_init } = b;
+    let (dh_dv, dh_dx) = (rule.dh_dv(), rule.dh_dx());
+    let (zero, one) = (T::zero(), T::one());
+    // carry = gH[t+1]·dH[t+1]/dV[t], plus the gradient at V after the last step.
+    let carry = grad_v_init;
+    match grad_v_last {
+        Some(g) => carry.copy_from_slice(g),
+        None => carry.fill(zero),
+    }
+    let mut grad_k = 0.0f64;
+    for t in (0..h_seq.len()).rev() {
+        let (hs, gs, row_bits) = (h_seq[t], grad_spikes[t], bits[t]);
+        let gx = &mut *grad_x[t];
+        if let Some(gv) = grad_v_seq.as_ref().map(|g| g[t]) {
+            for (c, &g) in carry.iter_mut().zip(gv) {
+                *c = g + *c;
+            }
+        }
+        if R::LEARNABLE_DECAY {
+            for i in 0..hs.len() {
+                let h = hs[i];
+                let s = if spike_at(row_bits, i) { one } else { zero };
+                let g = sg(h - f.v_threshold);
+                let gh = gs[i] * g + carry[i] * dv_dh(h, s, g);
+                gx[i] = gh * dh_dx;
+                carry[i] = gh * dh_dv;
+                let v_prev = if t == 0 { v_init[i] } else { f.reset(h_seq[t - 1][i], spike_at(bits[t - 1], i)) };
+                let x_t = x.as_ref().map_or(zero, |x| x[t][i]);
+                grad_k += (gh * rule.dh_dk(v_prev, x_t)).to_f64();
+            }
+        } else {
+            // Eight neurons per packed byte with a fixed trip count, so the
+            // unpacking vectorises; the tail (N not a multiple of 8) after.
+            let full = hs.len() / 8 * 8;
+            let groups = hs[..full]
+                .chunks_exact(8)
+                .zip(gs.chunks_exact(8))
+                .zip(gx.chunks_exact_mut(8))
+                .zip(carry.chunks_exact_mut(8))
+                .zip(row_bits);
+            for ((((h8, g8), gx8), c8), &byte) in groups {
+                for j in 0..8 {
+                    let h = h8[j];
+                    let s = if (byte >> j) & 1 == 1 { one } else { zero };
+                    let g = sg(h - f.v_threshold);
+                    let gh = g8[j] * g + c8[j] * dv_dh(h, s, g);
+                    gx8[j] = gh * dh_dx;
+                    c8[j] = gh * dh_dv;
+                }
+            }
+            for i in full..hs.len() {
+                let h = hs[i];
+                let s = if spike_at(row_bits, i) { one } else { zero };
+                let g = sg(h - f.v_threshold);
+                let gh = gs[i] * g + carry[i] * dv_dh(h, s, g);
+                gx[i] = gh * dh_dx;
+                carry[i] = gh * dh_dv;
+            }
+        }
+    }
+    grad_k
+}

@@ -1,0 +1,157 @@
+"""torch custom ops over the Rust engine — all torch glue for the kernels lives here.
+
+``snnrs::multistep_neuron_forward`` runs the fused multi-step neuron; its
+gradient is ``snnrs::multistep_neuron_backward``, itself a custom op, so both
+work in eager mode, under ``torch.compile(fullgraph=True)`` and pass
+``torch.library.opcheck``. Tensors are ``[T, *shape]``; the kernels see them
+flattened to ``[T, N]``.
+"""
+
+import math
+from typing import List, Optional, Tuple
+
+import torch
+from torch import Tensor
+
+from snnrs import _engine
+
+ENGINE_DTYPES = (torch.float32, torch.float64)
+NEURONS = ("if", "lif", "plif")
+
+
+def _check_tensor(name: str, t: Tensor, dtype=None):
+    if t.device.type != "cpu":
+        raise ValueError(f"{name}: the engine runs on CPU tensors, got device {t.device}")
+    if t.dtype not in ENGINE_DTYPES:
+        raise TypeError(f"{name}: expected dtype float32 or float64, got {t.dtype}")
+    if dtype is not None and t.dtype != dtype:
+        raise TypeError(f"{name}: expected dtype {dtype} (same as x), got {t.dtype}")
+
+
+def _flat(t: Tensor, steps: int) -> "numpy.ndarray":  # noqa: F821
+    return t.detach().contiguous().reshape(steps, -1).numpy()
+
+
+def _decay_k(w: Optional[Tensor]) -> float:
+    """k = sigmoid(w), ParametricLIF's 1/tau, computed as in reference/neuron.py."""
+    return 1.0 / (1.0 + math.exp(-float(w))) if w is not None else 0.5
+
+
+@torch.library.custom_op("snnrs::multistep_neuron_forward", mutates_args=())
+def multistep_neuron_forward(
+    x: Tensor,
+    v_init: Tensor,
+    w: Optional[Tensor],
+    neuron: str,
+    v_threshold: float,
+    v_reset: Optional[float],
+    tau: float,
+    decay_input: bool,
+    detach_reset: bool,
+    surrogate: str,
+    surrogate_params: List[float],
+    store_v_seq: bool,
+) -> Tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
+    """Returns ``(spikes [T,*], v_last [*], h_seq [T,*], bits uint8 [T, ceil(N/8)], v_seq [T,*] or [0])``.
+
+    ``detach_reset``, ``surrogate`` and ``surrogate_params`` only matter to backward.
+    """
+    _check_tensor("x", x)
+    _check_tensor("v_init", v_init, x.dtype)
+    if x.dim() < 1:
+        raise ValueError("x: expected a [T, ...] tensor with at least one dimension")
+    if tuple(v_init.shape) != tuple(x.shape[1:]):
+        raise ValueError(f"v_init: expected shape {tuple(x.shape[1:])} (x.shape[1:]), got {tuple(v_init.shape)}")
+    steps = x.shape[0]
+    spikes, v_last, h_seq, bits, v_seq = _engine.neuron_forward(
+        _flat(x, steps), v_init.detach().contiguous().reshape(-1).numpy(),
+        neuron=neuron, v_threshold=v_threshold, v_reset=v_reset, tau=tau, k=_decay_k(w),
+        decay_input=decay_input, store_v_seq=store_v_seq,
+    )
+    v_seq_t = torch.from_numpy(v_seq).view(x.shape) if store_v_seq else x.new_empty(0)
+    return (torch.from_numpy(spikes).view(x.shape), torch.from_numpy(v_last).view(v_init.shape),
+            torch.from_numpy(h_seq).view(x.shape), torch.from_numpy(bits), v_seq_t)
+
+
+@multistep_neuron_forward.register_fake
+def _(x, v_init, w, neuron, v_threshold, v_reset, tau, decay_input, detach_reset, surrogate, surrogate_params,
+      store_v_seq):
+    steps = x.shape[0]
+    neurons = x[0].numel()
+    return (x.new_empty(x.shape), x.new_empty(x.shape[1:]), x.new_empty(x.shape),
+            x.new_empty((steps, (neurons + 7) // 8), dtype=torch.uint8),
+            x.new_empty(x.shape) if store_v_seq else x.new_empty(0))
+
+
+@torch.library.custom_op("snnrs::multistep_neuron_backward", mutates_args=())
+def multistep_neuron_backward(
+    grad_spikes: Tensor,
+    grad_v_last: Optional[Tensor],
+    grad_v_seq: Optional[Tensor],
+    h_seq: Tensor,
+    bits: Tensor,
+    v_init: Tensor,
+    x: Optional[Tensor],
+    w: Optional[Tensor],
+    neuron: str,
+    v_threshold: float,
+    v_reset: Optional[float],
+    tau: float,
+    decay_input: bool,
+    detach_reset: bool,
+    surrogate: str,
+    surrogate_params: List[float],
+) -> Tuple[Tensor, Tensor, Tensor]:
+    """Exact BPTT (SPEC §1.1). Returns ``(grad_x, grad_v_init, grad_w)``; grad_w is 0 unless neuron is 'plif'."""
+    _check_tensor("h_seq", h_seq)
+    steps = h_seq.shape[0]
+    grad_x, grad_v_init, grad_k = _engine.neuron_backward(
+        _flat(grad_spikes, steps), _flat(h_seq, steps), bits.detach().contiguous().numpy(),
+        v_init.detach().contiguous().reshape(-1).numpy(),
+        grad_v_seq=None if grad_v_seq is None else _flat(grad_v_seq, steps),
+        grad_v_last=None if grad_v_last is None else grad_v_last.detach().contiguous().reshape(-1).numpy(),
+        x=None if x is None else _flat(x, steps),
+        neuron=neuron, v_threshold=v_threshold, v_reset=v_reset, tau=tau, k=_decay_k(w),
+        decay_input=decay_input, detach_reset=detach_reset, surrogate=surrogate,
+        surrogate_params=list(surrogate_params),
+    )
+    if w is not None:
+        k = _decay_k(w)
+        grad_w = torch.full_like(w, grad_k * k * (1.0 - k))
+    else:
+        grad_w = h_seq.new_zeros(())
+    return torch.from_numpy(grad_x).view(h_seq.shape), torch.from_numpy(grad_v_init).view(v_init.shape), grad_w
+
+
+@multistep_neuron_backward.register_fake
+def _(grad_spikes, grad_v_last, grad_v_seq, h_seq, bits, v_init, x, w, neuron, v_threshold, v_reset, tau,
+      decay_input, detach_reset, surrogate, surrogate_params):
+    grad_w = w.new_empty(w.shape) if w is not None else h_seq.new_empty(())
+    return h_seq.new_empty(h_seq.shape), v_init.new_empty(v_init.shape), grad_w
+
+
+_CONFIG = ("neuron", "v_threshold", "v_reset", "tau", "decay_input", "detach_reset", "surrogate", "surrogate_params")
+
+
+def _setup_context(ctx, inputs, output):
+    x, v_init, w = inputs[:3]
+    ctx.config = dict(zip(_CONFIG, inputs[3:11]))
+    ctx.store_v_seq = inputs[11]
+    _, _, h_seq, bits, _ = output
+    # Only ParametricLIF needs x again (for dH/dk); x is the caller's tensor, not a copy.
+    ctx.save_for_backward(h_seq, bits, v_init, x if w is not None else None, w)
+    ctx.mark_non_differentiable(h_seq, bits)
+
+
+def _backward(ctx, grad_spikes, grad_v_last, grad_h_seq, grad_bits, grad_v_seq):
+    h_seq, bits, v_init, x, w = ctx.saved_tensors
+    if grad_spikes is None:
+        grad_spikes = torch.zeros_like(h_seq)
+    grad_x, grad_v_init, grad_w = multistep_neuron_backward(
+        grad_spikes, grad_v_last, grad_v_seq if ctx.store_v_seq else None, h_seq, bits, v_init, x, w,
+        **ctx.config,
+    )
+    return (grad_x, grad_v_init, grad_w if w is not None else None) + (None,) * 9
+
+
+multistep_neuron_forward.register_autograd(_backward, setup_context=_setup_context)

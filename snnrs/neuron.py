@@ -1,0 +1,253 @@
+"""Spiking neurons: IF, LIF and ParametricLIF (SPEC §1).
+
+Arguments and defaults follow SpikingJelly's ``activation_based.neuron``.
+``backend='engine'`` (the default) runs the fused Rust kernels through the
+``snnrs::`` custom ops wherever they support the configuration (CPU,
+float32/float64, a surrogate from :mod:`snnrs.surrogate` with
+``spiking=True``) and falls back to ``'torch'`` — a plain loop over time with
+autograd — everywhere else. Both give the numbers of ``reference/neuron.py``.
+"""
+
+import math
+from typing import Callable, Optional
+
+import torch
+from torch import nn
+
+from snnrs import _ops, surrogate
+from snnrs.base import MemoryModule
+
+BACKENDS = ("torch", "engine")
+
+__all__ = ["BaseNode", "IFNode", "LIFNode", "ParametricLIFNode"]
+
+
+def _finite(name, value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"{name}: expected a finite number, got {value!r}")
+    return float(value)
+
+
+class BaseNode(MemoryModule):
+    """Charge, fire, reset. Subclasses give the charge rule.
+
+    Args:
+        v_threshold: firing threshold V_th (spike when H >= V_th).
+        v_reset: voltage after a spike (hard reset); ``None`` for soft reset (subtract V_th).
+        surrogate_function: gradient surrogate, e.g. ``surrogate.Sigmoid()``.
+        detach_reset: stop gradients through the reset.
+        step_mode: ``'s'`` (one step per call) or ``'m'`` (``[T, N, ...]`` per call).
+        backend: ``'engine'`` (fused Rust kernels, torch fallback) or ``'torch'``.
+        store_v_seq: in multi-step mode keep the post-reset voltages as ``self.v_seq``.
+    """
+
+    _engine_neuron: Optional[str] = None
+
+    def __init__(self, v_threshold: float = 1.0, v_reset: Optional[float] = 0.0,
+                 surrogate_function: Callable = surrogate.Sigmoid(), detach_reset: bool = False,
+                 step_mode: str = "s", backend: str = "engine", store_v_seq: bool = False):
+        super().__init__()
+        self.v_threshold = _finite("v_threshold", v_threshold)
+        self.v_reset = None if v_reset is None else _finite("v_reset", v_reset)
+        if not callable(surrogate_function):
+            raise TypeError(f"surrogate_function: expected a callable, got {type(surrogate_function).__name__}")
+        self.surrogate_function = surrogate_function
+        self.detach_reset = bool(detach_reset)
+        self.step_mode = step_mode
+        self.backend = backend
+        self.store_v_seq = bool(store_v_seq)
+        self.register_memory("v", self.v_rest)
+        self.register_memory("v_seq", None)
+
+    @property
+    def v_rest(self) -> float:
+        """The initial voltage and the charge rules' resting level: v_reset, or 0 for soft reset."""
+        return 0.0 if self.v_reset is None else self.v_reset
+
+    @property
+    def supported_backends(self):
+        return BACKENDS
+
+    @property
+    def backend(self):
+        return self._backend
+
+    @backend.setter
+    def backend(self, value):
+        if value not in self.supported_backends:
+            raise ValueError(f"backend: expected one of {self.supported_backends}, got {value!r}")
+        self._backend = value
+
+    def extra_repr(self):
+        return (f"v_threshold={self.v_threshold}, v_reset={self.v_reset}, detach_reset={self.detach_reset}, "
+                f"step_mode={self.step_mode}, backend={self.backend}")
+
+    # ---- the torch backend: one step at a time, autograd does BPTT ----
+
+    def neuronal_charge(self, x: torch.Tensor):
+        raise NotImplementedError(f"{type(self).__name__} must define neuronal_charge")
+
+    def neuronal_fire(self) -> torch.Tensor:
+        return self.surrogate_function(self.v - self.v_threshold)
+
+    def neuronal_reset(self, spike: torch.Tensor):
+        s = spike.detach() if self.detach_reset else spike
+        if self.v_reset is None:
+            self.v = self.v - self.v_threshold * s
+        else:
+            self.v = self.v * (1.0 - s) + self.v_reset * s
+
+    def _prepare_v(self, x: torch.Tensor) -> torch.Tensor:
+        """The state for input step ``x``: fresh at first use or when the batch shape changed."""
+        v = self.v
+        if not isinstance(v, torch.Tensor) or v.shape != x.shape:
+            v = torch.full_like(x, self.v_rest)
+        elif v.dtype != x.dtype or v.device != x.device:
+            v = v.to(x)
+        return v
+
+    def _torch_step(self, x: torch.Tensor) -> torch.Tensor:
+        self.v = self._prepare_v(x)
+        self.neuronal_charge(x)
+        spike = self.neuronal_fire()
+        self.neuronal_reset(spike)
+        return spike
+
+    def _torch_steps(self, x_seq: torch.Tensor) -> torch.Tensor:
+        spikes, v_seq = [], []
+        for t in range(x_seq.shape[0]):
+            spikes.append(self._torch_step(x_seq[t]))
+            if self.store_v_seq:
+                v_seq.append(self.v)
+        if self.store_v_seq:
+            self.v_seq = torch.stack(v_seq)
+        return torch.stack(spikes)
+
+    # ---- the engine backend: the fused kernel through the custom op ----
+
+    def _decay_weight(self) -> Optional[torch.Tensor]:
+        return None
+
+    def _charge_config(self) -> dict:
+        return {"tau": 2.0, "decay_input": True}
+
+    def engine_supports(self, x: torch.Tensor) -> bool:
+        """True when the engine can run this neuron on ``x``."""
+        sg = self.surrogate_function
+        return (self.backend == "engine" and self._engine_neuron is not None and x.device.type == "cpu"
+                and x.dtype in _ops.ENGINE_DTYPES and isinstance(sg, surrogate.SurrogateFunctionBase)
+                and sg.spiking and x.dim() >= 1)
+
+    def _engine_steps(self, x_seq: torch.Tensor) -> torch.Tensor:
+        name, params = self.surrogate_function.engine_spec()
+        spikes, v_last, _, _, v_seq = torch.ops.snnrs.multistep_neuron_forward(
+            x_seq, self._prepare_v(x_seq[0]), self._decay_weight(), self._engine_neuron, self.v_threshold,
+            self.v_reset, detach_reset=self.detach_reset, surrogate=name, surrogate_params=params,
+            store_v_seq=self.store_v_seq, **self._charge_config(),
+        )
+        self.v = v_last
+        if self.store_v_seq:
+            self.v_seq = v_seq
+        return spikes
+
+    # ---- entry points ----
+
+    def _check_input(self, x):
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(f"x: expected a torch.Tensor, got {type(x).__name__}")
+        if not x.is_floating_point():
+            raise TypeError(f"x: expected a floating-point tensor, got {x.dtype}")
+
+    def single_step_forward(self, x: torch.Tensor) -> torch.Tensor:
+        self._check_input(x)
+        if self.engine_supports(x):
+            return self._engine_steps(x.unsqueeze(0))[0]
+        return self._torch_step(x)
+
+    def multi_step_forward(self, x_seq: torch.Tensor) -> torch.Tensor:
+        self._check_input(x_seq)
+        if x_seq.dim() < 1 or x_seq.shape[0] == 0:
+            raise ValueError(f"x_seq: expected [T, ...] with T >= 1, got shape {tuple(x_seq.shape)}")
+        if self.engine_supports(x_seq):
+            return self._engine_steps(x_seq)
+        return self._torch_steps(x_seq)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.step_mode == "m":
+            return self.multi_step_forward(x)
+        return self.single_step_forward(x)
+
+
+class IFNode(BaseNode):
+    """Integrate-and-fire: ``H = V + X``."""
+
+    _engine_neuron = "if"
+
+    def neuronal_charge(self, x):
+        self.v = self.v + x
+
+
+class LIFNode(BaseNode):
+    """Leaky integrate-and-fire with membrane time constant ``tau`` (> 1).
+
+    decay_input=True: ``H = V + (X - (V - Vr))/tau``; False: ``H = V - (V - Vr)/tau + X``.
+    """
+
+    _engine_neuron = "lif"
+
+    def __init__(self, tau: float = 2.0, decay_input: bool = True, v_threshold: float = 1.0,
+                 v_reset: Optional[float] = 0.0, surrogate_function: Callable = surrogate.Sigmoid(),
+                 detach_reset: bool = False, step_mode: str = "s", backend: str = "engine",
+                 store_v_seq: bool = False):
+        super().__init__(v_threshold, v_reset, surrogate_function, detach_reset, step_mode, backend, store_v_seq)
+        self.tau = _finite("tau", tau)
+        if self.tau <= 1:
+            raise ValueError(f"tau: expected tau > 1, got {tau}")
+        self.decay_input = bool(decay_input)
+
+    def extra_repr(self):
+        return f"tau={self.tau}, decay_input={self.decay_input}, " + super().extra_repr()
+
+    def _charge_config(self):
+        return {"tau": self.tau, "decay_input": self.decay_input}
+
+    def neuronal_charge(self, x):
+        v, vr = self.v, self.v_rest
+        if self.decay_input:
+            self.v = v + (x - (v - vr)) / self.tau
+        else:
+            self.v = v - (v - vr) / self.tau + x
+
+
+class ParametricLIFNode(BaseNode):
+    """LIF with a learnable time constant: ``1/tau = sigmoid(w)``, ``w`` initialised to ``-ln(init_tau - 1)``."""
+
+    _engine_neuron = "plif"
+
+    def __init__(self, init_tau: float = 2.0, decay_input: bool = True, v_threshold: float = 1.0,
+                 v_reset: Optional[float] = 0.0, surrogate_function: Callable = surrogate.Sigmoid(),
+                 detach_reset: bool = False, step_mode: str = "s", backend: str = "engine",
+                 store_v_seq: bool = False):
+        super().__init__(v_threshold, v_reset, surrogate_function, detach_reset, step_mode, backend, store_v_seq)
+        init_tau = _finite("init_tau", init_tau)
+        if init_tau <= 1:
+            raise ValueError(f"init_tau: expected init_tau > 1, got {init_tau}")
+        self.decay_input = bool(decay_input)
+        self.w = nn.Parameter(torch.as_tensor(-math.log(init_tau - 1.0)))
+
+    def extra_repr(self):
+        tau = 1.0 / self.w.detach().sigmoid().item()
+        return f"tau={tau:.4f}, decay_input={self.decay_input}, " + super().extra_repr()
+
+    def _decay_weight(self):
+        return self.w
+
+    def _charge_config(self):
+        return {"tau": 2.0, "decay_input": self.decay_input}
+
+    def neuronal_charge(self, x):
+        v, vr, k = self.v, self.v_rest, self.w.sigmoid()
+        if self.decay_input:
+            self.v = v + (x - (v - vr)) * k
+        else:
+            self.v = v - (v - vr) * k + x

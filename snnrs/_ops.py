@@ -32,6 +32,18 @@ def _flat(t: Tensor, steps: int) -> "numpy.ndarray":  # noqa: F821
     return t.detach().contiguous().reshape(steps, -1).numpy()
 
 
+def _check_state(name: str, v: Optional[Tensor], x: Tensor):
+    if v is None:
+        return
+    _check_tensor(name, v, x.dtype)
+    if tuple(v.shape) != tuple(x.shape[1:]):
+        raise ValueError(f"{name}: expected shape {tuple(x.shape[1:])} (x.shape[1:]), got {tuple(v.shape)}")
+
+
+def _flat_state(v: Optional[Tensor]):
+    return None if v is None else v.detach().contiguous().reshape(-1).numpy()
+
+
 def _decay_k(w: Optional[Tensor]) -> float:
     """k = sigmoid(w), ParametricLIF's 1/tau, computed as in reference/neuron.py."""
     return 1.0 / (1.0 + math.exp(-float(w))) if w is not None else 0.5
@@ -40,7 +52,7 @@ def _decay_k(w: Optional[Tensor]) -> float:
 @torch.library.custom_op("snnrs::multistep_neuron_forward", mutates_args=())
 def multistep_neuron_forward(
     x: Tensor,
-    v_init: Tensor,
+    v_init: Optional[Tensor],
     w: Optional[Tensor],
     neuron: str,
     v_threshold: float,
@@ -54,22 +66,21 @@ def multistep_neuron_forward(
 ) -> Tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
     """Returns ``(spikes [T,*], v_last [*], h_seq [T,*], bits uint8 [T, ceil(N/8)], v_seq [T,*] or [0])``.
 
+    ``v_init=None`` starts every neuron at rest (``v_reset``, or 0 for soft reset).
     ``detach_reset``, ``surrogate`` and ``surrogate_params`` only matter to backward.
     """
     _check_tensor("x", x)
-    _check_tensor("v_init", v_init, x.dtype)
     if x.dim() < 1:
         raise ValueError("x: expected a [T, ...] tensor with at least one dimension")
-    if tuple(v_init.shape) != tuple(x.shape[1:]):
-        raise ValueError(f"v_init: expected shape {tuple(x.shape[1:])} (x.shape[1:]), got {tuple(v_init.shape)}")
+    _check_state("v_init", v_init, x)
     steps = x.shape[0]
     spikes, v_last, h_seq, bits, v_seq = _engine.neuron_forward(
-        _flat(x, steps), v_init.detach().contiguous().reshape(-1).numpy(),
+        _flat(x, steps), _flat_state(v_init),
         neuron=neuron, v_threshold=v_threshold, v_reset=v_reset, tau=tau, k=_decay_k(w),
         decay_input=decay_input, store_v_seq=store_v_seq,
     )
     v_seq_t = torch.from_numpy(v_seq).view(x.shape) if store_v_seq else x.new_empty(0)
-    return (torch.from_numpy(spikes).view(x.shape), torch.from_numpy(v_last).view(v_init.shape),
+    return (torch.from_numpy(spikes).view(x.shape), torch.from_numpy(v_last).view(x.shape[1:]),
             torch.from_numpy(h_seq).view(x.shape), torch.from_numpy(bits), v_seq_t)
 
 
@@ -90,7 +101,7 @@ def multistep_neuron_backward(
     grad_v_seq: Optional[Tensor],
     h_seq: Tensor,
     bits: Tensor,
-    v_init: Tensor,
+    v_init: Optional[Tensor],
     x: Optional[Tensor],
     w: Optional[Tensor],
     neuron: str,
@@ -106,8 +117,7 @@ def multistep_neuron_backward(
     _check_tensor("h_seq", h_seq)
     steps = h_seq.shape[0]
     grad_x, grad_v_init, grad_k = _engine.neuron_backward(
-        _flat(grad_spikes, steps), _flat(h_seq, steps), bits.detach().contiguous().numpy(),
-        v_init.detach().contiguous().reshape(-1).numpy(),
+        _flat(grad_spikes, steps), _flat(h_seq, steps), bits.detach().contiguous().numpy(), _flat_state(v_init),
         grad_v_seq=None if grad_v_seq is None else _flat(grad_v_seq, steps),
         grad_v_last=None if grad_v_last is None else grad_v_last.detach().contiguous().reshape(-1).numpy(),
         x=None if x is None else _flat(x, steps),
@@ -120,14 +130,14 @@ def multistep_neuron_backward(
         grad_w = torch.full_like(w, grad_k * k * (1.0 - k))
     else:
         grad_w = h_seq.new_zeros(())
-    return torch.from_numpy(grad_x).view(h_seq.shape), torch.from_numpy(grad_v_init).view(v_init.shape), grad_w
+    return torch.from_numpy(grad_x).view(h_seq.shape), torch.from_numpy(grad_v_init).view(h_seq.shape[1:]), grad_w
 
 
 @multistep_neuron_backward.register_fake
 def _(grad_spikes, grad_v_last, grad_v_seq, h_seq, bits, v_init, x, w, neuron, v_threshold, v_reset, tau,
       decay_input, detach_reset, surrogate, surrogate_params):
     grad_w = w.new_empty(w.shape) if w is not None else h_seq.new_empty(())
-    return h_seq.new_empty(h_seq.shape), v_init.new_empty(v_init.shape), grad_w
+    return h_seq.new_empty(h_seq.shape), h_seq.new_empty(h_seq.shape[1:]), grad_w
 
 
 _CONFIG = ("neuron", "v_threshold", "v_reset", "tau", "decay_input", "detach_reset", "surrogate", "surrogate_params")
@@ -141,6 +151,9 @@ def _setup_context(ctx, inputs, output):
     # Only ParametricLIF needs x again (for dH/dk); x is the caller's tensor, not a copy.
     ctx.save_for_backward(h_seq, bits, v_init, x if w is not None else None, w)
     ctx.mark_non_differentiable(h_seq, bits)
+    # Unused outputs (h_seq, usually v_last and v_seq) get None, not a tensor of zeros
+    # that would cost as much memory traffic as the kernel itself.
+    ctx.set_materialize_grads(False)
 
 
 def _backward(ctx, grad_spikes, grad_v_last, grad_h_seq, grad_bits, grad_v_seq):
@@ -151,7 +164,7 @@ def _backward(ctx, grad_spikes, grad_v_last, grad_h_seq, grad_bits, grad_v_seq):
         grad_spikes, grad_v_last, grad_v_seq if ctx.store_v_seq else None, h_seq, bits, v_init, x, w,
         **ctx.config,
     )
-    return (grad_x, grad_v_init, grad_w if w is not None else None) + (None,) * 9
+    return (grad_x, grad_v_init if v_init is not None else None, grad_w if w is not None else None) + (None,) * 9
 
 
 multistep_neuron_forward.register_autograd(_backward, setup_context=_setup_context)

@@ -106,6 +106,13 @@ class BaseNode(MemoryModule):
             v = v.to(x)
         return v
 
+    def _carried_v(self, x: torch.Tensor) -> Optional[torch.Tensor]:
+        """The state carried into the engine, or None when starting from rest (the kernel fills it)."""
+        v = self.v
+        if not isinstance(v, torch.Tensor) or v.shape != x.shape:
+            return None
+        return v.to(x) if (v.dtype != x.dtype or v.device != x.device) else v
+
     def _torch_step(self, x: torch.Tensor) -> torch.Tensor:
         self.v = self._prepare_v(x)
         self.neuronal_charge(x)
@@ -141,7 +148,7 @@ class BaseNode(MemoryModule):
     def _engine_steps(self, x_seq: torch.Tensor) -> torch.Tensor:
         name, params = self.surrogate_function.engine_spec()
         spikes, v_last, _, _, v_seq = torch.ops.snnrs.multistep_neuron_forward(
-            x_seq, self._prepare_v(x_seq[0]), self._decay_weight(), self._engine_neuron, self.v_threshold,
+            x_seq, self._carried_v(x_seq[0]), self._decay_weight(), self._engine_neuron, self.v_threshold,
             self.v_reset, detach_reset=self.detach_reset, surrogate=name, surrogate_params=params,
             store_v_seq=self.store_v_seq, **self._charge_config(),
         )

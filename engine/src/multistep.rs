@@ -117,12 +117,13 @@ impl FiringSpec {
     }
 }
 
-/// Inputs of the forward pass: `x` is `[steps, neurons]`, `v_init` is `[neurons]`.
+/// Inputs of the forward pass: `x` is `[steps, neurons]`, `v_init` is `[neurons]`
+/// (`None`: every neuron starts at rest, `v_reset` or 0 for soft reset).
 pub struct ForwardInputs<'a, T> {
     pub steps: usize,
     pub neurons: usize,
     pub x: &'a [T],
-    pub v_init: &'a [T],
+    pub v_init: Option<&'a [T]>,
 }
 
 /// Outputs of the forward pass, allocated by the caller.
@@ -151,7 +152,7 @@ pub struct BackwardInputs<'a, T> {
     pub grad_v_last: Option<&'a [T]>,
     pub h_seq: &'a [T],
     pub bits: &'a [u8],
-    pub v_init: &'a [T],
+    pub v_init: Option<&'a [T]>,
     /// `[steps, neurons]`: the forward input; needed only by ParametricLIF.
     pub x: Option<&'a [T]>,
 }
@@ -177,7 +178,9 @@ fn check_forward<T>(i: &ForwardInputs<T>, o: &ForwardOutputs<T>) -> Result<(), E
     }
     let cells = i.steps * i.neurons;
     check_len("x", i.x.len(), cells)?;
-    check_len("v_init", i.v_init.len(), i.neurons)?;
+    if let Some(v) = i.v_init {
+        check_len("v_init", v.len(), i.neurons)?;
+    }
     check_len("spikes", o.spikes.len(), cells)?;
     check_len("v_last", o.v_last.len(), i.neurons)?;
     check_len("h_seq", o.h_seq.len(), cells)?;
@@ -213,7 +216,7 @@ pub fn forward<T: Real>(
 
 struct ForwardBlock<'a, T> {
     x: Vec<&'a [T]>,
-    v_init: &'a [T],
+    v_init: Option<&'a [T]>,
     spikes: Vec<&'a mut [T]>,
     v_last: &'a mut [T],
     h_seq: Vec<&'a mut [T]>,
@@ -229,16 +232,16 @@ fn forward_with<T: Real, R: ChargeRule<T>>(rule: R, f: Firing<T>, i: ForwardInpu
     let h_seq = blocks_mut(o.h_seq, steps, n, block);
     let bits = blocks_mut(o.bits, steps, row_bytes(n), block / 8);
     let mut v_seq = o.v_seq.map(|v| blocks_mut(v, steps, n, block).into_iter());
+    let mut v_init = i.v_init.map(|v| v.chunks(block));
     let jobs: Vec<ForwardBlock<T>> = x
         .into_iter()
-        .zip(i.v_init.chunks(block))
         .zip(spikes)
         .zip(o.v_last.chunks_mut(block))
         .zip(h_seq)
         .zip(bits)
-        .map(|(((((x, v_init), spikes), v_last), h_seq), bits)| ForwardBlock {
+        .map(|((((x, spikes), v_last), h_seq), bits)| ForwardBlock {
             x,
-            v_init,
+            v_init: v_init.as_mut().and_then(|it| it.next()),
             spikes,
             v_last,
             h_seq,
@@ -250,17 +253,26 @@ fn forward_with<T: Real, R: ChargeRule<T>>(rule: R, f: Firing<T>, i: ForwardInpu
 }
 
 fn forward_block<T: Real, R: ChargeRule<T>>(rule: R, f: Firing<T>, b: ForwardBlock<T>) {
-    let vth = f.v_threshold;
+    let (vth, rest) = (f.v_threshold, f.rest_voltage());
     match f.reset {
-        Reset::Hard { v_reset } => with_cpu_features!(forward_steps(rule, vth, move |h: T, s: bool| if s { v_reset } else { h }, b)),
-        Reset::Soft => with_cpu_features!(forward_steps(rule, vth, move |h: T, s: bool| if s { h - vth } else { h }, b)),
+        Reset::Hard { v_reset } => with_cpu_features!(forward_steps(rule, vth, rest, move |h: T, s: bool| if s { v_reset } else { h }, b)),
+        Reset::Soft => with_cpu_features!(forward_steps(rule, vth, rest, move |h: T, s: bool| if s { h - vth } else { h }, b)),
     }
 }
 
 #[inline(always)]
-fn forward_steps<T: Real, R: ChargeRule<T>, F: Fn(T, bool) -> T + Copy>(rule: R, vth: T, reset: F, mut b: ForwardBlock<T>) {
+fn forward_steps<T: Real, R: ChargeRule<T>, F: Fn(T, bool) -> T + Copy>(
+    rule: R,
+    vth: T,
+    rest: T,
+    reset: F,
+    mut b: ForwardBlock<T>,
+) {
     let v = &mut *b.v_last;
-    v.copy_from_slice(b.v_init);
+    match b.v_init {
+        Some(v0) => v.copy_from_slice(v0),
+        None => v.fill(rest),
+    }
     let (zero, one) = (T::zero(), T::one());
     for t in 0..b.x.len() {
         let (xs, hs, ss, bits) = (b.x[t], &mut *b.h_seq[t], &mut *b.spikes[t], &mut *b.bits[t]);
@@ -292,7 +304,9 @@ fn check_backward<T>(i: &BackwardInputs<T>, o: &BackwardOutputs<T>) -> Result<()
     }
     check_len("h_seq", i.h_seq.len(), cells)?;
     check_len("bits", i.bits.len(), i.steps * row_bytes(i.neurons))?;
-    check_len("v_init", i.v_init.len(), i.neurons)?;
+    if let Some(v) = i.v_init {
+        check_len("v_init", v.len(), i.neurons)?;
+    }
     if let Some(x) = i.x {
         check_len("x", x.len(), cells)?;
     }
@@ -353,7 +367,7 @@ struct BackwardBlock<'a, T> {
     grad_v_last: Option<&'a [T]>,
     h_seq: Vec<&'a [T]>,
     bits: Vec<&'a [u8]>,
-    v_init: &'a [T],
+    v_init: Option<&'a [T]>,
     x: Option<Vec<&'a [T]>>,
     grad_x: Vec<&'a mut [T]>,
     grad_v_init: &'a mut [T],
@@ -370,20 +384,20 @@ fn backward_with<T: Real, R: ChargeRule<T>, G: Fn(T) -> T + Sync + Send + Copy>(
     let mut grad_v_seq = i.grad_v_seq.map(|g| blocks(g, steps, n, block).into_iter());
     let mut grad_v_last = i.grad_v_last.map(|g| g.chunks(block));
     let mut x = i.x.map(|x| blocks(x, steps, n, block).into_iter());
+    let mut v_init = i.v_init.map(|v| v.chunks(block));
     let jobs: Vec<BackwardBlock<T>> = blocks(i.grad_spikes, steps, n, block)
         .into_iter()
         .zip(blocks(i.h_seq, steps, n, block))
         .zip(blocks(i.bits, steps, row_bytes(n), block / 8))
-        .zip(i.v_init.chunks(block))
         .zip(blocks_mut(o.grad_x, steps, n, block))
         .zip(o.grad_v_init.chunks_mut(block))
-        .map(|(((((grad_spikes, h_seq), bits), v_init), grad_x), grad_v_init)| BackwardBlock {
+        .map(|((((grad_spikes, h_seq), bits), grad_x), grad_v_init)| BackwardBlock {
             grad_spikes,
             grad_v_seq: grad_v_seq.as_mut().and_then(|it| it.next()),
             grad_v_last: grad_v_last.as_mut().and_then(|it| it.next()),
             h_seq,
             bits,
-            v_init,
+            v_init: v_init.as_mut().and_then(|it| it.next()),
             x: x.as_mut().and_then(|it| it.next()),
             grad_x,
             grad_v_init,
@@ -448,7 +462,9 @@ fn backward_steps<T: Real, R: ChargeRule<T>, G: Fn(T) -> T + Copy, D: Fn(T, T, T
                 let gh = gs[i] * g + carry[i] * dv_dh(h, s, g);
                 gx[i] = gh * dh_dx;
                 carry[i] = gh * dh_dv;
-                let v_prev = if t == 0 { v_init[i] } else { f.reset(h_seq[t - 1][i], spike_at(bits[t - 1], i)) };
+                let v_prev = if t == 0 {
+                    v_init.map_or(f.rest_voltage(), |v| v[i])
+                } else { f.reset(h_seq[t - 1][i], spike_at(bits[t - 1], i)) };
                 let x_t = x.as_ref().map_or(zero, |x| x[t][i]);
                 grad_k += (gh * rule.dh_dk(v_prev, x_t)).to_f64();
             }

@@ -141,14 +141,15 @@ fn firing_spec(v_threshold: f64, v_reset: Option<f64>, detach_reset: bool) -> Py
     Ok(spec)
 }
 
-/// Multi-step forward. `x` is `[T, N]`, `v_init` is `[N]` (same dtype).
+/// Multi-step forward. `x` is `[T, N]`, `v_init` is `[N]` (same dtype) or None
+/// for neurons starting at rest (`v_reset`, or 0 for soft reset).
 /// Returns `(spikes, v_last, h_seq, bits, v_seq or None)`.
 #[pyfunction]
-#[pyo3(signature = (x, v_init, *, neuron, v_threshold=1.0, v_reset=Some(0.0), tau=2.0, k=0.5, decay_input=true, store_v_seq=false))]
+#[pyo3(signature = (x, v_init=None, *, neuron, v_threshold=1.0, v_reset=Some(0.0), tau=2.0, k=0.5, decay_input=true, store_v_seq=false))]
 #[allow(clippy::too_many_arguments)]
 fn neuron_forward<'py>(
     x: &Bound<'py, PyAny>,
-    v_init: &Bound<'py, PyAny>,
+    v_init: Option<&Bound<'py, PyAny>>,
     neuron: &str,
     v_threshold: f64,
     v_reset: Option<f64>,
@@ -169,7 +170,7 @@ fn neuron_forward<'py>(
 
 fn forward_typed<'py, T: Element + Real>(
     x: &Bound<'py, PyAny>,
-    v_init: &Bound<'py, PyAny>,
+    v_init: Option<&Bound<'py, PyAny>>,
     steps: usize,
     n: usize,
     neuron: Neuron,
@@ -178,7 +179,7 @@ fn forward_typed<'py, T: Element + Real>(
 ) -> PyResult<Bound<'py, PyTuple>> {
     let py = x.py();
     let x = array_arg::<T>(x, "x", &[steps, n])?;
-    let v_init = array_arg::<T>(v_init, "v_init", &[n])?;
+    let v_init = optional_array_arg::<T>(v_init, "v_init", &[n])?;
     // Outputs come from the pool; the kernel writes every element before any read.
     let mut spikes = Output::<T>::new(&[steps, n]);
     let mut v_last = Output::<T>::new(&[n]);
@@ -186,7 +187,8 @@ fn forward_typed<'py, T: Element + Real>(
     let mut bits = Output::<u8>::new(&[steps, row_bytes(n)]);
     let mut v_seq = store_v_seq.then(|| Output::<T>::new(&[steps, n]));
     {
-        let inputs = ForwardInputs { steps, neurons: n, x: x.as_slice()?, v_init: v_init.as_slice()? };
+        let v_init = v_init.as_ref().map(|v| v.as_slice()).transpose()?;
+        let inputs = ForwardInputs { steps, neurons: n, x: x.as_slice()?, v_init };
         let outputs = ForwardOutputs {
             spikes: spikes.slice_mut(),
             v_last: v_last.slice_mut(),
@@ -209,7 +211,7 @@ fn forward_typed<'py, T: Element + Real>(
 /// Multi-step BPTT. Returns `(grad_x, grad_v_init, grad_k)` where `grad_k` is
 /// `Σ gH·dH/dk` (ParametricLIF's gradient wrt k = sigmoid(w); 0 otherwise).
 #[pyfunction]
-#[pyo3(signature = (grad_spikes, h_seq, bits, v_init, *, grad_v_seq=None, grad_v_last=None, x=None, neuron,
+#[pyo3(signature = (grad_spikes, h_seq, bits, v_init=None, *, grad_v_seq=None, grad_v_last=None, x=None, neuron,
     v_threshold=1.0, v_reset=Some(0.0), tau=2.0, k=0.5, decay_input=true, detach_reset=false,
     surrogate="Sigmoid", surrogate_params=vec![4.0]))]
 #[allow(clippy::too_many_arguments)]
@@ -217,7 +219,7 @@ fn neuron_backward<'py>(
     grad_spikes: &Bound<'py, PyAny>,
     h_seq: &Bound<'py, PyAny>,
     bits: &Bound<'py, PyAny>,
-    v_init: &Bound<'py, PyAny>,
+    v_init: Option<&Bound<'py, PyAny>>,
     grad_v_seq: Option<&Bound<'py, PyAny>>,
     grad_v_last: Option<&Bound<'py, PyAny>>,
     x: Option<&Bound<'py, PyAny>>,
@@ -247,7 +249,7 @@ struct BackwardArgs<'a, 'py> {
     grad_spikes: &'a Bound<'py, PyAny>,
     h_seq: &'a Bound<'py, PyAny>,
     bits: &'a Bound<'py, PyAny>,
-    v_init: &'a Bound<'py, PyAny>,
+    v_init: Option<&'a Bound<'py, PyAny>>,
     grad_v_seq: Option<&'a Bound<'py, PyAny>>,
     grad_v_last: Option<&'a Bound<'py, PyAny>>,
     x: Option<&'a Bound<'py, PyAny>>,
@@ -284,7 +286,7 @@ fn backward_typed<'py, T: Element + Real>(
     let grad_spikes = array_arg::<T>(a.grad_spikes, "grad_spikes", &seq)?;
     let h_seq = array_arg::<T>(a.h_seq, "h_seq", &seq)?;
     let bits = bits_arg(a.bits, &[steps, row_bytes(n)])?;
-    let v_init = array_arg::<T>(a.v_init, "v_init", &[n])?;
+    let v_init = optional_array_arg::<T>(a.v_init, "v_init", &[n])?;
     let grad_v_seq = optional_array_arg::<T>(a.grad_v_seq, "grad_v_seq", &seq)?;
     let grad_v_last = optional_array_arg::<T>(a.grad_v_last, "grad_v_last", &[n])?;
     let x = optional_array_arg::<T>(a.x, "x", &seq)?;
@@ -299,7 +301,7 @@ fn backward_typed<'py, T: Element + Real>(
             grad_v_last: grad_v_last.as_ref().map(|g| g.as_slice()).transpose()?,
             h_seq: h_seq.as_slice()?,
             bits: bits.as_slice()?,
-            v_init: v_init.as_slice()?,
+            v_init: v_init.as_ref().map(|v| v.as_slice()).transpose()?,
             x: x.as_ref().map(|g| g.as_slice()).transpose()?,
         };
         let outputs = BackwardOutputs { grad_x: grad_x.slice_mut(), grad_v_init: grad_v_init.slice_mut() };

@@ -16,8 +16,8 @@ pub fn pack_row<T: crate::real::Real>(spikes: &[T], out: &mut [u8]) {
     // Fixed groups of eight: the compiler makes each a vector compare + mask.
     for (byte, group) in out.iter_mut().zip(spikes.chunks_exact(8)) {
         let mut b = 0u8;
-        for j in 0..8 {
-            b |= ((group[j] != T::zero()) as u8) << j;
+        for (j, &s) in group.iter().enumerate() {
+            b |= ((s != T::zero()) as u8) << j;
         }
         *byte = b;
     }
@@ -27,6 +27,21 @@ pub fn pack_row<T: crate::real::Real>(spikes: &[T], out: &mut [u8]) {
             b |= ((s != T::zero()) as u8) << j;
         }
         out[full] = b;
+    }
+}
+
+/// Unpacks a row into 0/1 values (`out.len()` neurons).
+#[inline(always)]
+pub fn unpack_row<T: crate::real::Real>(row: &[u8], out: &mut [T]) {
+    let (zero, one) = (T::zero(), T::one());
+    let full = out.len() / 8;
+    for (group, &byte) in out.chunks_exact_mut(8).zip(row) {
+        for (j, s) in group.iter_mut().enumerate() {
+            *s = if (byte >> j) & 1 == 1 { one } else { zero };
+        }
+    }
+    for (j, s) in out[full * 8..].iter_mut().enumerate() {
+        *s = if (row[full] >> j) & 1 == 1 { one } else { zero };
     }
 }
 
@@ -42,7 +57,9 @@ mod tests {
 
     #[test]
     fn pack_then_read_round_trips_every_pattern() {
-        let spikes: Vec<f32> = (0..21).map(|i| ((i * 7 + 3) % 5 < 2) as u8 as f32).collect();
+        let spikes: Vec<f32> = (0..21)
+            .map(|i| ((i * 7 + 3) % 5 < 2) as u8 as f32)
+            .collect();
         let mut row = vec![0u8; row_bytes(spikes.len())];
         pack_row(&spikes, &mut row);
         assert_eq!(row.len(), 3);

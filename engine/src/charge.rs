@@ -129,16 +129,30 @@ mod tests {
     #[test]
     fn partials_match_finite_differences() {
         for &decay_input in &[true, false] {
-            let lif = LifCharge { tau: 3.0, v_reset: -0.2, decay_input };
-            let plif = ParametricLifCharge { k: 0.3, v_reset: 0.1, decay_input };
+            let lif = LifCharge {
+                tau: 3.0,
+                v_reset: -0.2,
+                decay_input,
+            };
+            let plif = ParametricLifCharge {
+                k: 0.3,
+                v_reset: 0.1,
+                decay_input,
+            };
             for &(v, x) in &[(0.3, 1.2), (-0.7, 0.4)] {
                 let (dv, dx) = numeric(lif, v, x);
                 assert!((dv - lif.dh_dv()).abs() < 1e-8 && (dx - lif.dh_dx()).abs() < 1e-8);
                 let (dv, dx) = numeric(plif, v, x);
                 assert!((dv - plif.dh_dv()).abs() < 1e-8 && (dx - plif.dh_dx()).abs() < 1e-8);
                 let e = 1e-6;
-                let up = ParametricLifCharge { k: plif.k + e, ..plif };
-                let down = ParametricLifCharge { k: plif.k - e, ..plif };
+                let up = ParametricLifCharge {
+                    k: plif.k + e,
+                    ..plif
+                };
+                let down = ParametricLifCharge {
+                    k: plif.k - e,
+                    ..plif
+                };
                 let dk = (up.charge(v, x) - down.charge(v, x)) / (2.0 * e);
                 assert!((dk - plif.dh_dk(v, x)).abs() < 1e-8);
             }

@@ -21,7 +21,12 @@ pub fn blocks<T>(data: &[T], steps: usize, width: usize, block: usize) -> Vec<Ve
 }
 
 /// Column blocks of a mutable `[steps, width]` buffer.
-pub fn blocks_mut<T>(data: &mut [T], steps: usize, width: usize, block: usize) -> Vec<Vec<&mut [T]>> {
+pub fn blocks_mut<T>(
+    data: &mut [T],
+    steps: usize,
+    width: usize,
+    block: usize,
+) -> Vec<Vec<&mut [T]>> {
     debug_assert_eq!(data.len(), steps * width);
     let count = width.div_ceil(block.max(1));
     let mut out: Vec<Vec<&mut [T]>> = (0..count).map(|_| Vec::with_capacity(steps)).collect();

@@ -5,9 +5,17 @@ use std::fmt;
 #[derive(Debug, Clone, PartialEq)]
 pub enum EngineError {
     /// A value has the wrong element type (maps to TypeError).
-    DType { arg: &'static str, expected: String, got: String },
+    DType {
+        arg: &'static str,
+        expected: String,
+        got: String,
+    },
     /// A value has the wrong shape or rank (ValueError).
-    Shape { arg: &'static str, expected: String, got: String },
+    Shape {
+        arg: &'static str,
+        expected: String,
+        got: String,
+    },
     /// An array is not C-contiguous (ValueError).
     NotContiguous { arg: &'static str },
     /// A parameter is out of its domain (ValueError).
@@ -16,7 +24,10 @@ pub enum EngineError {
 
 impl EngineError {
     pub fn param(arg: &'static str, message: impl Into<String>) -> Self {
-        EngineError::Parameter { arg, message: message.into() }
+        EngineError::Parameter {
+            arg,
+            message: message.into(),
+        }
     }
 
     pub fn is_type_error(&self) -> bool {
@@ -48,6 +59,9 @@ pub fn require_finite(arg: &'static str, value: f64) -> Result<f64, EngineError>
     if value.is_finite() {
         Ok(value)
     } else {
-        Err(EngineError::param(arg, format!("expected a finite number, got {value}")))
+        Err(EngineError::param(
+            arg,
+            format!("expected a finite number, got {value}"),
+        ))
     }
 }

@@ -72,15 +72,26 @@ mod tests {
 
     #[test]
     fn threshold_is_inclusive_and_resets_follow_spec() {
-        let hard = Firing { v_threshold: 1.0f64, reset: Reset::Hard { v_reset: -0.5 }, detach_reset: false };
+        let hard = Firing {
+            v_threshold: 1.0f64,
+            reset: Reset::Hard { v_reset: -0.5 },
+            detach_reset: false,
+        };
         assert!(hard.fires(1.0) && !hard.fires(0.999));
         assert_eq!(hard.reset(1.3, true), -0.5);
         assert_eq!(hard.reset(0.3, false), 0.3);
-        let soft = Firing { v_threshold: 1.0f64, reset: Reset::Soft, detach_reset: false };
+        let soft = Firing {
+            v_threshold: 1.0f64,
+            reset: Reset::Soft,
+            detach_reset: false,
+        };
         assert_eq!(soft.reset(1.25, true), 0.25);
         // dV/dH for hard reset with a spike: 1 - 1 + (Vr - H)·sg.
         assert_eq!(hard.dv_dh(1.5, true, 0.5), -1.0);
-        let detached = Firing { detach_reset: true, ..hard };
+        let detached = Firing {
+            detach_reset: true,
+            ..hard
+        };
         assert_eq!(detached.dv_dh(1.5, true, 0.5), 0.0);
         assert_eq!(soft.dv_dh(0.0, false, 0.25), 0.75);
     }

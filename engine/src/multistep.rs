@@ -9,7 +9,7 @@
 //! ParametricLIF with `decay_input` also re-reads its input `X`, which the
 //! caller holds anyway, to get dH/dk exactly.
 
-use crate::bits::{pack_row, row_bytes, spike_at};
+use crate::bits::{pack_row, row_bytes, spike_at, unpack_row};
 use crate::charge::{ChargeRule, IfCharge, LifCharge, ParametricLifCharge};
 use crate::columns::{blocks, blocks_mut};
 use crate::error::{require_finite, EngineError};
@@ -69,14 +69,20 @@ impl Neuron {
             "lif" => {
                 let tau = require_finite("tau", tau)?;
                 if tau <= 1.0 {
-                    return Err(EngineError::param("tau", format!("expected tau > 1, got {tau}")));
+                    return Err(EngineError::param(
+                        "tau",
+                        format!("expected tau > 1, got {tau}"),
+                    ));
                 }
                 Ok(Neuron::Lif { tau, decay_input })
             }
             "plif" => {
                 let k = require_finite("k", k)?;
                 if !(k > 0.0 && k < 1.0) {
-                    return Err(EngineError::param("k", format!("expected 0 < k = 1/tau < 1, got {k}")));
+                    return Err(EngineError::param(
+                        "k",
+                        format!("expected 0 < k = 1/tau < 1, got {k}"),
+                    ));
                 }
                 Ok(Neuron::ParametricLif { k, decay_input })
             }
@@ -168,13 +174,21 @@ fn check_len(arg: &'static str, got: usize, expected: usize) -> Result<(), Engin
     if got == expected {
         Ok(())
     } else {
-        Err(EngineError::Shape { arg, expected: format!("{expected} elements"), got: format!("{got} elements") })
+        Err(EngineError::Shape {
+            arg,
+            expected: format!("{expected} elements"),
+            got: format!("{got} elements"),
+        })
     }
 }
 
 fn check_forward<T>(i: &ForwardInputs<T>, o: &ForwardOutputs<T>) -> Result<(), EngineError> {
     if i.steps == 0 {
-        return Err(EngineError::Shape { arg: "x", expected: "T >= 1 time steps".into(), got: "T = 0".into() });
+        return Err(EngineError::Shape {
+            arg: "x",
+            expected: "T >= 1 time steps".into(),
+            got: "T = 0".into(),
+        });
     }
     let cells = i.steps * i.neurons;
     check_len("x", i.x.len(), cells)?;
@@ -204,12 +218,26 @@ pub fn forward<T: Real>(
     let vr = f.rest_voltage();
     match neuron {
         Neuron::If => forward_with(IfCharge, f, inputs, outputs),
-        Neuron::Lif { tau, decay_input } => {
-            forward_with(LifCharge { tau: T::of(tau), v_reset: vr, decay_input }, f, inputs, outputs)
-        }
-        Neuron::ParametricLif { k, decay_input } => {
-            forward_with(ParametricLifCharge { k: T::of(k), v_reset: vr, decay_input }, f, inputs, outputs)
-        }
+        Neuron::Lif { tau, decay_input } => forward_with(
+            LifCharge {
+                tau: T::of(tau),
+                v_reset: vr,
+                decay_input,
+            },
+            f,
+            inputs,
+            outputs,
+        ),
+        Neuron::ParametricLif { k, decay_input } => forward_with(
+            ParametricLifCharge {
+                k: T::of(k),
+                v_reset: vr,
+                decay_input,
+            },
+            f,
+            inputs,
+            outputs,
+        ),
     }
     Ok(())
 }
@@ -224,7 +252,12 @@ struct ForwardBlock<'a, T> {
     v_seq: Option<Vec<&'a mut [T]>>,
 }
 
-fn forward_with<T: Real, R: ChargeRule<T>>(rule: R, f: Firing<T>, i: ForwardInputs<T>, o: ForwardOutputs<T>) {
+fn forward_with<T: Real, R: ChargeRule<T>>(
+    rule: R,
+    f: Firing<T>,
+    i: ForwardInputs<T>,
+    o: ForwardOutputs<T>,
+) {
     let (steps, n) = (i.steps, i.neurons);
     let block = block_len::<T>(n);
     let x = blocks(i.x, steps, n, block);
@@ -249,14 +282,27 @@ fn forward_with<T: Real, R: ChargeRule<T>>(rule: R, f: Firing<T>, i: ForwardInpu
             v_seq: v_seq.as_mut().and_then(|it| it.next()),
         })
         .collect();
-    jobs.into_par_iter().for_each(|job| forward_block(rule, f, job));
+    jobs.into_par_iter()
+        .for_each(|job| forward_block(rule, f, job));
 }
 
 fn forward_block<T: Real, R: ChargeRule<T>>(rule: R, f: Firing<T>, b: ForwardBlock<T>) {
     let (vth, rest) = (f.v_threshold, f.rest_voltage());
     match f.reset {
-        Reset::Hard { v_reset } => with_cpu_features!(forward_steps(rule, vth, rest, move |h: T, s: bool| if s { v_reset } else { h }, b)),
-        Reset::Soft => with_cpu_features!(forward_steps(rule, vth, rest, move |h: T, s: bool| if s { h - vth } else { h }, b)),
+        Reset::Hard { v_reset } => with_cpu_features!(forward_steps(
+            rule,
+            vth,
+            rest,
+            move |h: T, s: bool| if s { v_reset } else { h },
+            b
+        )),
+        Reset::Soft => with_cpu_features!(forward_steps(
+            rule,
+            vth,
+            rest,
+            move |h: T, s: bool| if s { h - vth } else { h },
+            b
+        )),
     }
 }
 
@@ -276,7 +322,8 @@ fn forward_steps<T: Real, R: ChargeRule<T>, F: Fn(T, bool) -> T + Copy>(
     let (zero, one) = (T::zero(), T::one());
     for t in 0..b.x.len() {
         let (xs, hs, ss, bits) = (b.x[t], &mut *b.h_seq[t], &mut *b.spikes[t], &mut *b.bits[t]);
-        for (((v, &x), h_out), s_out) in v.iter_mut().zip(xs).zip(hs.iter_mut()).zip(ss.iter_mut()) {
+        for (((v, &x), h_out), s_out) in v.iter_mut().zip(xs).zip(hs.iter_mut()).zip(ss.iter_mut())
+        {
             let h = rule.charge(*v, x);
             let spike = h >= vth;
             *h_out = h;
@@ -292,7 +339,11 @@ fn forward_steps<T: Real, R: ChargeRule<T>, F: Fn(T, bool) -> T + Copy>(
 
 fn check_backward<T>(i: &BackwardInputs<T>, o: &BackwardOutputs<T>) -> Result<(), EngineError> {
     if i.steps == 0 {
-        return Err(EngineError::Shape { arg: "h_seq", expected: "T >= 1 time steps".into(), got: "T = 0".into() });
+        return Err(EngineError::Shape {
+            arg: "h_seq",
+            expected: "T >= 1 time steps".into(),
+            got: "T = 0".into(),
+        });
     }
     let cells = i.steps * i.neurons;
     check_len("grad_spikes", i.grad_spikes.len(), cells)?;
@@ -328,18 +379,35 @@ pub fn backward<T: Real>(
     firing.validate()?;
     check_backward(&inputs, &outputs)?;
     if matches!(neuron, Neuron::ParametricLif { .. }) && inputs.x.is_none() {
-        return Err(EngineError::param("x", "ParametricLIF backward needs the forward input x"));
+        return Err(EngineError::param(
+            "x",
+            "ParametricLIF backward needs the forward input x",
+        ));
     }
     let f = firing.to::<T>();
     let vr = f.rest_voltage();
     let job = BackwardJob { f, inputs, outputs };
     Ok(match neuron {
-        Neuron::If => surrogate.dispatch(WithRule { rule: IfCharge, job }),
-        Neuron::Lif { tau, decay_input } => {
-            surrogate.dispatch(WithRule { rule: LifCharge { tau: T::of(tau), v_reset: vr, decay_input }, job })
-        }
-        Neuron::ParametricLif { k, decay_input } => surrogate
-            .dispatch(WithRule { rule: ParametricLifCharge { k: T::of(k), v_reset: vr, decay_input }, job }),
+        Neuron::If => surrogate.dispatch(WithRule {
+            rule: IfCharge,
+            job,
+        }),
+        Neuron::Lif { tau, decay_input } => surrogate.dispatch(WithRule {
+            rule: LifCharge {
+                tau: T::of(tau),
+                v_reset: vr,
+                decay_input,
+            },
+            job,
+        }),
+        Neuron::ParametricLif { k, decay_input } => surrogate.dispatch(WithRule {
+            rule: ParametricLifCharge {
+                k: T::of(k),
+                v_reset: vr,
+                decay_input,
+            },
+            job,
+        }),
     })
 }
 
@@ -378,7 +446,11 @@ fn backward_with<T: Real, R: ChargeRule<T>, G: Fn(T) -> T + Sync + Send + Copy>(
     sg: G,
     job: BackwardJob<T>,
 ) -> f64 {
-    let BackwardJob { f, inputs: i, outputs: o } = job;
+    let BackwardJob {
+        f,
+        inputs: i,
+        outputs: o,
+    } = job;
     let (steps, n) = (i.steps, i.neurons);
     let block = block_len::<T>(n);
     let mut grad_v_seq = i.grad_v_seq.map(|g| blocks(g, steps, n, block).into_iter());
@@ -391,19 +463,23 @@ fn backward_with<T: Real, R: ChargeRule<T>, G: Fn(T) -> T + Sync + Send + Copy>(
         .zip(blocks(i.bits, steps, row_bytes(n), block / 8))
         .zip(blocks_mut(o.grad_x, steps, n, block))
         .zip(o.grad_v_init.chunks_mut(block))
-        .map(|((((grad_spikes, h_seq), bits), grad_x), grad_v_init)| BackwardBlock {
-            grad_spikes,
-            grad_v_seq: grad_v_seq.as_mut().and_then(|it| it.next()),
-            grad_v_last: grad_v_last.as_mut().and_then(|it| it.next()),
-            h_seq,
-            bits,
-            v_init: v_init.as_mut().and_then(|it| it.next()),
-            x: x.as_mut().and_then(|it| it.next()),
-            grad_x,
-            grad_v_init,
-        })
+        .map(
+            |((((grad_spikes, h_seq), bits), grad_x), grad_v_init)| BackwardBlock {
+                grad_spikes,
+                grad_v_seq: grad_v_seq.as_mut().and_then(|it| it.next()),
+                grad_v_last: grad_v_last.as_mut().and_then(|it| it.next()),
+                h_seq,
+                bits,
+                v_init: v_init.as_mut().and_then(|it| it.next()),
+                x: x.as_mut().and_then(|it| it.next()),
+                grad_x,
+                grad_v_init,
+            },
+        )
         .collect();
-    jobs.into_par_iter().map(|b| backward_block(rule, f, sg, b)).sum()
+    jobs.into_par_iter()
+        .map(|b| backward_block(rule, f, sg, b))
+        .sum()
 }
 
 fn backward_block<T: Real, R: ChargeRule<T>, G: Fn(T) -> T + Copy>(
@@ -423,7 +499,13 @@ fn backward_block<T: Real, R: ChargeRule<T>, G: Fn(T) -> T + Copy>(
             move |h: T, s: T, g: T| one - s + (v_reset - h) * g * keep,
             b
         )),
-        Reset::Soft => with_cpu_features!(backward_steps(rule, f, sg, move |_h: T, _s: T, g: T| one - vth * g * keep, b)),
+        Reset::Soft => with_cpu_features!(backward_steps(
+            rule,
+            f,
+            sg,
+            move |_h: T, _s: T, g: T| one - vth * g * keep,
+            b
+        )),
     }
 }
 
@@ -436,7 +518,17 @@ fn backward_steps<T: Real, R: ChargeRule<T>, G: Fn(T) -> T + Copy, D: Fn(T, T, T
     dv_dh: D,
     b: BackwardBlock<T>,
 ) -> f64 {
-    let BackwardBlock { grad_spikes, grad_v_seq, grad_v_last, h_seq, bits, v_init, x, mut grad_x, grad_v_init } = b;
+    let BackwardBlock {
+        grad_spikes,
+        grad_v_seq,
+        grad_v_last,
+        h_seq,
+        bits,
+        v_init,
+        x,
+        mut grad_x,
+        grad_v_init,
+    } = b;
     let (dh_dv, dh_dx) = (rule.dh_dv(), rule.dh_dx());
     let (zero, one) = (T::zero(), T::one());
     // carry = gH[t+1]·dH[t+1]/dV[t], plus the gradient at V after the last step.
@@ -446,6 +538,8 @@ fn backward_steps<T: Real, R: ChargeRule<T>, G: Fn(T) -> T + Copy, D: Fn(T, T, T
         None => carry.fill(zero),
     }
     let mut grad_k = 0.0f64;
+    // The step's spikes as 0/1 values, unpacked once so the main loop is plain lanes.
+    let mut spike_row = vec![zero; carry.len()];
     for t in (0..h_seq.len()).rev() {
         let (hs, gs, row_bits) = (h_seq[t], grad_spikes[t], bits[t]);
         let gx = &mut *grad_x[t];
@@ -464,37 +558,25 @@ fn backward_steps<T: Real, R: ChargeRule<T>, G: Fn(T) -> T + Copy, D: Fn(T, T, T
                 carry[i] = gh * dh_dv;
                 let v_prev = if t == 0 {
                     v_init.map_or(f.rest_voltage(), |v| v[i])
-                } else { f.reset(h_seq[t - 1][i], spike_at(bits[t - 1], i)) };
+                } else {
+                    f.reset(h_seq[t - 1][i], spike_at(bits[t - 1], i))
+                };
                 let x_t = x.as_ref().map_or(zero, |x| x[t][i]);
                 grad_k += (gh * rule.dh_dk(v_prev, x_t)).to_f64();
             }
         } else {
-            // Eight neurons per packed byte with a fixed trip count, so the
-            // unpacking vectorises; the tail (N not a multiple of 8) after.
-            let full = hs.len() / 8 * 8;
-            let groups = hs[..full]
-                .chunks_exact(8)
-                .zip(gs.chunks_exact(8))
-                .zip(gx.chunks_exact_mut(8))
-                .zip(carry.chunks_exact_mut(8))
-                .zip(row_bits);
-            for ((((h8, g8), gx8), c8), &byte) in groups {
-                for j in 0..8 {
-                    let h = h8[j];
-                    let s = if (byte >> j) & 1 == 1 { one } else { zero };
-                    let g = sg(h - f.v_threshold);
-                    let gh = g8[j] * g + c8[j] * dv_dh(h, s, g);
-                    gx8[j] = gh * dh_dx;
-                    c8[j] = gh * dh_dv;
-                }
-            }
-            for i in full..hs.len() {
-                let h = hs[i];
-                let s = if spike_at(row_bits, i) { one } else { zero };
+            unpack_row(row_bits, &mut spike_row);
+            let lanes = hs
+                .iter()
+                .zip(gs)
+                .zip(gx.iter_mut())
+                .zip(carry.iter_mut())
+                .zip(&spike_row);
+            for ((((&h, &g_s), g_x), c), &s) in lanes {
                 let g = sg(h - f.v_threshold);
-                let gh = gs[i] * g + carry[i] * dv_dh(h, s, g);
-                gx[i] = gh * dh_dx;
-                carry[i] = gh * dh_dv;
+                let gh = g_s * g + *c * dv_dh(h, s, g);
+                *g_x = gh * dh_dx;
+                *c = gh * dh_dv;
             }
         }
     }

@@ -18,8 +18,13 @@ struct Pool {
     limit_bytes: usize,
 }
 
-static POOL: LazyLock<Mutex<Pool>> =
-    LazyLock::new(|| Mutex::new(Pool { free: HashMap::new(), cached_bytes: 0, limit_bytes: 1 << 30 }));
+static POOL: LazyLock<Mutex<Pool>> = LazyLock::new(|| {
+    Mutex::new(Pool {
+        free: HashMap::new(),
+        cached_bytes: 0,
+        limit_bytes: 1 << 30,
+    })
+});
 
 fn lock() -> std::sync::MutexGuard<'static, Pool> {
     // A panic while holding the lock cannot leave the map inconsistent, so a

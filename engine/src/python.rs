@@ -4,19 +4,21 @@
 
 use crate::bits::row_bytes;
 use crate::error::EngineError;
-use crate::multistep::{self, BackwardInputs, BackwardOutputs, FiringSpec, ForwardInputs, ForwardOutputs, Neuron};
+use crate::multistep::{
+    self, BackwardInputs, BackwardOutputs, FiringSpec, ForwardInputs, ForwardOutputs, Neuron,
+};
+use crate::pool::{self, Words};
 use crate::real::Real;
 use crate::surrogate::Surrogate;
-use crate::pool::{self, Words};
 use numpy::ndarray::{ArrayView, IxDyn};
 use numpy::{
-    dtype, Element, PyArray1, PyArrayDescrMethods, PyArrayDyn, PyArrayMethods, PyReadonlyArrayDyn, PyUntypedArray,
-    PyUntypedArrayMethods,
+    dtype, Element, PyArray1, PyArrayDescrMethods, PyArrayDyn, PyArrayMethods, PyReadonlyArrayDyn,
+    PyUntypedArray, PyUntypedArrayMethods,
 };
-use std::marker::PhantomData;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
+use std::marker::PhantomData;
 
 /// Owns a pooled buffer on behalf of the numpy arrays viewing it; when the
 /// last of them dies, the buffer goes back to the pool.
@@ -41,7 +43,11 @@ struct Output<T> {
 impl<T: Element> Output<T> {
     fn new(shape: &[usize]) -> Self {
         let len: usize = shape.iter().product();
-        Output { words: pool::take(len * std::mem::size_of::<T>()), shape: shape.to_vec(), _elem: PhantomData }
+        Output {
+            words: pool::take(len * std::mem::size_of::<T>()),
+            shape: shape.to_vec(),
+            _elem: PhantomData,
+        }
     }
 
     fn slice_mut(&mut self) -> &mut [T] {
@@ -69,14 +75,21 @@ fn to_py(e: EngineError) -> PyErr {
 }
 
 fn untyped<'py>(ob: &Bound<'py, PyAny>, arg: &'static str) -> PyResult<Bound<'py, PyUntypedArray>> {
-    ob.cast::<PyUntypedArray>().map(|a| a.clone()).map_err(|_| {
-        let got = ob.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "?".into());
+    ob.cast::<PyUntypedArray>().cloned().map_err(|_| {
+        let got = ob
+            .get_type()
+            .name()
+            .map(|n| n.to_string())
+            .unwrap_or_else(|_| "?".into());
         PyTypeError::new_err(format!("{arg}: expected a numpy.ndarray, got {got}"))
     })
 }
 
 fn dtype_name(a: &Bound<'_, PyUntypedArray>) -> String {
-    a.dtype().str().map(|s| s.to_string()).unwrap_or_else(|_| "?".into())
+    a.dtype()
+        .str()
+        .map(|s| s.to_string())
+        .unwrap_or_else(|_| "?".into())
 }
 
 /// A read-only view of `ob` as an array of `T` with `shape` (checked), contiguous.
@@ -88,11 +101,22 @@ fn array_arg<'py, T: Element + Real>(
     let a = untyped(ob, arg)?;
     let py = ob.py();
     if !a.dtype().is_equiv_to(&dtype::<T>(py)) {
-        let expected = dtype::<T>(py).str().map(|s| s.to_string()).unwrap_or_default();
-        return Err(to_py(EngineError::DType { arg, expected: format!("{expected} (same as x)"), got: dtype_name(&a) }));
+        let expected = dtype::<T>(py)
+            .str()
+            .map(|s| s.to_string())
+            .unwrap_or_default();
+        return Err(to_py(EngineError::DType {
+            arg,
+            expected: format!("{expected} (same as x)"),
+            got: dtype_name(&a),
+        }));
     }
     if a.shape() != shape {
-        return Err(to_py(EngineError::Shape { arg, expected: format!("{shape:?}"), got: format!("{:?}", a.shape()) }));
+        return Err(to_py(EngineError::Shape {
+            arg,
+            expected: format!("{shape:?}"),
+            got: format!("{:?}", a.shape()),
+        }));
     }
     if !a.is_c_contiguous() {
         return Err(to_py(EngineError::NotContiguous { arg }));
@@ -120,7 +144,11 @@ fn leading_array(x: &Bound<'_, PyAny>, arg: &'static str) -> PyResult<(usize, us
     } else if a.dtype().is_equiv_to(&dtype::<f32>(py)) {
         false
     } else {
-        return Err(to_py(EngineError::DType { arg, expected: "float32 or float64".into(), got: dtype_name(&a) }));
+        return Err(to_py(EngineError::DType {
+            arg,
+            expected: "float32 or float64".into(),
+            got: dtype_name(&a),
+        }));
     };
     if a.ndim() != 2 {
         return Err(to_py(EngineError::Shape {
@@ -130,13 +158,21 @@ fn leading_array(x: &Bound<'_, PyAny>, arg: &'static str) -> PyResult<(usize, us
         }));
     }
     if a.shape()[0] == 0 {
-        return Err(to_py(EngineError::Shape { arg, expected: "T >= 1 time steps".into(), got: "T = 0".into() }));
+        return Err(to_py(EngineError::Shape {
+            arg,
+            expected: "T >= 1 time steps".into(),
+            got: "T = 0".into(),
+        }));
     }
     Ok((a.shape()[0], a.shape()[1], is_f64))
 }
 
 fn firing_spec(v_threshold: f64, v_reset: Option<f64>, detach_reset: bool) -> PyResult<FiringSpec> {
-    let spec = FiringSpec { v_threshold, v_reset, detach_reset };
+    let spec = FiringSpec {
+        v_threshold,
+        v_reset,
+        detach_reset,
+    };
     spec.validate().map_err(to_py)?;
     Ok(spec)
 }
@@ -188,7 +224,12 @@ fn forward_typed<'py, T: Element + Real>(
     let mut v_seq = store_v_seq.then(|| Output::<T>::new(&[steps, n]));
     {
         let v_init = v_init.as_ref().map(|v| v.as_slice()).transpose()?;
-        let inputs = ForwardInputs { steps, neurons: n, x: x.as_slice()?, v_init };
+        let inputs = ForwardInputs {
+            steps,
+            neurons: n,
+            x: x.as_slice()?,
+            v_init,
+        };
         let outputs = ForwardOutputs {
             spikes: spikes.slice_mut(),
             v_last: v_last.slice_mut(),
@@ -196,7 +237,8 @@ fn forward_typed<'py, T: Element + Real>(
             bits: bits.slice_mut(),
             v_seq: v_seq.as_mut().map(|v| v.slice_mut()),
         };
-        py.detach(|| multistep::forward(neuron, firing, inputs, outputs)).map_err(to_py)?;
+        py.detach(|| multistep::forward(neuron, firing, inputs, outputs))
+            .map_err(to_py)?;
     }
     let v_seq_obj: Bound<'py, PyAny> = match v_seq {
         Some(a) => a.into_array(py)?,
@@ -204,7 +246,13 @@ fn forward_typed<'py, T: Element + Real>(
     };
     PyTuple::new(
         py,
-        [spikes.into_array(py)?, v_last.into_array(py)?, h_seq.into_array(py)?, bits.into_array(py)?, v_seq_obj],
+        [
+            spikes.into_array(py)?,
+            v_last.into_array(py)?,
+            h_seq.into_array(py)?,
+            bits.into_array(py)?,
+            v_seq_obj,
+        ],
     )
 }
 
@@ -237,7 +285,15 @@ fn neuron_backward<'py>(
     let neuron = Neuron::from_name(neuron, tau, k, decay_input).map_err(to_py)?;
     let firing = firing_spec(v_threshold, v_reset, detach_reset)?;
     let surrogate = Surrogate::from_name(surrogate, &surrogate_params).map_err(to_py)?;
-    let args = BackwardArgs { grad_spikes, h_seq, bits, v_init, grad_v_seq, grad_v_last, x };
+    let args = BackwardArgs {
+        grad_spikes,
+        h_seq,
+        bits,
+        v_init,
+        grad_v_seq,
+        grad_v_last,
+        x,
+    };
     if is_f64 {
         backward_typed::<f64>(args, steps, n, neuron, firing, surrogate)
     } else {
@@ -258,7 +314,11 @@ struct BackwardArgs<'a, 'py> {
 fn bits_arg<'py>(ob: &Bound<'py, PyAny>, shape: &[usize]) -> PyResult<PyReadonlyArrayDyn<'py, u8>> {
     let a = untyped(ob, "bits")?;
     if !a.dtype().is_equiv_to(&dtype::<u8>(ob.py())) {
-        return Err(to_py(EngineError::DType { arg: "bits", expected: "uint8".into(), got: dtype_name(&a) }));
+        return Err(to_py(EngineError::DType {
+            arg: "bits",
+            expected: "uint8".into(),
+            got: dtype_name(&a),
+        }));
     }
     if a.shape() != shape {
         return Err(to_py(EngineError::Shape {
@@ -304,10 +364,21 @@ fn backward_typed<'py, T: Element + Real>(
             v_init: v_init.as_ref().map(|v| v.as_slice()).transpose()?,
             x: x.as_ref().map(|g| g.as_slice()).transpose()?,
         };
-        let outputs = BackwardOutputs { grad_x: grad_x.slice_mut(), grad_v_init: grad_v_init.slice_mut() };
-        py.detach(|| multistep::backward(neuron, firing, surrogate, inputs, outputs)).map_err(to_py)?
+        let outputs = BackwardOutputs {
+            grad_x: grad_x.slice_mut(),
+            grad_v_init: grad_v_init.slice_mut(),
+        };
+        py.detach(|| multistep::backward(neuron, firing, surrogate, inputs, outputs))
+            .map_err(to_py)?
     };
-    PyTuple::new(py, [grad_x.into_array(py)?, grad_v_init.into_array(py)?, grad_k.into_pyobject(py)?.into_any()])
+    PyTuple::new(
+        py,
+        [
+            grad_x.into_array(py)?,
+            grad_v_init.into_array(py)?,
+            grad_k.into_pyobject(py)?.into_any(),
+        ],
+    )
 }
 
 /// `sg'(x)` of a surrogate for a 1-D float64 array (used by conformance tests).
@@ -350,7 +421,10 @@ fn _engine(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(saved_bytes_per_neuron_step, m)?)?;
     m.add_function(wrap_pyfunction!(set_buffer_pool_limit, m)?)?;
     m.add_function(wrap_pyfunction!(buffer_pool_stats, m)?)?;
-    let names: Vec<&str> = crate::surrogate::SURROGATE_PARAMETERS.iter().map(|(n, _)| *n).collect();
+    let names: Vec<&str> = crate::surrogate::SURROGATE_PARAMETERS
+        .iter()
+        .map(|(n, _)| *n)
+        .collect();
     m.add("SURROGATES", names)?;
     Ok(())
 }

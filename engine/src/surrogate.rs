@@ -58,7 +58,10 @@ fn positive(arg: &'static str, value: f64) -> Result<f64, EngineError> {
     if value > 0.0 {
         Ok(value)
     } else {
-        Err(EngineError::param(arg, format!("expected a positive number, got {value}")))
+        Err(EngineError::param(
+            arg,
+            format!("expected a positive number, got {value}"),
+        ))
     }
 }
 
@@ -69,13 +72,21 @@ impl Surrogate {
             let known: Vec<&str> = SURROGATE_PARAMETERS.iter().map(|(n, _)| *n).collect();
             return Err(EngineError::param(
                 "surrogate",
-                format!("unknown surrogate {name:?}; expected one of {}", known.join(", ")),
+                format!(
+                    "unknown surrogate {name:?}; expected one of {}",
+                    known.join(", ")
+                ),
             ));
         };
         if params.len() != names.len() {
             return Err(EngineError::param(
                 "surrogate_params",
-                format!("{name} takes {} parameter(s) ({}), got {}", names.len(), names.join(", "), params.len()),
+                format!(
+                    "{name} takes {} parameter(s) ({}), got {}",
+                    names.len(),
+                    names.join(", "),
+                    params.len()
+                ),
             ));
         }
         for &p in params {
@@ -83,31 +94,63 @@ impl Surrogate {
         }
         let a = params[0];
         Ok(match name {
-            "Sigmoid" => Surrogate::Sigmoid { alpha: positive("alpha", a)? },
-            "ATan" => Surrogate::ATan { alpha: positive("alpha", a)? },
-            "PiecewiseQuadratic" => Surrogate::PiecewiseQuadratic { alpha: positive("alpha", a)? },
-            "PiecewiseExp" => Surrogate::PiecewiseExp { alpha: positive("alpha", a)? },
-            "SoftSign" => Surrogate::SoftSign { alpha: positive("alpha", a)? },
+            "Sigmoid" => Surrogate::Sigmoid {
+                alpha: positive("alpha", a)?,
+            },
+            "ATan" => Surrogate::ATan {
+                alpha: positive("alpha", a)?,
+            },
+            "PiecewiseQuadratic" => Surrogate::PiecewiseQuadratic {
+                alpha: positive("alpha", a)?,
+            },
+            "PiecewiseExp" => Surrogate::PiecewiseExp {
+                alpha: positive("alpha", a)?,
+            },
+            "SoftSign" => Surrogate::SoftSign {
+                alpha: positive("alpha", a)?,
+            },
             "SuperSpike" => Surrogate::SuperSpike { alpha: a },
             "Erf" => Surrogate::Erf { alpha: a },
-            "PiecewiseLeakyReLU" => Surrogate::PiecewiseLeakyReLU { w: positive("w", a)?, c: params[1] },
-            "Rect" => Surrogate::Rect { alpha: positive("alpha", a)? },
+            "PiecewiseLeakyReLU" => Surrogate::PiecewiseLeakyReLU {
+                w: positive("w", a)?,
+                c: params[1],
+            },
+            "Rect" => Surrogate::Rect {
+                alpha: positive("alpha", a)?,
+            },
             "QPseudoSpike" => {
                 if a <= 1.0 {
-                    return Err(EngineError::param("alpha", format!("QPseudoSpike needs alpha > 1, got {a}")));
+                    return Err(EngineError::param(
+                        "alpha",
+                        format!("QPseudoSpike needs alpha > 1, got {a}"),
+                    ));
                 }
                 Surrogate::QPseudoSpike { alpha: a }
             }
-            "S2NN" => Surrogate::S2NN { alpha: a, beta: params[1] },
-            "LeakyKReLU" => Surrogate::LeakyKReLU { leak: a, k: params[1] },
+            "S2NN" => Surrogate::S2NN {
+                alpha: a,
+                beta: params[1],
+            },
+            "LeakyKReLU" => Surrogate::LeakyKReLU {
+                leak: a,
+                k: params[1],
+            },
             "FakeNumericalGradient" => Surrogate::FakeNumericalGradient { alpha: a },
             "LogTailedReLU" => Surrogate::LogTailedReLU { alpha: a },
-            "NonzeroSignLogAbs" => Surrogate::NonzeroSignLogAbs { alpha: positive("alpha", a)? },
+            "NonzeroSignLogAbs" => Surrogate::NonzeroSignLogAbs {
+                alpha: positive("alpha", a)?,
+            },
             "SquarewaveFourierSeries" => {
                 if a < 1.0 || a.fract() != 0.0 || a > 1e6 {
-                    return Err(EngineError::param("n", format!("expected an integer >= 1, got {a}")));
+                    return Err(EngineError::param(
+                        "n",
+                        format!("expected an integer >= 1, got {a}"),
+                    ));
                 }
-                Surrogate::SquarewaveFourierSeries { n: a as u32, t_period: positive("T_period", params[1])? }
+                Surrogate::SquarewaveFourierSeries {
+                    n: a as u32,
+                    t_period: positive("T_period", params[1])?,
+                }
             }
             _ => unreachable!("name checked against SURROGATE_PARAMETERS"),
         })
@@ -120,7 +163,7 @@ impl Surrogate {
             Surrogate::Sigmoid { alpha } => {
                 let a = T::of(alpha);
                 visitor.visit(move |x: T| {
-                    let s = one / (one + (-(a * x)).exp());
+                    let s = one / (one + (-(a * x)).exp_vec());
                     a * s * (one - s)
                 })
             }
@@ -135,12 +178,16 @@ impl Surrogate {
             Surrogate::PiecewiseQuadratic { alpha } => {
                 let a = T::of(alpha);
                 visitor.visit(move |x: T| {
-                    if x.abs() <= one / a { a - a * a * x.abs() } else { T::zero() }
+                    if x.abs() <= one / a {
+                        a - a * a * x.abs()
+                    } else {
+                        T::zero()
+                    }
                 })
             }
             Surrogate::PiecewiseExp { alpha } => {
                 let a = T::of(alpha);
-                visitor.visit(move |x: T| a / T::of(2.0) * (-(a * x.abs())).exp())
+                visitor.visit(move |x: T| a / T::of(2.0) * (-(a * x.abs())).exp_vec())
             }
             Surrogate::SoftSign { alpha } => {
                 let a = T::of(alpha);
@@ -159,7 +206,7 @@ impl Surrogate {
             Surrogate::Erf { alpha } => {
                 let a = T::of(alpha);
                 let c = T::of(alpha / PI.sqrt());
-                visitor.visit(move |x: T| c * (-((a * x) * (a * x))).exp())
+                visitor.visit(move |x: T| c * (-((a * x) * (a * x))).exp_vec())
             }
             Surrogate::PiecewiseLeakyReLU { w, c } => {
                 let (w, c) = (T::of(w), T::of(c));
@@ -180,7 +227,7 @@ impl Surrogate {
                 let (a, b) = (T::of(alpha), T::of(beta));
                 visitor.visit(move |x: T| {
                     if x < T::zero() {
-                        let s = one / (one + (-(a * x)).exp());
+                        let s = one / (one + (-(a * x)).exp_vec());
                         a * s * (one - s)
                     } else {
                         b / (x + one)
@@ -264,7 +311,10 @@ mod tests {
             ("NonzeroSignLogAbs", &[1.0]),
             ("SquarewaveFourierSeries", &[2.0, 8.0]),
         ];
-        defaults.iter().map(|(n, p)| Surrogate::from_name(n, p).unwrap()).collect()
+        defaults
+            .iter()
+            .map(|(n, p)| Surrogate::from_name(n, p).unwrap())
+            .collect()
     }
 
     #[test]
@@ -289,7 +339,10 @@ mod tests {
         let fng = Surrogate::FakeNumericalGradient { alpha: 0.3 };
         assert!((fng.derivative(-10.0f64) - 0.1).abs() < 1e-15);
         assert!((fng.derivative(0.0f64) - 0.3).abs() < 1e-15);
-        let sq = Surrogate::SquarewaveFourierSeries { n: 2, t_period: 8.0 };
+        let sq = Surrogate::SquarewaveFourierSeries {
+            n: 2,
+            t_period: 8.0,
+        };
         assert!((sq.derivative(0.0f64) - 0.5).abs() < 1e-15);
     }
 
@@ -300,7 +353,10 @@ mod tests {
                 let x = i as f64 * 0.073;
                 let d64 = s.derivative(x);
                 let d32 = s.derivative(x as f32) as f64;
-                assert!((d64 - d32).abs() <= 1e-5 * (1.0 + d64.abs()), "{s:?} at {x}: {d64} vs {d32}");
+                assert!(
+                    (d64 - d32).abs() <= 1e-5 * (1.0 + d64.abs()),
+                    "{s:?} at {x}: {d64} vs {d32}"
+                );
             }
         }
     }

@@ -19,27 +19,28 @@ import torch
 from snnrs import _engine, neuron, surrogate
 
 
-def median_seconds(fn, repeats, warmup=2):
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+def seconds(fn):
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
 
 
-def copy_bandwidth(repeats):
-    """Bytes per second of a large multi-threaded tensor copy (read + write counted)."""
-    src = torch.ones(64 << 20)  # 256 MiB, far beyond the last-level cache
-    dst = torch.empty_like(src)
-    return 2 * src.nbytes / median_seconds(lambda: dst.copy_(src), repeats)
+class CopyBandwidth:
+    """A large multi-threaded tensor copy (read + write bytes counted), far beyond the last-level cache."""
+
+    def __init__(self):
+        self.src = torch.ones(64 << 20)  # 256 MiB
+        self.dst = torch.empty_like(self.src)
+        self.dst.copy_(self.src)
+
+    def bytes_per_second(self):
+        return 2 * self.src.nbytes / seconds(lambda: self.dst.copy_(self.src))
 
 
 def kernel_bytes(itemsize, steps, neurons, backward):
     """Bytes the engine must move per call: forward reads X and writes S, H and the
-    spike bits (V in/out once); backward reads grad S, H and the bits and writes grad X."""
+    spike bits, and V once; backward reads grad S, H and the bits and writes grad X
+    (and grad V once)."""
     per_step = 3 * itemsize + 1 / 8
     if backward:
         per_step += 3 * itemsize + 1 / 8
@@ -51,7 +52,8 @@ def lif(backend):
                           step_mode="m", backend=backend)
 
 
-def measure(backend, steps, neurons, backward, repeats):
+def runner(backend, steps, neurons, backward):
+    """A closure running one forward (inference) or forward+backward pass."""
     node = lif(backend)
     x = torch.rand(steps, neurons) * 1.5
     if not backward:
@@ -59,15 +61,35 @@ def measure(backend, steps, neurons, backward, repeats):
             with torch.no_grad():
                 node(x)
             node.reset()
-    else:
-        x.requires_grad_(True)
-        grad = torch.ones(steps, neurons)
+        return run
+    x.requires_grad_(True)
+    grad = torch.ones(steps, neurons)
 
-        def run():
-            x.grad = None
-            node(x).backward(grad)
-            node.reset()
-    return median_seconds(run, repeats) / (steps * neurons) * 1e9
+    def run():
+        x.grad = None
+        node(x).backward(grad)
+        node.reset()
+    return run
+
+
+def median_ns(run, repeats, cells):
+    return statistics.median(seconds(run) for _ in range(repeats)) / cells * 1e9
+
+
+def measure(steps, neurons, backward, repeats, copy):
+    """Median ns per neuron-step of engine and torch (each timed back to back, as
+    the copy is), and the bound from the copy bandwidth timed right before and
+    after the engine (the machine is shared: bandwidth drifts)."""
+    engine, baseline = runner("engine", steps, neurons, backward), runner("torch", steps, neurons, backward)
+    for run in (engine, baseline):  # warm-up: first calls, the engine's buffer pool
+        run()
+        run()
+    cells = steps * neurons
+    before = statistics.median(copy.bytes_per_second() for _ in range(repeats))
+    engine_ns = median_ns(engine, repeats, cells)
+    after = statistics.median(copy.bytes_per_second() for _ in range(repeats))
+    bound_ns = kernel_bytes(4, steps, neurons, backward) / ((before + after) / 2) / cells * 1e9
+    return engine_ns, median_ns(baseline, repeats, cells), bound_ns
 
 
 def main():
@@ -77,17 +99,16 @@ def main():
     args = parser.parse_args()
     sizes = [(8, 1 << 20)] if args.quick else [(t, n) for n in (1 << 16, 1 << 20) for t in (4, 8, 32)]
 
-    bandwidth = copy_bandwidth(args.repeats)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; copy bandwidth {bandwidth / 1e9:.1f} GB/s; "
-          f"saved for backward: {_engine.saved_bytes_per_neuron_step(4)} B per neuron-step (float32)")
-    print(f"median of {args.repeats}; ns per neuron-step\n")
+    copy = CopyBandwidth()
+    bandwidth = statistics.median(copy.bytes_per_second() for _ in range(args.repeats))
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; copy bandwidth {bandwidth / 1e9:.1f} GB/s "
+          f"(median); saved for backward: {_engine.saved_bytes_per_neuron_step(4)} B per neuron-step (float32)")
+    print(f"median of {args.repeats}; ns per neuron-step; bound = bytes moved / copy bandwidth timed around the engine\n")
     print("| T | N | pass | engine | torch | speed-up | bound | engine / bound |")
     print("|---|---|---|---|---|---|---|---|")
     for steps, neurons in sizes:
         for backward in (False, True):
-            engine = measure("engine", steps, neurons, backward, args.repeats)
-            baseline = measure("torch", steps, neurons, backward, args.repeats)
-            bound = kernel_bytes(4, steps, neurons, backward) / bandwidth / (steps * neurons) * 1e9
+            engine, baseline, bound = measure(steps, neurons, backward, args.repeats, copy)
             label = "fwd+bwd" if backward else "fwd"
             print(f"| {steps} | 2^{neurons.bit_length() - 1} | {label} | {engine:.2f} | {baseline:.2f} | "
                   f"{baseline / engine:.1f}x | {bound:.2f} | {engine / bound:.2f} |", flush=True)

@@ -19,8 +19,15 @@ ALL_FLAG_COMBINATIONS = list(itertools.product(NEURONS, RESETS, (True, False), (
 CORE_FLAG_COMBINATIONS = list(itertools.product(NEURONS, RESETS, (True, False), (True, False)))
 
 
-def surrogate_params(name):
-    """A strategy for valid parameters of surrogate ``name`` (dict)."""
+def surrogate_params(name, float32=False):
+    """A strategy for valid parameters of surrogate ``name`` (dict).
+
+    ``float32``: SquarewaveFourierSeries keeps its first three harmonics and a
+    period >= 4. Higher harmonics make sg' oscillate so fast (sg'' ~ 100) that a
+    one-ulp float32 difference in H moves the gradient by more than 1e-4,
+    compounding over the time steps: ill-conditioned, not a kernel error
+    (float64 runs cover the full range).
+    """
     f = lambda lo, hi: st.floats(lo, hi, allow_nan=False, allow_infinity=False)  # noqa: E731
     alpha = {"alpha": f(0.5, 5.0)}
     table = {
@@ -30,7 +37,8 @@ def surrogate_params(name):
         "LeakyKReLU": {"leak": f(0.0, 0.5), "k": f(0.5, 2.0)},
         "FakeNumericalGradient": {"alpha": f(0.1, 1.0)},
         "LogTailedReLU": {"alpha": f(0.0, 0.5)},
-        "SquarewaveFourierSeries": {"n": st.integers(1, 5), "T_period": f(2.0, 16.0)},
+        "SquarewaveFourierSeries": {"n": st.integers(1, 3 if float32 else 5),
+                                    "T_period": f(4.0 if float32 else 2.0, 16.0)},
     }
     return st.fixed_dictionaries(table.get(name, alpha))
 
@@ -54,7 +62,8 @@ def derivative_jumps(name, params):
 
 
 @st.composite
-def neuron_configs(draw, neuron=None, reset=None, decay_input=None, detach_reset=None, surrogate=None):
+def neuron_configs(draw, neuron=None, reset=None, decay_input=None, detach_reset=None, surrogate=None,
+                   float32=False):
     """A full neuron configuration (dict) with any unspecified flag drawn."""
     neuron = neuron or draw(st.sampled_from(NEURONS))
     reset = reset or draw(st.sampled_from(RESETS))
@@ -69,7 +78,7 @@ def neuron_configs(draw, neuron=None, reset=None, decay_input=None, detach_reset
         "decay_input": draw(st.booleans()) if decay_input is None else decay_input,
         "detach_reset": draw(st.booleans()) if detach_reset is None else detach_reset,
         "surrogate": surrogate,
-        "surrogate_params": draw(surrogate_params(surrogate)),
+        "surrogate_params": draw(surrogate_params(surrogate, float32)),
     }
 
 

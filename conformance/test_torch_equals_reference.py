@@ -1,6 +1,6 @@
 """The torch modules equal the reference: the 'torch' backend (autograd through a
-loop) and the 'engine' backend (gradients through the custom ops), in
-multi-step and single-step mode."""
+loop) and the 'engine' backend (eager autograd.Function, and the custom ops
+torch.compile uses), in multi-step and single-step mode."""
 
 import zlib
 
@@ -27,7 +27,7 @@ def _check(cfg, x, backend, step_mode):
     np.testing.assert_allclose(got["grad_w"], ref["grad_w"], rtol=1e-9, atol=1e-9 * max(1, x.size))
 
 
-@pytest.mark.parametrize("backend", ["torch", "engine"])
+@pytest.mark.parametrize("backend", ["torch", "engine", "engine-custom-op"])
 @pytest.mark.parametrize("neuron,reset,decay_input,detach_reset", cases.CORE_FLAG_COMBINATIONS)
 @given(data=st.data(), x=cases.sequences(max_steps=8, max_neurons=16))
 def test_module_multistep_forward_and_gradients_equal_reference(backend, neuron, reset, decay_input,
@@ -36,7 +36,7 @@ def test_module_multistep_forward_and_gradients_equal_reference(backend, neuron,
     _check(cfg, x, backend, "m")
 
 
-@pytest.mark.parametrize("backend", ["torch", "engine"])
+@pytest.mark.parametrize("backend", ["torch", "engine", "engine-custom-op"])
 @given(data=st.data(), x=cases.sequences(max_steps=6, max_neurons=10))
 def test_module_single_step_equals_reference(backend, data, x):
     _check(data.draw(cases.neuron_configs()), x, backend, "s")

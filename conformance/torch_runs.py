@@ -3,6 +3,7 @@
 import numpy as np
 import torch
 
+from snnrs import _ops
 from snnrs import neuron as tn
 from snnrs import surrogate as ts
 
@@ -25,7 +26,17 @@ def make_node(cfg, backend, step_mode="m", store_v_seq=True):
 
 
 def run_module(cfg, backend, x, v_init, g_spikes, g_v_seq, step_mode="m"):
-    """Forward and backward of loss = <spikes, g_spikes> + <v_seq, g_v_seq>."""
+    """Forward and backward of loss = <spikes, g_spikes> + <v_seq, g_v_seq>.
+
+    backend 'engine-custom-op' is the engine reached through torch.ops.snnrs
+    (as under torch.compile) instead of the eager autograd.Function.
+    """
+    if backend == "engine-custom-op":
+        previous, _ops.EAGER_FAST_PATH = _ops.EAGER_FAST_PATH, False
+        try:
+            return run_module(cfg, "engine", x, v_init, g_spikes, g_v_seq, step_mode)
+        finally:
+            _ops.EAGER_FAST_PATH = previous
     node = make_node(cfg, backend, step_mode)
     xt = torch.tensor(x, requires_grad=True)
     v0 = torch.tensor(v_init, requires_grad=True)

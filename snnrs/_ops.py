@@ -4,7 +4,8 @@
 gradient is ``snnrs::multistep_neuron_backward``, itself a custom op, so both
 work in eager mode, under ``torch.compile(fullgraph=True)`` and pass
 ``torch.library.opcheck``. Tensors are ``[T, *shape]``; the kernels see them
-flattened to ``[T, N]``.
+flattened to ``[T, N]``. Modules call :func:`multistep_neuron`, which takes an
+equivalent autograd.Function in eager mode to skip the custom-op dispatch cost.
 """
 
 import math
@@ -49,8 +50,7 @@ def _decay_k(w: Optional[Tensor]) -> float:
     return 1.0 / (1.0 + math.exp(-float(w))) if w is not None else 0.5
 
 
-@torch.library.custom_op("snnrs::multistep_neuron_forward", mutates_args=())
-def multistep_neuron_forward(
+def _forward_kernel(
     x: Tensor,
     v_init: Optional[Tensor],
     w: Optional[Tensor],
@@ -84,6 +84,10 @@ def multistep_neuron_forward(
             torch.from_numpy(h_seq).view(x.shape), torch.from_numpy(bits), v_seq_t)
 
 
+multistep_neuron_forward = torch.library.custom_op(
+    "snnrs::multistep_neuron_forward", _forward_kernel, mutates_args=())
+
+
 @multistep_neuron_forward.register_fake
 def _(x, v_init, w, neuron, v_threshold, v_reset, tau, decay_input, detach_reset, surrogate, surrogate_params,
       store_v_seq):
@@ -94,8 +98,7 @@ def _(x, v_init, w, neuron, v_threshold, v_reset, tau, decay_input, detach_reset
             x.new_empty(x.shape) if store_v_seq else x.new_empty(0))
 
 
-@torch.library.custom_op("snnrs::multistep_neuron_backward", mutates_args=())
-def multistep_neuron_backward(
+def _backward_kernel(
     grad_spikes: Tensor,
     grad_v_last: Optional[Tensor],
     grad_v_seq: Optional[Tensor],
@@ -133,6 +136,10 @@ def multistep_neuron_backward(
     return torch.from_numpy(grad_x).view(h_seq.shape), torch.from_numpy(grad_v_init).view(h_seq.shape[1:]), grad_w
 
 
+multistep_neuron_backward = torch.library.custom_op(
+    "snnrs::multistep_neuron_backward", _backward_kernel, mutates_args=())
+
+
 @multistep_neuron_backward.register_fake
 def _(grad_spikes, grad_v_last, grad_v_seq, h_seq, bits, v_init, x, w, neuron, v_threshold, v_reset, tau,
       decay_input, detach_reset, surrogate, surrogate_params):
@@ -156,15 +163,51 @@ def _setup_context(ctx, inputs, output):
     ctx.set_materialize_grads(False)
 
 
-def _backward(ctx, grad_spikes, grad_v_last, grad_h_seq, grad_bits, grad_v_seq):
+def _backward_with(backward_op, ctx, grad_spikes, grad_v_last, grad_v_seq):
     h_seq, bits, v_init, x, w = ctx.saved_tensors
     if grad_spikes is None:
         grad_spikes = torch.zeros_like(h_seq)
-    grad_x, grad_v_init, grad_w = multistep_neuron_backward(
+    grad_x, grad_v_init, grad_w = backward_op(
         grad_spikes, grad_v_last, grad_v_seq if ctx.store_v_seq else None, h_seq, bits, v_init, x, w,
-        **ctx.config,
+        *ctx.config.values(),
     )
-    return (grad_x, grad_v_init if v_init is not None else None, grad_w if w is not None else None) + (None,) * 9
+    return grad_x, grad_v_init if v_init is not None else None, grad_w if w is not None else None
+
+
+def _backward(ctx, grad_spikes, grad_v_last, grad_h_seq, grad_bits, grad_v_seq):
+    grads = _backward_with(multistep_neuron_backward, ctx, grad_spikes, grad_v_last, grad_v_seq)
+    return grads + (None,) * 9
 
 
 multistep_neuron_forward.register_autograd(_backward, setup_context=_setup_context)
+
+
+class _EagerMultistepNeuron(torch.autograd.Function):
+    """The same kernels and the same context handling as the custom ops, without
+    the custom-op dispatch layers: those cost about 150 us per forward+backward
+    in eager mode, as much as the kernels take for 2^17 neuron-steps."""
+
+    @staticmethod
+    def forward(ctx, *inputs):
+        output = _forward_kernel(*inputs)
+        _setup_context(ctx, inputs, output)
+        return output
+
+    @staticmethod
+    def backward(ctx, grad_spikes, grad_v_last, grad_h_seq, grad_bits, grad_v_seq):
+        return _backward_with(_backward_kernel, ctx, grad_spikes, grad_v_last, grad_v_seq) + (None,) * 9
+
+
+def multistep_neuron(*inputs):
+    """Runs the fused multi-step neuron with autograd (arguments as ``multistep_neuron_forward``).
+
+    Under torch.compile (and whenever ``EAGER_FAST_PATH`` is False) this is the
+    custom op ``torch.ops.snnrs.multistep_neuron_forward``; in eager mode it is
+    an autograd.Function over the very same kernel functions.
+    """
+    if EAGER_FAST_PATH and not torch.compiler.is_compiling():
+        return _EagerMultistepNeuron.apply(*inputs)
+    return torch.ops.snnrs.multistep_neuron_forward(*inputs)
+
+
+EAGER_FAST_PATH = True

@@ -135,8 +135,9 @@ class BaseNode(MemoryModule):
     def _decay_weight(self) -> Optional[torch.Tensor]:
         return None
 
-    def _charge_config(self) -> dict:
-        return {"tau": 2.0, "decay_input": True}
+    def _charge_config(self) -> tuple:
+        """(tau, decay_input) as the engine takes them."""
+        return 2.0, True
 
     def engine_supports(self, x: torch.Tensor) -> bool:
         """True when the engine can run this neuron on ``x``."""
@@ -147,10 +148,10 @@ class BaseNode(MemoryModule):
 
     def _engine_steps(self, x_seq: torch.Tensor) -> torch.Tensor:
         name, params = self.surrogate_function.engine_spec()
-        spikes, v_last, _, _, v_seq = torch.ops.snnrs.multistep_neuron_forward(
+        tau, decay_input = self._charge_config()
+        spikes, v_last, _, _, v_seq = _ops.multistep_neuron(
             x_seq, self._carried_v(x_seq[0]), self._decay_weight(), self._engine_neuron, self.v_threshold,
-            self.v_reset, detach_reset=self.detach_reset, surrogate=name, surrogate_params=params,
-            store_v_seq=self.store_v_seq, **self._charge_config(),
+            self.v_reset, tau, decay_input, self.detach_reset, name, params, self.store_v_seq,
         )
         self.v = v_last
         if self.store_v_seq:
@@ -216,7 +217,7 @@ class LIFNode(BaseNode):
         return f"tau={self.tau}, decay_input={self.decay_input}, " + super().extra_repr()
 
     def _charge_config(self):
-        return {"tau": self.tau, "decay_input": self.decay_input}
+        return self.tau, self.decay_input
 
     def neuronal_charge(self, x):
         v, vr = self.v, self.v_rest
@@ -250,7 +251,7 @@ class ParametricLIFNode(BaseNode):
         return self.w
 
     def _charge_config(self):
-        return {"tau": 2.0, "decay_input": self.decay_input}
+        return 2.0, self.decay_input  # tau is unused: the engine takes k = sigmoid(w)
 
     def neuronal_charge(self, x):
         v, vr, k = self.v, self.v_rest, self.w.sigmoid()

@@ -262,14 +262,17 @@ impl Surrogate {
                 visitor.visit(move |x: T| one / (inv_a + x.abs()))
             }
             Surrogate::SquarewaveFourierSeries { n, t_period } => {
-                let omega = T::of(2.0 * PI / t_period);
-                let scale = T::of(4.0 / t_period);
+                // In f64 even for f32 data: the harmonics' arguments (2i-1)·ω·x grow
+                // large, and rounding them to f32 costs more than the 1e-4 budget.
+                let omega = 2.0 * PI / t_period;
+                let scale = 4.0 / t_period;
                 visitor.visit(move |x: T| {
-                    let mut sum = T::zero();
+                    let x = x.to_f64();
+                    let mut sum = 0.0f64;
                     for i in 1..n {
-                        sum = sum + (T::of((2 * i - 1) as f64) * omega * x).cos();
+                        sum += ((2 * i - 1) as f64 * omega * x).cos();
                     }
-                    scale * sum
+                    T::of(scale * sum)
                 })
             }
         }

@@ -134,7 +134,7 @@ def leaky_k_relu_derivative(x, leak, k):
 
 
 def fake_numerical_gradient_derivative(x, alpha):
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", over="ignore"):  # 1/x is +inf at and near 0; min() takes alpha
         return np.minimum(_sign_prime(x) / x, alpha)
 
 

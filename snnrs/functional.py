@@ -1,5 +1,8 @@
 """Whole-network helpers, as in SpikingJelly's ``activation_based.functional``."""
 
+from typing import Callable, Sequence, Union
+
+import torch
 from torch import nn
 
 from snnrs.base import MemoryModule, StepModule
@@ -39,3 +42,74 @@ def set_backend(net: nn.Module, backend: str, instance=object):
             m.backend = backend
             count += 1
     return count
+
+
+def _as_callable(modules) -> Callable:
+    if isinstance(modules, (list, tuple)):
+        def chain(x):
+            for m in modules:
+                x = m(x)
+            return x
+        return chain
+    if not callable(modules):
+        raise TypeError(f"expected a module, a callable or a list of them, got {type(modules).__name__}")
+    return modules
+
+
+def _check_sequence(x_seq):
+    if not isinstance(x_seq, torch.Tensor) or x_seq.dim() < 2:
+        shape = tuple(x_seq.shape) if isinstance(x_seq, torch.Tensor) else type(x_seq).__name__
+        raise ValueError(f"x_seq: expected a [T, N, ...] tensor, got {shape}")
+
+
+def seq_to_ann_forward(x_seq: torch.Tensor, stateless_module: Union[Callable, Sequence[Callable]]):
+    """Applies stateless module(s) to ``[T, N, ...]`` at once, as ``[T·N, ...]``, and restores T."""
+    _check_sequence(x_seq)
+    steps, batch = x_seq.shape[:2]
+    y = _as_callable(stateless_module)(x_seq.flatten(0, 1))
+    return y.reshape(steps, batch, *y.shape[1:])
+
+
+def multi_step_forward(x_seq: torch.Tensor, single_step_module: Union[Callable, Sequence[Callable]]):
+    """Applies single-step module(s) to each step of ``[T, ...]`` in order and stacks the outputs."""
+    if not isinstance(x_seq, torch.Tensor) or x_seq.dim() < 1:
+        raise ValueError("x_seq: expected a [T, ...] tensor")
+    run = _as_callable(single_step_module)
+    return torch.stack([run(x_seq[t]) for t in range(x_seq.shape[0])])
+
+
+def first_spike_index(spikes: torch.Tensor) -> torch.Tensor:
+    """Marks each neuron's first spike: a bool tensor of the shape of ``spikes`` ``[T, ...]``,
+    True only where a neuron spikes for the first time."""
+    if not isinstance(spikes, torch.Tensor) or spikes.dim() < 1:
+        raise ValueError("spikes: expected a [T, ...] tensor")
+    fired = spikes != 0
+    before = torch.cumsum(fired.to(torch.int32), dim=0) - fired.to(torch.int32)
+    return fired & (before == 0)
+
+
+def fused_conv_bn_weight_bias(conv: nn.Module, bn: nn.Module):
+    """Weight and bias of one convolution equal to ``bn(conv(x))`` in eval mode:
+    ``w' = w·γ/√(σ²+ε)`` per output channel, ``b' = (b - μ)·γ/√(σ²+ε) + β``."""
+    if not isinstance(bn, nn.modules.batchnorm._BatchNorm) or bn.running_var is None:
+        raise TypeError("bn: expected a BatchNorm module with running statistics")
+    if conv.weight.shape[0] != bn.num_features:
+        raise ValueError(f"bn: {bn.num_features} features, but conv has {conv.weight.shape[0]} output channels")
+    scale = bn.running_var.add(bn.eps).rsqrt()
+    if bn.weight is not None:
+        scale = scale * bn.weight
+    bias = conv.bias if conv.bias is not None else torch.zeros_like(bn.running_mean)
+    shift = bn.bias if bn.bias is not None else torch.zeros_like(bn.running_mean)
+    weight = conv.weight * scale.reshape(-1, *([1] * (conv.weight.dim() - 1)))
+    return weight.detach(), ((bias - bn.running_mean) * scale + shift).detach()
+
+
+def fuse_conv_bn(conv: nn.Module, bn: nn.Module) -> nn.Module:
+    """A copy of ``conv`` (with bias) computing ``bn(conv(x))`` as in eval mode."""
+    import copy
+
+    weight, bias = fused_conv_bn_weight_bias(conv, bn)
+    fused = copy.deepcopy(conv)
+    fused.weight = nn.Parameter(weight)
+    fused.bias = nn.Parameter(bias)
+    return fused

@@ -8,6 +8,7 @@ float32/float64, a surrogate from :mod:`snnrs.surrogate` with
 autograd — everywhere else. Both give the numbers of ``reference/neuron.py``.
 """
 
+import abc
 import math
 from typing import Callable, Optional
 
@@ -28,7 +29,7 @@ def _finite(name, value):
     return float(value)
 
 
-class BaseNode(MemoryModule):
+class BaseNode(MemoryModule, metaclass=abc.ABCMeta):
     """Charge, fire, reset. Subclasses give the charge rule.
 
     Args:
@@ -84,8 +85,9 @@ class BaseNode(MemoryModule):
 
     # ---- the torch backend: one step at a time, autograd does BPTT ----
 
+    @abc.abstractmethod
     def neuronal_charge(self, x: torch.Tensor):
-        raise NotImplementedError(f"{type(self).__name__} must define neuronal_charge")
+        """Sets ``self.v`` to H[t] from V[t-1] (``self.v``) and the input ``x``."""
 
     def neuronal_fire(self) -> torch.Tensor:
         return self.surrogate_function(self.v - self.v_threshold)

@@ -11,6 +11,10 @@ from torch import nn
 
 from snnrs import functional
 from snnrs.base import StepModule
+from snnrs.stateful_layer import (  # noqa: F401  (re-exported)
+    Delay, Dropout, Dropout2d, ElementWiseRecurrentContainer, LinearRecurrentContainer, SynapseFilter,
+    ThresholdDependentBatchNorm1d, ThresholdDependentBatchNorm2d, ThresholdDependentBatchNorm3d, VotingLayer,
+)
 
 __all__ = [
     "SeqToANNContainer", "MultiStepContainer", "StepModeContainer",
@@ -18,6 +22,9 @@ __all__ = [
     "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "GroupNorm",
     "MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d",
     "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d", "Flatten", "Upsample",
+    "Dropout", "Dropout2d", "SynapseFilter", "Delay", "VotingLayer", "ElementWiseRecurrentContainer",
+    "LinearRecurrentContainer", "ThresholdDependentBatchNorm1d", "ThresholdDependentBatchNorm2d",
+    "ThresholdDependentBatchNorm3d",
 ]
 
 

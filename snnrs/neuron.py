@@ -57,11 +57,11 @@ class BaseNode(MemoryModule, metaclass=abc.ABCMeta):
         self.step_mode = step_mode
         self.backend = backend
         self.store_v_seq = bool(store_v_seq)
-        self.register_memory("v", self.v_rest)
+        self.register_memory("v", self.vr)
         self.register_memory("v_seq", None)
 
     @property
-    def v_rest(self) -> float:
+    def vr(self) -> float:
         """The initial voltage and the charge rules' resting level: v_reset, or 0 for soft reset."""
         return 0.0 if self.v_reset is None else self.v_reset
 
@@ -103,7 +103,7 @@ class BaseNode(MemoryModule, metaclass=abc.ABCMeta):
         """The state for input step ``x``: fresh at first use or when the batch shape changed."""
         v = self.v
         if not isinstance(v, torch.Tensor) or v.shape != x.shape:
-            v = torch.full_like(x, self.v_rest)
+            v = torch.full_like(x, self.vr)
         elif v.dtype != x.dtype or v.device != x.device:
             v = v.to(x)
         return v
@@ -222,7 +222,7 @@ class LIFNode(BaseNode):
         return self.tau, self.decay_input
 
     def neuronal_charge(self, x):
-        v, vr = self.v, self.v_rest
+        v, vr = self.v, self.vr
         if self.decay_input:
             self.v = v + (x - (v - vr)) / self.tau
         else:
@@ -256,8 +256,14 @@ class ParametricLIFNode(BaseNode):
         return 2.0, self.decay_input  # tau is unused: the engine takes k = sigmoid(w)
 
     def neuronal_charge(self, x):
-        v, vr, k = self.v, self.v_rest, self.w.sigmoid()
+        v, vr, k = self.v, self.vr, self.w.sigmoid()
         if self.decay_input:
             self.v = v + (x - (v - vr)) * k
         else:
             self.v = v - (v - vr) * k + x
+
+
+# More neuron models live in their own module; users reach them here.
+from snnrs.neuron_models import CUBALIFNode, EIFNode, IzhikevichNode, KLIFNode, LIAFNode, QIFNode  # noqa: E402
+
+__all__ += ["QIFNode", "EIFNode", "IzhikevichNode", "KLIFNode", "LIAFNode", "CUBALIFNode"]

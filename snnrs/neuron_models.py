@@ -1,0 +1,168 @@
+"""More neurons (SPEC §1), re-exported by :mod:`snnrs.neuron`: QIF, EIF, Izhikevich, KLIF, LIAF, CUBA-LIF.
+
+They run on the torch backend (a loop over time with autograd); the reference is
+``reference/neuron_models.py``. Arguments and defaults follow SpikingJelly.
+"""
+
+from typing import Callable, Optional
+
+import torch
+from torch import nn
+
+from snnrs import surrogate
+from snnrs.neuron import BaseNode, _finite
+
+
+class _TorchOnlyNode(BaseNode):
+    """A neuron without an engine kernel: ``backend='engine'`` runs the torch loop."""
+
+    _engine_neuron = None
+
+
+class QIFNode(_TorchOnlyNode):
+    """Quadratic integrate-and-fire: ``H = V + (X + a0·(V - v_rest)·(V - v_c)) / tau``."""
+
+    def __init__(self, tau: float = 2.0, v_c: float = 0.8, a0: float = 1.0, v_threshold: float = 1.0,
+                 v_rest: float = 0.0, v_reset: Optional[float] = -0.1,
+                 surrogate_function: Callable = surrogate.Sigmoid(), detach_reset: bool = False,
+                 step_mode: str = "s", backend: str = "engine", store_v_seq: bool = False):
+        super().__init__(v_threshold, v_reset, surrogate_function, detach_reset, step_mode, backend, store_v_seq)
+        self.tau, self.v_c, self.a0 = _finite("tau", tau), _finite("v_c", v_c), _finite("a0", a0)
+        self.v_rest = _finite("v_rest", v_rest)
+        if self.tau <= 1:
+            raise ValueError(f"tau: expected tau > 1, got {tau}")
+
+    def neuronal_charge(self, x):
+        v = self.v
+        self.v = v + (x + self.a0 * (v - self.v_rest) * (v - self.v_c)) / self.tau
+
+
+class EIFNode(_TorchOnlyNode):
+    """Exponential integrate-and-fire: ``H = V + (X + v_rest - V + delta_T·exp((V - theta_rh)/delta_T)) / tau``."""
+
+    def __init__(self, tau: float = 2.0, delta_T: float = 1.0, theta_rh: float = 0.8, v_threshold: float = 1.0,
+                 v_rest: float = 0.0, v_reset: Optional[float] = -0.1,
+                 surrogate_function: Callable = surrogate.Sigmoid(), detach_reset: bool = False,
+                 step_mode: str = "s", backend: str = "engine", store_v_seq: bool = False):
+        super().__init__(v_threshold, v_reset, surrogate_function, detach_reset, step_mode, backend, store_v_seq)
+        self.tau, self.delta_T, self.theta_rh = _finite("tau", tau), _finite("delta_T", delta_T), _finite(
+            "theta_rh", theta_rh)
+        self.v_rest = _finite("v_rest", v_rest)
+        if self.tau <= 1 or self.delta_T <= 0:
+            raise ValueError(f"tau, delta_T: expected tau > 1 and delta_T > 0, got {tau}, {delta_T}")
+
+    def neuronal_charge(self, x):
+        v = self.v
+        self.v = v + (x + self.v_rest - v + self.delta_T * torch.exp((v - self.theta_rh) / self.delta_T)) / self.tau
+
+
+class IzhikevichNode(_TorchOnlyNode):
+    """Izhikevich neuron with recovery variable ``w`` (memory, initially ``w_rest``):
+    ``H = V + (X + a0·(V - v_rest)·(V - v_c) - w)/tau``; ``w += (a·(H - v_rest) - w)/tau_w``;
+    after the reset ``w += b·S``."""
+
+    def __init__(self, tau: float = 2.0, v_c: float = 0.8, a0: float = 1.0, v_threshold: float = 1.0,
+                 v_reset: Optional[float] = 0.0, v_rest: float = -0.1, w_rest: float = 0.0, tau_w: float = 2.0,
+                 a: float = 0.0, b: float = 0.0, surrogate_function: Callable = surrogate.Sigmoid(),
+                 detach_reset: bool = False, step_mode: str = "s", backend: str = "engine",
+                 store_v_seq: bool = False):
+        super().__init__(v_threshold, v_reset, surrogate_function, detach_reset, step_mode, backend, store_v_seq)
+        self.tau, self.v_c, self.a0 = _finite("tau", tau), _finite("v_c", v_c), _finite("a0", a0)
+        self.v_rest = _finite("v_rest", v_rest)
+        self.w_rest, self.tau_w, self.a, self.b = (_finite("w_rest", w_rest), _finite("tau_w", tau_w),
+                                                   _finite("a", a), _finite("b", b))
+        self.register_memory("w", self.w_rest)
+
+    def _torch_step(self, x):
+        if not isinstance(self.w, torch.Tensor) or self.w.shape != x.shape:
+            self.w = torch.full_like(x, self.w_rest)
+        spike = super()._torch_step(x)
+        self.w = self.w + self.b * spike
+        return spike
+
+    def neuronal_charge(self, x):
+        v = self.v
+        self.v = v + (x + self.a0 * (v - self.v_rest) * (v - self.v_c) - self.w) / self.tau
+        self.w = self.w + (self.a * (self.v - self.v_rest) - self.w) / self.tau_w
+
+
+class KLIFNode(_TorchOnlyNode):
+    """KLIF: the LIF charge, then ``F = relu(k·H)`` with a learnable scalar ``k`` (init 1); fires on F.
+    ``scale_reset=True`` divides the reset result by k (hard: ``(F/k)(1 - S) + v_reset·S``)."""
+
+    def __init__(self, scale_reset: bool = False, tau: float = 2.0, decay_input: bool = True,
+                 v_threshold: float = 1.0, v_reset: Optional[float] = 0.0,
+                 surrogate_function: Callable = surrogate.Sigmoid(), detach_reset: bool = False,
+                 step_mode: str = "s", backend: str = "engine", store_v_seq: bool = False):
+        super().__init__(v_threshold, v_reset, surrogate_function, detach_reset, step_mode, backend, store_v_seq)
+        self.scale_reset = bool(scale_reset)
+        self.tau = _finite("tau", tau)
+        if self.tau <= 1:
+            raise ValueError(f"tau: expected tau > 1, got {tau}")
+        self.decay_input = bool(decay_input)
+        self.k = nn.Parameter(torch.tensor(1.0))
+
+    def neuronal_charge(self, x):
+        v, vr = self.v, self.vr
+        h = v + (x - (v - vr)) / self.tau if self.decay_input else v - (v - vr) / self.tau + x
+        self.v = torch.relu(self.k * h)
+
+    def neuronal_reset(self, spike):
+        if not self.scale_reset:
+            return super().neuronal_reset(spike)
+        s = spike.detach() if self.detach_reset else spike
+        if self.v_reset is None:
+            self.v = (self.v - self.v_threshold * s) / self.k
+        else:
+            self.v = self.v / self.k * (1.0 - s) + self.v_reset * s
+
+
+class LIAFNode(_TorchOnlyNode):
+    """Leaky integrate-and-analog-fire: LIF dynamics (spikes reset V), analog output
+    ``act(H - V_th)`` (``threshold_related=True``) or ``act(H)``, after charge and before reset."""
+
+    def __init__(self, act: Callable, threshold_related: bool, tau: float = 2.0, decay_input: bool = True,
+                 v_threshold: float = 1.0, v_reset: Optional[float] = 0.0,
+                 surrogate_function: Callable = surrogate.Sigmoid(), detach_reset: bool = False,
+                 step_mode: str = "s", backend: str = "engine", store_v_seq: bool = False):
+        super().__init__(v_threshold, v_reset, surrogate_function, detach_reset, step_mode, backend, store_v_seq)
+        if not callable(act):
+            raise TypeError(f"act: expected a callable, got {type(act).__name__}")
+        self.act = act
+        self.threshold_related = bool(threshold_related)
+        self.tau = _finite("tau", tau)
+        if self.tau <= 1:
+            raise ValueError(f"tau: expected tau > 1, got {tau}")
+        self.decay_input = bool(decay_input)
+
+    def neuronal_charge(self, x):
+        v, vr = self.v, self.vr
+        self.v = v + (x - (v - vr)) / self.tau if self.decay_input else v - (v - vr) / self.tau + x
+
+    def _torch_step(self, x):
+        self.v = self._prepare_v(x)
+        self.neuronal_charge(x)
+        out = self.act(self.v - self.v_threshold) if self.threshold_related else self.act(self.v)
+        self.neuronal_reset(self.neuronal_fire())
+        return out
+
+
+class CUBALIFNode(_TorchOnlyNode):
+    """Current-based LIF: ``I ← I·c_decay + X`` (memory ``c``), ``H = V·v_decay + I``, then fire and reset."""
+
+    def __init__(self, c_decay: float = 0.5, v_decay: float = 0.75, v_threshold: float = 0.5,
+                 v_reset: Optional[float] = 0.0, surrogate_function: Callable = surrogate.Rect(),
+                 detach_reset: bool = False, step_mode: str = "s", backend: str = "engine",
+                 store_v_seq: bool = False):
+        super().__init__(v_threshold, v_reset, surrogate_function, detach_reset, step_mode, backend, store_v_seq)
+        self.c_decay, self.v_decay = _finite("c_decay", c_decay), _finite("v_decay", v_decay)
+        self.register_memory("c", 0.0)
+
+    def neuronal_charge(self, x):
+        if not isinstance(self.c, torch.Tensor) or self.c.shape != x.shape:
+            self.c = torch.zeros_like(x)
+        self.c = self.c * self.c_decay + x
+        self.v = self.v * self.v_decay + self.c
+
+
+__all__ = ["QIFNode", "EIFNode", "IzhikevichNode", "KLIFNode", "LIAFNode", "CUBALIFNode"]

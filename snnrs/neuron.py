@@ -267,3 +267,6 @@ class ParametricLIFNode(BaseNode):
 from snnrs.neuron_models import CUBALIFNode, EIFNode, IzhikevichNode, KLIFNode, LIAFNode, QIFNode  # noqa: E402
 
 __all__ += ["QIFNode", "EIFNode", "IzhikevichNode", "KLIFNode", "LIAFNode", "CUBALIFNode"]
+from snnrs.psn import PSN, MaskedPSN, SlidingPSN  # noqa: E402
+
+__all__ += ["PSN", "MaskedPSN", "SlidingPSN"]

@@ -1,0 +1,51 @@
+"""Parallel spiking neurons (SPEC §3), as plain loops over time.
+
+Inputs ``x_seq [T, N]`` (neurons flattened). Written with reference.autodiff
+operations, so :func:`reference.autodiff.gradients` gives their exact surrogate
+gradients (weights and biases included). Surrogate: ATan (alpha 2) by default.
+"""
+
+import numpy as np
+
+from reference import autodiff as ad
+
+
+def band_mask(T, k):
+    """B_k[i][j] = 1 iff j <= i <= j + k - 1: each step sees itself and the k-1 steps before."""
+    return np.array([[1.0 if j <= i <= j + k - 1 else 0.0 for j in range(T)] for i in range(T)])
+
+
+def masked_weight(weight, k, lam):
+    """W ⊙ M(λ) with M(λ) = λ·B_k + (1 - λ)·1."""
+    T = ad.value_of(weight).shape[0]
+    return weight * (lam * band_mask(T, k) + (1.0 - lam))
+
+
+def psn(x_seq, weight, bias, surrogate="ATan", surrogate_params=None):
+    """H[t] = Σ_j W[t][j]·X[j] + b[t];  S[t] = Θ(H[t])."""
+    T = len(ad.value_of(x_seq))
+    spikes = []
+    for t in range(T):
+        h = bias[t]
+        for j in range(T):
+            h = h + weight[t, j] * x_seq[j]
+        spikes.append(ad.spike(h, surrogate, surrogate_params))
+    return ad.stack(spikes)
+
+
+def sliding_weights(k):
+    """exp_init: W = [2^-(k-1), ..., 1/2, 1]."""
+    return np.array([2.0 ** -(k - 1 - i) for i in range(k)])
+
+
+def sliding_psn(x_seq, weight, bias, surrogate="ATan", surrogate_params=None):
+    """H[t] = Σ_{i<k} W_i·X[t-k+1+i] + b  (X before step 0 is 0);  S[t] = Θ(H[t])."""
+    T, k = len(ad.value_of(x_seq)), len(ad.value_of(weight))
+    spikes = []
+    for t in range(T):
+        h = bias
+        for i in range(k):
+            if t - k + 1 + i >= 0:
+                h = h + weight[i] * x_seq[t - k + 1 + i]
+        spikes.append(ad.spike(h, surrogate, surrogate_params))
+    return ad.stack(spikes)

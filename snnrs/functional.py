@@ -113,3 +113,31 @@ def fuse_conv_bn(conv: nn.Module, bn: nn.Module) -> nn.Module:
     fused.weight = nn.Parameter(weight)
     fused.bias = nn.Parameter(bias)
     return fused
+
+
+def neuron_forward(module: nn.Module, x: torch.Tensor, state: dict = None):
+    """Stateless call of any stateful module (neurons, stateful layers): ``(output, new_state)``.
+
+    ``state`` maps memory names (e.g. ``'v'``, Izhikevich's ``'w'``, CUBA-LIF's ``'c'``) to
+    values; None starts fresh. The module's own state is restored afterwards, so code
+    written in this style never needs :func:`reset_net`::
+
+        spikes, state = neuron_forward(lif, x_seq)            # from rest
+        more, state = neuron_forward(lif, x_next, state)       # continue
+    """
+    if not isinstance(module, MemoryModule):
+        raise TypeError(f"module: expected a stateful snnrs module, got {type(module).__name__}")
+    names = list(module._memory_defaults)
+    unknown = set(state or {}) - set(names)
+    if unknown:
+        raise ValueError(f"state: unknown memories {sorted(unknown)}; {type(module).__name__} has {names}")
+    saved = {name: getattr(module, name) for name in names}
+    try:
+        module.reset()
+        for name, value in (state or {}).items():
+            setattr(module, name, value)
+        output = module(x)
+        return output, {name: getattr(module, name) for name in names}
+    finally:
+        for name, value in saved.items():
+            setattr(module, name, value)

@@ -99,3 +99,20 @@ def test_conv_bn_fusion_equals_conv_then_bn_in_eval(dims):
     torch.testing.assert_close(functional.fuse_conv_bn(conv, bn)(x), bn(conv(x)), rtol=1e-5, atol=1e-5)
     with pytest.raises(ValueError, match="bn: 5 features"):
         functional.fuse_conv_bn(conv, nn.BatchNorm2d(5))
+
+
+def test_stateless_neuron_forward_equals_stateful_calls():
+    torch.manual_seed(4)
+    x = torch.rand(8, 3, 5) * 2
+    stateful = neuron.IzhikevichNode(step_mode="m", b=0.2, a=0.1)
+    expected = torch.cat([stateful(x[:4]), stateful(x[4:])])
+    node = neuron.IzhikevichNode(step_mode="m", b=0.2, a=0.1)
+    first, state = functional.neuron_forward(node, x[:4])
+    second, state = functional.neuron_forward(node, x[4:], state)
+    assert torch.equal(torch.cat([first, second]), expected)
+    assert torch.equal(state["v"], stateful.v) and torch.equal(state["w"], stateful.w)
+    assert node.v == 0.0  # the module itself was left untouched
+    with pytest.raises(ValueError, match="state: unknown memories"):
+        functional.neuron_forward(node, x, {"u": 1})
+    with pytest.raises(TypeError, match="module: expected a stateful"):
+        functional.neuron_forward(nn.Linear(2, 2), x)

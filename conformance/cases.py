@@ -100,8 +100,9 @@ def backward_kwargs(cfg):
 
 def engine_kwargs(cfg):
     """Keyword arguments for snnrs._engine.neuron_forward."""
+    params = {"if": [], "lif": [cfg["tau"]], "plif": [rn.sigmoid(cfg["w"])]}[cfg["neuron"]]
     return {"neuron": cfg["neuron"], "v_threshold": cfg["v_threshold"], "v_reset": cfg["v_reset"],
-            "tau": cfg["tau"], "k": rn.sigmoid(cfg["w"]), "decay_input": cfg["decay_input"]}
+            "params": params, "decay_input": cfg["decay_input"]}
 
 
 def engine_backward_kwargs(cfg):

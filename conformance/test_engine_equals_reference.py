@@ -9,11 +9,13 @@ import zlib
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from conformance import cases
+from reference import autodiff as ad
 from reference import neuron as rn
+from reference import neuron_models as nm
 from snnrs import _engine
 
 
@@ -111,3 +113,49 @@ def test_grad_v_last_adds_to_the_last_voltage_gradient():
     ref = rn.multistep_backward(x, v0, g_s, g_v_seq, **cases.backward_kwargs(cfg))
     cases.assert_close_f64(gx, ref["grad_x"], "grad_x")
     cases.assert_close_f64(gv0, ref["grad_v_init"], "grad_v_init")
+
+
+NONLINEAR = {
+    "qif": (lambda d: [d(1.5, 5), d(0.3, 1.0), d(0.2, 1.5), d(-0.3, 0.2)],
+            lambda p: (lambda v, x: nm.qif_charge(v, x, tau=p[0], v_c=p[1], a0=p[2], v_rest=p[3]))),
+    "eif": (lambda d: [d(1.5, 5), d(0.5, 2), d(0.3, 1.0), d(-0.3, 0.2)],
+            lambda p: (lambda v, x: nm.eif_charge(v, x, tau=p[0], delta_T=p[1], theta_rh=p[2], v_rest=p[3]))),
+}
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("neuron", sorted(NONLINEAR))
+@given(data=st.data(), x=cases.sequences(max_steps=8, max_neurons=20))
+def test_engine_nonlinear_neurons_equal_reference(dtype, neuron, data, x):
+    """QIF and EIF through the fused kernels (state-dependent dH/dV) against the reference
+    forward and its forward-mode derivative."""
+    draw_params, make_charge = NONLINEAR[neuron]
+    params = draw_params(lambda lo, hi: data.draw(st.floats(lo, hi)))
+    cfg = data.draw(cases.neuron_configs("lif", float32=dtype == np.float32))
+    firing = {"v_threshold": cfg["v_threshold"], "v_reset": cfg["v_reset"], "detach_reset": cfg["detach_reset"],
+              "surrogate": cfg["surrogate"], "surrogate_params": cfg["surrogate_params"]}
+    x = x.astype(dtype).astype(np.float64)
+    rng = np.random.default_rng(zlib.crc32(x.tobytes()))
+    v0, g_s = rng.uniform(-0.3, 0.6, x.shape[1]), rng.normal(size=x.shape)
+    v0 = v0.astype(dtype).astype(np.float64)
+    charge = make_charge(params)
+    with np.errstate(over="ignore", invalid="ignore"):
+        ref = nm.single_state_multistep(charge, x, v0, **firing)
+        gx, gv0 = ad.gradients(lambda x_, v_: nm.single_state_multistep(charge, x_, v_, **firing)["spikes"],
+                               [x, v0], g_s)
+    # EIF and QIF can run away; past |H| ~ 1e6 there is no physics left to compare (and float32 overflows).
+    assume(np.abs(ref["h_seq"]).max() < 1e6 and np.isfinite(gx).all() and np.isfinite(gv0).all())
+    kwargs = dict(neuron=neuron, params=params, v_threshold=cfg["v_threshold"], v_reset=cfg["v_reset"])
+    spikes, _, h, bits, _ = _engine.neuron_forward(x.astype(dtype), v0.astype(dtype), **kwargs)
+    grad_x, grad_v0, _ = _engine.neuron_backward(
+        g_s.astype(dtype), h, bits, v0.astype(dtype), detach_reset=cfg["detach_reset"], surrogate=cfg["surrogate"],
+        surrogate_params=cases.engine_params(cfg["surrogate"], cfg["surrogate_params"]), **kwargs)
+    # EIF uses a vectorised exp (within 1e-15 of libm): hold float64 to it away from exact threshold ties.
+    margin = 1e-4 if dtype == np.float32 else 1e-12
+    h_mask, s_mask, neuron_mask = cases.f32_trust_masks(ref["h_seq"], cfg, margin)
+    np.testing.assert_array_equal(spikes[s_mask], ref["spikes"][s_mask])
+    close = cases.assert_close_f32 if dtype == np.float32 else (
+        lambda a, e, m, what: cases.assert_close_f64(np.asarray(a)[m], np.asarray(e)[m], what))
+    close(h, ref["h_seq"], h_mask, "h_seq")
+    close(grad_x, gx, np.broadcast_to(neuron_mask, x.shape), "grad_x")
+    close(grad_v0, gv0, neuron_mask, "grad_v_init")

@@ -16,11 +16,13 @@ from reference import neuron_models as nm
 from snnrs import neuron
 from snnrs import surrogate as ts
 
-MODELS = ["qif", "eif", "izhikevich", "klif", "klif-scaled", "liaf", "liaf-absolute", "cuba"]
+MODELS = ["qif", "eif", "izhikevich", "klif", "klif-scaled", "liaf", "liaf-absolute", "cuba",
+          "qif-torch", "eif-torch"]  # QIF and EIF run the fused engine by default; '-torch' forces the loop
 
 
 @st.composite
 def model_configs(draw, model):
+    model = model.removesuffix("-torch")
     f = lambda lo, hi: draw(st.floats(lo, hi, allow_nan=False))  # noqa: E731
     sg_name = draw(st.sampled_from(cases.SURROGATE_NAMES))
     cfg = {
@@ -46,7 +48,9 @@ def model_configs(draw, model):
 def _module(model, cfg, k):
     sg = getattr(ts, cfg["firing"]["surrogate"])(**cfg["firing"]["surrogate_params"], spiking=True)
     firing = {key: cfg["firing"][key] for key in ("v_threshold", "v_reset", "detach_reset")}
-    common = dict(surrogate_function=sg, step_mode="m", store_v_seq=True, **firing)
+    backend = "torch" if model.endswith("-torch") else "engine"
+    model = model.removesuffix("-torch")
+    common = dict(surrogate_function=sg, step_mode="m", store_v_seq=True, backend=backend, **firing)
     p = cfg["params"]
     if model == "qif":
         node = neuron.QIFNode(**p, **common)
@@ -66,6 +70,7 @@ def _module(model, cfg, k):
 
 
 def _reference_program(model, cfg):
+    model = model.removesuffix("-torch")
     p, firing = cfg["params"], cfg["firing"]
     if model == "qif":
         return lambda x, v0, k: nm.single_state_multistep(lambda v, xt: nm.qif_charge(v, xt, **p), x, v0, **firing)

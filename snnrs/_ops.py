@@ -45,9 +45,13 @@ def _flat_state(v: Optional[Tensor]):
     return None if v is None else v.detach().contiguous().reshape(-1).numpy()
 
 
-def _decay_k(w: Optional[Tensor]) -> float:
+def _decay_k(w: Tensor) -> float:
     """k = sigmoid(w), ParametricLIF's 1/tau, computed as in reference/neuron.py."""
-    return 1.0 / (1.0 + math.exp(-float(w))) if w is not None else 0.5
+    return 1.0 / (1.0 + math.exp(-float(w)))
+
+
+def _engine_params(w: Optional[Tensor], params: List[float]) -> List[float]:
+    return [_decay_k(w)] if w is not None else list(params)
 
 
 def _forward_kernel(
@@ -57,7 +61,7 @@ def _forward_kernel(
     neuron: str,
     v_threshold: float,
     v_reset: Optional[float],
-    tau: float,
+    params: List[float],
     decay_input: bool,
     detach_reset: bool,
     surrogate: str,
@@ -66,7 +70,8 @@ def _forward_kernel(
 ) -> Tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
     """Returns ``(spikes [T,*], v_last [*], h_seq [T,*], bits uint8 [T, ceil(N/8)], v_seq [T,*] or [0])``.
 
-    ``v_init=None`` starts every neuron at rest (``v_reset``, or 0 for soft reset).
+    ``v_init=None`` starts every neuron at rest (``v_reset``, or 0 for soft reset). ``params`` are
+    the neuron's own (``snnrs._engine.NEURONS``); ParametricLIF ('plif') takes ``w`` instead.
     ``detach_reset``, ``surrogate`` and ``surrogate_params`` only matter to backward.
     """
     _check_tensor("x", x)
@@ -76,8 +81,8 @@ def _forward_kernel(
     steps = x.shape[0]
     spikes, v_last, h_seq, bits, v_seq = _engine.neuron_forward(
         _flat(x, steps), _flat_state(v_init),
-        neuron=neuron, v_threshold=v_threshold, v_reset=v_reset, tau=tau, k=_decay_k(w),
-        decay_input=decay_input, store_v_seq=store_v_seq,
+        neuron=neuron, params=_engine_params(w, params), decay_input=decay_input, v_threshold=v_threshold,
+        v_reset=v_reset, store_v_seq=store_v_seq,
     )
     v_seq_t = torch.from_numpy(v_seq).view(x.shape) if store_v_seq else x.new_empty(0)
     return (torch.from_numpy(spikes).view(x.shape), torch.from_numpy(v_last).view(x.shape[1:]),
@@ -89,7 +94,7 @@ multistep_neuron_forward = torch.library.custom_op(
 
 
 @multistep_neuron_forward.register_fake
-def _(x, v_init, w, neuron, v_threshold, v_reset, tau, decay_input, detach_reset, surrogate, surrogate_params,
+def _(x, v_init, w, neuron, v_threshold, v_reset, params, decay_input, detach_reset, surrogate, surrogate_params,
       store_v_seq):
     steps = x.shape[0]
     neurons = x[0].numel()
@@ -110,7 +115,7 @@ def _backward_kernel(
     neuron: str,
     v_threshold: float,
     v_reset: Optional[float],
-    tau: float,
+    params: List[float],
     decay_input: bool,
     detach_reset: bool,
     surrogate: str,
@@ -124,8 +129,8 @@ def _backward_kernel(
         grad_v_seq=None if grad_v_seq is None else _flat(grad_v_seq, steps),
         grad_v_last=None if grad_v_last is None else grad_v_last.detach().contiguous().reshape(-1).numpy(),
         x=None if x is None else _flat(x, steps),
-        neuron=neuron, v_threshold=v_threshold, v_reset=v_reset, tau=tau, k=_decay_k(w),
-        decay_input=decay_input, detach_reset=detach_reset, surrogate=surrogate,
+        neuron=neuron, params=_engine_params(w, params), decay_input=decay_input, v_threshold=v_threshold,
+        v_reset=v_reset, detach_reset=detach_reset, surrogate=surrogate,
         surrogate_params=list(surrogate_params),
     )
     if w is not None:
@@ -141,13 +146,13 @@ multistep_neuron_backward = torch.library.custom_op(
 
 
 @multistep_neuron_backward.register_fake
-def _(grad_spikes, grad_v_last, grad_v_seq, h_seq, bits, v_init, x, w, neuron, v_threshold, v_reset, tau,
+def _(grad_spikes, grad_v_last, grad_v_seq, h_seq, bits, v_init, x, w, neuron, v_threshold, v_reset, params,
       decay_input, detach_reset, surrogate, surrogate_params):
     grad_w = w.new_empty(w.shape) if w is not None else h_seq.new_empty(())
     return h_seq.new_empty(h_seq.shape), h_seq.new_empty(h_seq.shape[1:]), grad_w
 
 
-_CONFIG = ("neuron", "v_threshold", "v_reset", "tau", "decay_input", "detach_reset", "surrogate", "surrogate_params")
+_CONFIG = ("neuron", "v_threshold", "v_reset", "params", "decay_input", "detach_reset", "surrogate", "surrogate_params")
 
 
 def _setup_context(ctx, inputs, output):

@@ -138,8 +138,8 @@ class BaseNode(MemoryModule, metaclass=abc.ABCMeta):
         return None
 
     def _charge_config(self) -> tuple:
-        """(tau, decay_input) as the engine takes them."""
-        return 2.0, True
+        """(the neuron's engine parameters, decay_input): see ``snnrs._engine.NEURONS``."""
+        return [], True
 
     def engine_supports(self, x: torch.Tensor) -> bool:
         """True when the engine can run this neuron on ``x``."""
@@ -150,10 +150,10 @@ class BaseNode(MemoryModule, metaclass=abc.ABCMeta):
 
     def _engine_steps(self, x_seq: torch.Tensor) -> torch.Tensor:
         name, params = self.surrogate_function.engine_spec()
-        tau, decay_input = self._charge_config()
+        charge_params, decay_input = self._charge_config()
         spikes, v_last, _, _, v_seq = _ops.multistep_neuron(
             x_seq, self._carried_v(x_seq[0]), self._decay_weight(), self._engine_neuron, self.v_threshold,
-            self.v_reset, tau, decay_input, self.detach_reset, name, params, self.store_v_seq,
+            self.v_reset, charge_params, decay_input, self.detach_reset, name, params, self.store_v_seq,
         )
         self.v = v_last
         if self.store_v_seq:
@@ -219,7 +219,7 @@ class LIFNode(BaseNode):
         return f"tau={self.tau}, decay_input={self.decay_input}, " + super().extra_repr()
 
     def _charge_config(self):
-        return self.tau, self.decay_input
+        return [self.tau], self.decay_input
 
     def neuronal_charge(self, x):
         v, vr = self.v, self.vr
@@ -253,7 +253,7 @@ class ParametricLIFNode(BaseNode):
         return self.w
 
     def _charge_config(self):
-        return 2.0, self.decay_input  # tau is unused: the engine takes k = sigmoid(w)
+        return [], self.decay_input  # the engine takes k = sigmoid(w) from w itself
 
     def neuronal_charge(self, x):
         v, vr, k = self.v, self.vr, self.w.sigmoid()

@@ -19,8 +19,10 @@ class _TorchOnlyNode(BaseNode):
     _engine_neuron = None
 
 
-class QIFNode(_TorchOnlyNode):
-    """Quadratic integrate-and-fire: ``H = V + (X + a0·(V - v_rest)·(V - v_c)) / tau``."""
+class QIFNode(BaseNode):
+    """Quadratic integrate-and-fire: ``H = V + (X + a0·(V - v_rest)·(V - v_c)) / tau``. Fused engine kernel."""
+
+    _engine_neuron = "qif"
 
     def __init__(self, tau: float = 2.0, v_c: float = 0.8, a0: float = 1.0, v_threshold: float = 1.0,
                  v_rest: float = 0.0, v_reset: Optional[float] = -0.1,
@@ -32,13 +34,19 @@ class QIFNode(_TorchOnlyNode):
         if self.tau <= 1:
             raise ValueError(f"tau: expected tau > 1, got {tau}")
 
+    def _charge_config(self):
+        return [self.tau, self.v_c, self.a0, self.v_rest], True
+
     def neuronal_charge(self, x):
         v = self.v
         self.v = v + (x + self.a0 * (v - self.v_rest) * (v - self.v_c)) / self.tau
 
 
-class EIFNode(_TorchOnlyNode):
-    """Exponential integrate-and-fire: ``H = V + (X + v_rest - V + delta_T·exp((V - theta_rh)/delta_T)) / tau``."""
+class EIFNode(BaseNode):
+    """Exponential integrate-and-fire: ``H = V + (X + v_rest - V + delta_T·exp((V - theta_rh)/delta_T)) / tau``.
+    Fused engine kernel."""
+
+    _engine_neuron = "eif"
 
     def __init__(self, tau: float = 2.0, delta_T: float = 1.0, theta_rh: float = 0.8, v_threshold: float = 1.0,
                  v_rest: float = 0.0, v_reset: Optional[float] = -0.1,
@@ -50,6 +58,9 @@ class EIFNode(_TorchOnlyNode):
         self.v_rest = _finite("v_rest", v_rest)
         if self.tau <= 1 or self.delta_T <= 0:
             raise ValueError(f"tau, delta_T: expected tau > 1 and delta_T > 0, got {tau}, {delta_T}")
+
+    def _charge_config(self):
+        return [self.tau, self.delta_T, self.theta_rh, self.v_rest], True
 
     def neuronal_charge(self, x):
         v = self.v

@@ -13,7 +13,7 @@ V = np.zeros(10, np.float32)
 
 
 def _forward(**overrides):
-    args = dict(x=X, v_init=V, neuron="lif")
+    args = dict(x=X, v_init=V, neuron="lif", params=[2.0])
     args.update(overrides)
     x, v = args.pop("x"), args.pop("v_init")
     return _engine.neuron_forward(x, v, **args)
@@ -59,9 +59,12 @@ def test_engine_rejects_wrong_state_shape():
 @pytest.mark.parametrize("overrides,match", [
     (dict(v_threshold=math.nan), "v_threshold: expected a finite number"),
     (dict(v_reset=math.inf), "v_reset: expected a finite number"),
-    (dict(tau=math.nan), "tau: expected a finite number"),
-    (dict(tau=1.0), "tau: expected tau > 1"),
-    (dict(neuron="plif", k=1.5), "k: expected 0 < k"),
+    (dict(params=[math.nan]), "tau: expected a finite number"),
+    (dict(params=[1.0]), "tau: expected tau > 1"),
+    (dict(params=[]), r"params: lif takes 1 parameter\(s\) \[tau\], got 0"),
+    (dict(neuron="plif", params=[1.5]), "k: expected 0 < k"),
+    (dict(neuron="eif", params=[2.0, 0.0, 0.8, 0.0]), "delta_T: expected delta_T > 0"),
+    (dict(neuron="qif", params=[2.0, math.inf, 1.0, 0.0]), "v_c: expected a finite number"),
     (dict(neuron="hh"), "neuron: unknown neuron"),
 ])
 def test_engine_rejects_bad_parameters(overrides, match):
@@ -71,7 +74,7 @@ def test_engine_rejects_bad_parameters(overrides, match):
 
 def test_engine_backward_rejects_bad_surrogate_and_bits():
     spikes, v_last, h, bits, _ = _forward()
-    common = dict(neuron="lif")
+    common = dict(neuron="lif", params=[2.0])
     with pytest.raises(ValueError, match="surrogate: unknown surrogate"):
         _engine.neuron_backward(spikes, h, bits, V, surrogate="Nope", surrogate_params=[1.0], **common)
     with pytest.raises(ValueError, match="surrogate_params: expected a finite number"):
@@ -83,7 +86,7 @@ def test_engine_backward_rejects_bad_surrogate_and_bits():
     with pytest.raises(TypeError, match="bits: expected dtype uint8"):
         _engine.neuron_backward(spikes, h, bits.astype(np.int32), V, **common)
     with pytest.raises(ValueError, match="x: ParametricLIF backward needs"):
-        _engine.neuron_backward(spikes, h, bits, V, neuron="plif", k=0.5)
+        _engine.neuron_backward(spikes, h, bits, V, neuron="plif", params=[0.5])
 
 
 @pytest.mark.parametrize("make,match", [
@@ -117,7 +120,7 @@ def test_modules_reject_bad_tensors():
 def test_custom_op_rejects_bad_tensors():
     op = torch.ops.snnrs.multistep_neuron_forward
     x = torch.ones(3, 4)
-    rest = ("lif", 1.0, 0.0, 2.0, True, False, "ATan", [2.0], False)
+    rest = ("lif", 1.0, 0.0, [2.0], True, False, "ATan", [2.0], False)
     with pytest.raises(TypeError, match="v_init: expected dtype torch.float32"):
         op(x, torch.zeros(4, dtype=torch.float64), None, *rest)
     with pytest.raises(ValueError, match=r"v_init: expected shape \(4,\)"):

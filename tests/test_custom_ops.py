@@ -17,6 +17,8 @@ CONFIGS = [
     ("lif", -0.1, True, False, "Rect", [1.0], False),
     ("plif", 0.0, True, False, "PiecewiseLeakyReLU", [1.0, 0.01], True),
     ("plif", None, False, True, "Erf", [2.0], False),
+    ("qif", -0.1, True, False, "Sigmoid", [4.0], True),
+    ("eif", None, True, True, "ATan", [2.0], False),
 ]
 
 
@@ -25,7 +27,8 @@ def _forward_args(cfg, dtype, shape=(5, 3, 4)):
     x = (torch.randn(shape, dtype=dtype) + 0.7).requires_grad_()
     v_init = torch.zeros(shape[1:], dtype=dtype).requires_grad_()
     w = torch.tensor(0.3, dtype=dtype, requires_grad=True) if name == "plif" else None
-    return (x, v_init, w, name, 1.0, v_reset, 2.0, decay_input, detach_reset, sg, params, store)
+    charge = {"if": [], "lif": [2.0], "plif": [], "qif": [2.0, 0.8, 1.0, 0.0], "eif": [2.0, 1.0, 0.8, 0.0]}[name]
+    return (x, v_init, w, name, 1.0, v_reset, charge, decay_input, detach_reset, sg, params, store)
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
@@ -44,8 +47,8 @@ def test_backward_op_passes_opcheck(cfg):
     name, v_reset, decay_input, detach_reset, sg, params, store = cfg
     grad_v_seq = torch.randn_like(h_seq) if store else None
     torch.library.opcheck(BACKWARD, (torch.randn_like(spikes), torch.randn_like(v_last), grad_v_seq, h_seq, bits,
-                                     v_init, x if name == "plif" else None, w, name, 1.0, v_reset, 2.0, decay_input,
-                                     detach_reset, sg, params))
+                                     v_init, x if name == "plif" else None, w, name, 1.0, v_reset, args[6],
+                                     decay_input, detach_reset, sg, params))
 
 
 def _network():

@@ -10,12 +10,15 @@ use crate::real::Real;
 pub trait ChargeRule<T: Real>: Copy + Send + Sync {
     /// True when the rule has a learnable decay `k` whose gradient backward sums.
     const LEARNABLE_DECAY: bool = false;
+    /// True when dH/dV or dH/dX depend on V[t-1] (nonlinear charge); backward
+    /// then rebuilds V[t-1] from the saved H[t-1] and spike.
+    const STATE_DEPENDENT: bool = false;
 
     fn charge(&self, v: T, x: T) -> T;
-    /// dH[t]/dV[t-1]
-    fn dh_dv(&self) -> T;
-    /// dH[t]/dX[t]
-    fn dh_dx(&self) -> T;
+    /// dH[t]/dV[t-1] at V[t-1] = `v_prev` (linear rules ignore it)
+    fn dh_dv(&self, v_prev: T) -> T;
+    /// dH[t]/dX[t] at V[t-1] = `v_prev` (linear rules ignore it)
+    fn dh_dx(&self, v_prev: T) -> T;
     /// dH[t]/dk for learnable-decay rules; unused otherwise.
     #[inline(always)]
     fn dh_dk(&self, _v_prev: T, _x: T) -> T {
@@ -33,11 +36,11 @@ impl<T: Real> ChargeRule<T> for IfCharge {
         v + x
     }
     #[inline(always)]
-    fn dh_dv(&self) -> T {
+    fn dh_dv(&self, _v_prev: T) -> T {
         T::one()
     }
     #[inline(always)]
-    fn dh_dx(&self) -> T {
+    fn dh_dx(&self, _v_prev: T) -> T {
         T::one()
     }
 }
@@ -61,11 +64,11 @@ impl<T: Real> ChargeRule<T> for LifCharge<T> {
         }
     }
     #[inline(always)]
-    fn dh_dv(&self) -> T {
+    fn dh_dv(&self, _v_prev: T) -> T {
         T::one() - T::one() / self.tau
     }
     #[inline(always)]
-    fn dh_dx(&self) -> T {
+    fn dh_dx(&self, _v_prev: T) -> T {
         if self.decay_input {
             T::one() / self.tau
         } else {
@@ -94,11 +97,11 @@ impl<T: Real> ChargeRule<T> for ParametricLifCharge<T> {
         }
     }
     #[inline(always)]
-    fn dh_dv(&self) -> T {
+    fn dh_dv(&self, _v_prev: T) -> T {
         T::one() - self.k
     }
     #[inline(always)]
-    fn dh_dx(&self) -> T {
+    fn dh_dx(&self, _v_prev: T) -> T {
         if self.decay_input {
             self.k
         } else {
@@ -115,11 +118,65 @@ impl<T: Real> ChargeRule<T> for ParametricLifCharge<T> {
     }
 }
 
+/// Quadratic IF: `H = V + (X + a0·(V - v_rest)·(V - v_c)) / tau`.
+#[derive(Clone, Copy, Debug)]
+pub struct QifCharge<T> {
+    pub tau: T,
+    pub v_c: T,
+    pub a0: T,
+    pub v_rest: T,
+}
+
+impl<T: Real> ChargeRule<T> for QifCharge<T> {
+    const STATE_DEPENDENT: bool = true;
+
+    #[inline(always)]
+    fn charge(&self, v: T, x: T) -> T {
+        v + (x + self.a0 * (v - self.v_rest) * (v - self.v_c)) / self.tau
+    }
+    #[inline(always)]
+    fn dh_dv(&self, v: T) -> T {
+        T::one() + self.a0 * ((v - self.v_rest) + (v - self.v_c)) / self.tau
+    }
+    #[inline(always)]
+    fn dh_dx(&self, _v: T) -> T {
+        T::one() / self.tau
+    }
+}
+
+/// Exponential IF: `H = V + (X + v_rest - V + delta_T·exp((V - theta_rh)/delta_T)) / tau`.
+#[derive(Clone, Copy, Debug)]
+pub struct EifCharge<T> {
+    pub tau: T,
+    pub delta_t: T,
+    pub theta_rh: T,
+    pub v_rest: T,
+}
+
+impl<T: Real> ChargeRule<T> for EifCharge<T> {
+    const STATE_DEPENDENT: bool = true;
+
+    #[inline(always)]
+    fn charge(&self, v: T, x: T) -> T {
+        v + (x + self.v_rest - v + self.delta_t * ((v - self.theta_rh) / self.delta_t).exp_vec())
+            / self.tau
+    }
+    #[inline(always)]
+    fn dh_dv(&self, v: T) -> T {
+        T::one() + (((v - self.theta_rh) / self.delta_t).exp_vec() - T::one()) / self.tau
+    }
+    #[inline(always)]
+    fn dh_dx(&self, _v: T) -> T {
+        T::one() / self.tau
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn numeric<R: ChargeRule<f64>>(rule: R, v: f64, x: f64) -> (f64, f64) {
+        // central differences of the charge in V and in X
         let e = 1e-6;
         let dv = (rule.charge(v + e, x) - rule.charge(v - e, x)) / (2.0 * e);
         let dx = (rule.charge(v, x + e) - rule.charge(v, x - e)) / (2.0 * e);
@@ -141,9 +198,25 @@ mod tests {
             };
             for &(v, x) in &[(0.3, 1.2), (-0.7, 0.4)] {
                 let (dv, dx) = numeric(lif, v, x);
-                assert!((dv - lif.dh_dv()).abs() < 1e-8 && (dx - lif.dh_dx()).abs() < 1e-8);
+                assert!((dv - lif.dh_dv(v)).abs() < 1e-8 && (dx - lif.dh_dx(v)).abs() < 1e-8);
                 let (dv, dx) = numeric(plif, v, x);
-                assert!((dv - plif.dh_dv()).abs() < 1e-8 && (dx - plif.dh_dx()).abs() < 1e-8);
+                assert!((dv - plif.dh_dv(v)).abs() < 1e-8 && (dx - plif.dh_dx(v)).abs() < 1e-8);
+                let qif = QifCharge {
+                    tau: 2.5,
+                    v_c: 0.8,
+                    a0: 1.2,
+                    v_rest: -0.1,
+                };
+                let (dv, dx) = numeric(qif, v, x);
+                assert!((dv - qif.dh_dv(v)).abs() < 1e-7 && (dx - qif.dh_dx(v)).abs() < 1e-8);
+                let eif = EifCharge {
+                    tau: 2.0,
+                    delta_t: 0.7,
+                    theta_rh: 0.8,
+                    v_rest: 0.1,
+                };
+                let (dv, dx) = numeric(eif, v, x);
+                assert!((dv - eif.dh_dv(v)).abs() < 1e-7 && (dx - eif.dh_dx(v)).abs() < 1e-8);
                 let e = 1e-6;
                 let up = ParametricLifCharge {
                     k: plif.k + e,
@@ -158,6 +231,7 @@ mod tests {
             }
         }
         let (dv, dx) = numeric(IfCharge, 0.5, 0.25);
-        assert!((dv - 1.0).abs() < 1e-8 && (dx - 1.0).abs() < 1e-8);
+        assert!((dv - ChargeRule::<f64>::dh_dv(&IfCharge, 0.5)).abs() < 1e-8);
+        assert!((dx - ChargeRule::<f64>::dh_dx(&IfCharge, 0.5)).abs() < 1e-8);
     }
 }

@@ -9,14 +9,71 @@
 //! ParametricLIF with `decay_input` also re-reads its input `X`, which the
 //! caller holds anyway, to get dH/dk exactly.
 
-use crate::bits::{pack_row, row_bytes, spike_at, unpack_row};
-use crate::charge::{ChargeRule, IfCharge, LifCharge, ParametricLifCharge};
+use crate::bits::{pack_row, row_bytes, unpack_row};
+use crate::charge::{ChargeRule, EifCharge, IfCharge, LifCharge, ParametricLifCharge, QifCharge};
 use crate::columns::{blocks, blocks_mut};
 use crate::error::{require_finite, EngineError};
 use crate::firing::{Firing, Reset};
 use crate::real::Real;
 use crate::surrogate::{DerivativeVisitor, Surrogate};
 use rayon::prelude::*;
+
+/// Evaluates `$body` with `$rule` bound to the concrete charge rule of `$neuron`
+/// (so every kernel is compiled once per rule); `$vr` is the rest voltage.
+macro_rules! with_charge_rule {
+    ($neuron:expr, $vr:expr, |$rule:ident| $body:expr) => {{
+        match $neuron {
+            Neuron::If => {
+                let $rule = IfCharge;
+                $body
+            }
+            Neuron::Lif { tau, decay_input } => {
+                let $rule = LifCharge {
+                    tau: T::of(tau),
+                    v_reset: $vr,
+                    decay_input,
+                };
+                $body
+            }
+            Neuron::ParametricLif { k, decay_input } => {
+                let $rule = ParametricLifCharge {
+                    k: T::of(k),
+                    v_reset: $vr,
+                    decay_input,
+                };
+                $body
+            }
+            Neuron::Qif {
+                tau,
+                v_c,
+                a0,
+                v_rest,
+            } => {
+                let $rule = QifCharge {
+                    tau: T::of(tau),
+                    v_c: T::of(v_c),
+                    a0: T::of(a0),
+                    v_rest: T::of(v_rest),
+                };
+                $body
+            }
+            Neuron::Eif {
+                tau,
+                delta_t,
+                theta_rh,
+                v_rest,
+            } => {
+                let $rule = EifCharge {
+                    tau: T::of(tau),
+                    delta_t: T::of(delta_t),
+                    theta_rh: T::of(theta_rh),
+                    v_rest: T::of(v_rest),
+                };
+                $body
+            }
+        }
+    }};
+}
 
 /// Runs an `#[inline(always)]` loop compiled for the best vector extension the
 /// CPU has (AVX-512, AVX2, or the baseline), chosen at run time. The loops
@@ -57,40 +114,113 @@ pub fn block_len<T>(neurons: usize) -> usize {
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Neuron {
     If,
-    Lif { tau: f64, decay_input: bool },
-    ParametricLif { k: f64, decay_input: bool },
+    Lif {
+        tau: f64,
+        decay_input: bool,
+    },
+    ParametricLif {
+        k: f64,
+        decay_input: bool,
+    },
+    Qif {
+        tau: f64,
+        v_c: f64,
+        a0: f64,
+        v_rest: f64,
+    },
+    Eif {
+        tau: f64,
+        delta_t: f64,
+        theta_rh: f64,
+        v_rest: f64,
+    },
+}
+
+/// Parameter names of each neuron, in the order `Neuron::from_name` takes them.
+pub const NEURON_PARAMETERS: &[(&str, &[&str])] = &[
+    ("if", &[]),
+    ("lif", &["tau"]),
+    ("plif", &["k"]),
+    ("qif", &["tau", "v_c", "a0", "v_rest"]),
+    ("eif", &["tau", "delta_T", "theta_rh", "v_rest"]),
+];
+
+fn tau_above_one(tau: f64) -> Result<f64, EngineError> {
+    if tau > 1.0 {
+        Ok(tau)
+    } else {
+        Err(EngineError::param(
+            "tau",
+            format!("expected tau > 1, got {tau}"),
+        ))
+    }
 }
 
 impl Neuron {
-    /// Builds a neuron from its name (`"if"`, `"lif"`, `"plif"`) and parameters.
-    pub fn from_name(name: &str, tau: f64, k: f64, decay_input: bool) -> Result<Self, EngineError> {
-        match name {
-            "if" => Ok(Neuron::If),
-            "lif" => {
-                let tau = require_finite("tau", tau)?;
-                if tau <= 1.0 {
-                    return Err(EngineError::param(
-                        "tau",
-                        format!("expected tau > 1, got {tau}"),
-                    ));
-                }
-                Ok(Neuron::Lif { tau, decay_input })
-            }
+    /// Builds a neuron from its name and parameters (see [`NEURON_PARAMETERS`]).
+    pub fn from_name(name: &str, params: &[f64], decay_input: bool) -> Result<Self, EngineError> {
+        let Some((_, names)) = NEURON_PARAMETERS.iter().find(|(n, _)| *n == name) else {
+            let known: Vec<&str> = NEURON_PARAMETERS.iter().map(|(n, _)| *n).collect();
+            return Err(EngineError::param(
+                "neuron",
+                format!(
+                    "unknown neuron {name:?}; expected one of {}",
+                    known.join(", ")
+                ),
+            ));
+        };
+        if params.len() != names.len() {
+            return Err(EngineError::param(
+                "params",
+                format!(
+                    "{name} takes {} parameter(s) [{}], got {}",
+                    names.len(),
+                    names.join(", "),
+                    params.len()
+                ),
+            ));
+        }
+        for (&value, &arg) in params.iter().zip(names.iter()) {
+            let arg: &'static str = arg;
+            require_finite(arg, value)?;
+        }
+        Ok(match name {
+            "if" => Neuron::If,
+            "lif" => Neuron::Lif {
+                tau: tau_above_one(params[0])?,
+                decay_input,
+            },
             "plif" => {
-                let k = require_finite("k", k)?;
+                let k = params[0];
                 if !(k > 0.0 && k < 1.0) {
                     return Err(EngineError::param(
                         "k",
                         format!("expected 0 < k = 1/tau < 1, got {k}"),
                     ));
                 }
-                Ok(Neuron::ParametricLif { k, decay_input })
+                Neuron::ParametricLif { k, decay_input }
             }
-            other => Err(EngineError::param(
-                "neuron",
-                format!("unknown neuron {other:?}; expected 'if', 'lif' or 'plif'"),
-            )),
-        }
+            "qif" => Neuron::Qif {
+                tau: tau_above_one(params[0])?,
+                v_c: params[1],
+                a0: params[2],
+                v_rest: params[3],
+            },
+            _ => {
+                if params[1] <= 0.0 {
+                    return Err(EngineError::param(
+                        "delta_T",
+                        format!("expected delta_T > 0, got {}", params[1]),
+                    ));
+                }
+                Neuron::Eif {
+                    tau: tau_above_one(params[0])?,
+                    delta_t: params[1],
+                    theta_rh: params[2],
+                    v_rest: params[3],
+                }
+            }
+        })
     }
 }
 
@@ -216,29 +346,7 @@ pub fn forward<T: Real>(
     check_forward(&inputs, &outputs)?;
     let f = firing.to::<T>();
     let vr = f.rest_voltage();
-    match neuron {
-        Neuron::If => forward_with(IfCharge, f, inputs, outputs),
-        Neuron::Lif { tau, decay_input } => forward_with(
-            LifCharge {
-                tau: T::of(tau),
-                v_reset: vr,
-                decay_input,
-            },
-            f,
-            inputs,
-            outputs,
-        ),
-        Neuron::ParametricLif { k, decay_input } => forward_with(
-            ParametricLifCharge {
-                k: T::of(k),
-                v_reset: vr,
-                decay_input,
-            },
-            f,
-            inputs,
-            outputs,
-        ),
-    }
+    with_charge_rule!(neuron, vr, |rule| forward_with(rule, f, inputs, outputs));
     Ok(())
 }
 
@@ -387,28 +495,8 @@ pub fn backward<T: Real>(
     let f = firing.to::<T>();
     let vr = f.rest_voltage();
     let job = BackwardJob { f, inputs, outputs };
-    Ok(match neuron {
-        Neuron::If => surrogate.dispatch(WithRule {
-            rule: IfCharge,
-            job,
-        }),
-        Neuron::Lif { tau, decay_input } => surrogate.dispatch(WithRule {
-            rule: LifCharge {
-                tau: T::of(tau),
-                v_reset: vr,
-                decay_input,
-            },
-            job,
-        }),
-        Neuron::ParametricLif { k, decay_input } => surrogate.dispatch(WithRule {
-            rule: ParametricLifCharge {
-                k: T::of(k),
-                v_reset: vr,
-                decay_input,
-            },
-            job,
-        }),
-    })
+    Ok(with_charge_rule!(neuron, vr, |rule| surrogate
+        .dispatch(WithRule { rule, job })))
 }
 
 struct BackwardJob<'a, T> {
@@ -490,13 +578,14 @@ fn backward_block<T: Real, R: ChargeRule<T>, G: Fn(T) -> T + Copy>(
 ) -> f64 {
     let vth = f.v_threshold;
     let keep = if f.detach_reset { T::zero() } else { T::one() };
-    let one = T::one();
+    let (zero, one) = (T::zero(), T::one());
     match f.reset {
         Reset::Hard { v_reset } => with_cpu_features!(backward_steps(
             rule,
             f,
             sg,
             move |h: T, s: T, g: T| one - s + (v_reset - h) * g * keep,
+            move |h: T, s: T| if s != zero { v_reset } else { h },
             b
         )),
         Reset::Soft => with_cpu_features!(backward_steps(
@@ -504,18 +593,27 @@ fn backward_block<T: Real, R: ChargeRule<T>, G: Fn(T) -> T + Copy>(
             f,
             sg,
             move |_h: T, _s: T, g: T| one - vth * g * keep,
+            move |h: T, s: T| if s != zero { h - vth } else { h },
             b
         )),
     }
 }
 
-/// One block's reverse time loop; `dv_dh(H, S, sg')` is the reset's derivative.
+/// One block's reverse time loop; `dv_dh(H, S, sg')` is the reset's derivative and
+/// `reset(H, S)` the reset itself (to rebuild V[t-1] for state-dependent rules).
 #[inline(always)]
-fn backward_steps<T: Real, R: ChargeRule<T>, G: Fn(T) -> T + Copy, D: Fn(T, T, T) -> T + Copy>(
+fn backward_steps<
+    T: Real,
+    R: ChargeRule<T>,
+    G: Fn(T) -> T + Copy,
+    D: Fn(T, T, T) -> T + Copy,
+    V: Fn(T, T) -> T + Copy,
+>(
     rule: R,
     f: Firing<T>,
     sg: G,
     dv_dh: D,
+    reset: V,
     b: BackwardBlock<T>,
 ) -> f64 {
     let BackwardBlock {
@@ -529,8 +627,9 @@ fn backward_steps<T: Real, R: ChargeRule<T>, G: Fn(T) -> T + Copy, D: Fn(T, T, T
         mut grad_x,
         grad_v_init,
     } = b;
-    let (dh_dv, dh_dx) = (rule.dh_dv(), rule.dh_dx());
-    let (zero, one) = (T::zero(), T::one());
+    let zero = T::zero();
+    // Constant for linear rules; the slow path below re-evaluates them per neuron otherwise.
+    let (dh_dv, dh_dx) = (rule.dh_dv(zero), rule.dh_dx(zero));
     // carry = gH[t+1]·dH[t+1]/dV[t], plus the gradient at V after the last step.
     let carry = grad_v_init;
     match grad_v_last {
@@ -540,6 +639,17 @@ fn backward_steps<T: Real, R: ChargeRule<T>, G: Fn(T) -> T + Copy, D: Fn(T, T, T
     let mut grad_k = 0.0f64;
     // The step's spikes as 0/1 values, unpacked once so the main loop is plain lanes.
     let mut spike_row = vec![zero; carry.len()];
+    let slow = R::LEARNABLE_DECAY || R::STATE_DEPENDENT;
+    let mut prev_spike_row = if slow {
+        vec![zero; carry.len()]
+    } else {
+        Vec::new()
+    };
+    let mut v_prev = if slow {
+        vec![zero; carry.len()]
+    } else {
+        Vec::new()
+    };
     for t in (0..h_seq.len()).rev() {
         let (hs, gs, row_bits) = (h_seq[t], grad_spikes[t], bits[t]);
         let gx = &mut *grad_x[t];
@@ -548,21 +658,30 @@ fn backward_steps<T: Real, R: ChargeRule<T>, G: Fn(T) -> T + Copy, D: Fn(T, T, T
                 *c = g + *c;
             }
         }
-        if R::LEARNABLE_DECAY {
+        if R::LEARNABLE_DECAY || R::STATE_DEPENDENT {
+            // V[t-1] is rebuilt from what forward saved: H[t-1] and S[t-1] (or v_init).
+            unpack_row(row_bits, &mut spike_row);
+            if t == 0 {
+                match v_init {
+                    Some(v0) => v_prev.copy_from_slice(v0),
+                    None => v_prev.fill(f.rest_voltage()),
+                }
+            } else {
+                unpack_row(bits[t - 1], &mut prev_spike_row);
+                for ((v, &h), &s) in v_prev.iter_mut().zip(h_seq[t - 1]).zip(&prev_spike_row) {
+                    *v = reset(h, s);
+                }
+            }
+            let x_t = x.as_ref().map(|x| x[t]);
             for i in 0..hs.len() {
-                let h = hs[i];
-                let s = if spike_at(row_bits, i) { one } else { zero };
+                let (h, s, vp) = (hs[i], spike_row[i], v_prev[i]);
                 let g = sg(h - f.v_threshold);
                 let gh = gs[i] * g + carry[i] * dv_dh(h, s, g);
-                gx[i] = gh * dh_dx;
-                carry[i] = gh * dh_dv;
-                let v_prev = if t == 0 {
-                    v_init.map_or(f.rest_voltage(), |v| v[i])
-                } else {
-                    f.reset(h_seq[t - 1][i], spike_at(bits[t - 1], i))
-                };
-                let x_t = x.as_ref().map_or(zero, |x| x[t][i]);
-                grad_k += (gh * rule.dh_dk(v_prev, x_t)).to_f64();
+                gx[i] = gh * rule.dh_dx(vp);
+                carry[i] = gh * rule.dh_dv(vp);
+                if R::LEARNABLE_DECAY {
+                    grad_k += (gh * rule.dh_dk(vp, x_t.map_or(zero, |x| x[i]))).to_f64();
+                }
             }
         } else {
             unpack_row(row_bits, &mut spike_row);

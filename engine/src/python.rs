@@ -178,24 +178,25 @@ fn firing_spec(v_threshold: f64, v_reset: Option<f64>, detach_reset: bool) -> Py
 }
 
 /// Multi-step forward. `x` is `[T, N]`, `v_init` is `[N]` (same dtype) or None
-/// for neurons starting at rest (`v_reset`, or 0 for soft reset).
+/// for neurons starting at rest (`v_reset`, or 0 for soft reset). `params` are the
+/// neuron's own (`NEURONS`): lif [tau], plif [k = sigmoid(w)], qif [tau, v_c, a0, v_rest],
+/// eif [tau, delta_T, theta_rh, v_rest].
 /// Returns `(spikes, v_last, h_seq, bits, v_seq or None)`.
 #[pyfunction]
-#[pyo3(signature = (x, v_init=None, *, neuron, v_threshold=1.0, v_reset=Some(0.0), tau=2.0, k=0.5, decay_input=true, store_v_seq=false))]
+#[pyo3(signature = (x, v_init=None, *, neuron, params=vec![], decay_input=true, v_threshold=1.0, v_reset=Some(0.0), store_v_seq=false))]
 #[allow(clippy::too_many_arguments)]
 fn neuron_forward<'py>(
     x: &Bound<'py, PyAny>,
     v_init: Option<&Bound<'py, PyAny>>,
     neuron: &str,
+    params: Vec<f64>,
+    decay_input: bool,
     v_threshold: f64,
     v_reset: Option<f64>,
-    tau: f64,
-    k: f64,
-    decay_input: bool,
     store_v_seq: bool,
 ) -> PyResult<Bound<'py, PyTuple>> {
     let (steps, n, is_f64) = leading_array(x, "x")?;
-    let neuron = Neuron::from_name(neuron, tau, k, decay_input).map_err(to_py)?;
+    let neuron = Neuron::from_name(neuron, &params, decay_input).map_err(to_py)?;
     let firing = firing_spec(v_threshold, v_reset, false)?;
     if is_f64 {
         forward_typed::<f64>(x, v_init, steps, n, neuron, firing, store_v_seq)
@@ -260,7 +261,7 @@ fn forward_typed<'py, T: Element + Real>(
 /// `Σ gH·dH/dk` (ParametricLIF's gradient wrt k = sigmoid(w); 0 otherwise).
 #[pyfunction]
 #[pyo3(signature = (grad_spikes, h_seq, bits, v_init=None, *, grad_v_seq=None, grad_v_last=None, x=None, neuron,
-    v_threshold=1.0, v_reset=Some(0.0), tau=2.0, k=0.5, decay_input=true, detach_reset=false,
+    params=vec![], decay_input=true, v_threshold=1.0, v_reset=Some(0.0), detach_reset=false,
     surrogate="Sigmoid", surrogate_params=vec![4.0]))]
 #[allow(clippy::too_many_arguments)]
 fn neuron_backward<'py>(
@@ -272,17 +273,16 @@ fn neuron_backward<'py>(
     grad_v_last: Option<&Bound<'py, PyAny>>,
     x: Option<&Bound<'py, PyAny>>,
     neuron: &str,
+    params: Vec<f64>,
+    decay_input: bool,
     v_threshold: f64,
     v_reset: Option<f64>,
-    tau: f64,
-    k: f64,
-    decay_input: bool,
     detach_reset: bool,
     surrogate: &str,
     surrogate_params: Vec<f64>,
 ) -> PyResult<Bound<'py, PyTuple>> {
     let (steps, n, is_f64) = leading_array(h_seq, "h_seq")?;
-    let neuron = Neuron::from_name(neuron, tau, k, decay_input).map_err(to_py)?;
+    let neuron = Neuron::from_name(neuron, &params, decay_input).map_err(to_py)?;
     let firing = firing_spec(v_threshold, v_reset, detach_reset)?;
     let surrogate = Surrogate::from_name(surrogate, &surrogate_params).map_err(to_py)?;
     let args = BackwardArgs {
@@ -426,5 +426,10 @@ fn _engine(m: &Bound<'_, PyModule>) -> PyResult<()> {
         .map(|(n, _)| *n)
         .collect();
     m.add("SURROGATES", names)?;
+    let neurons: Vec<(&str, Vec<&str>)> = multistep::NEURON_PARAMETERS
+        .iter()
+        .map(|(n, p)| (*n, p.to_vec()))
+        .collect();
+    m.add("NEURONS", neurons)?;
     Ok(())
 }

@@ -30,13 +30,20 @@ def _assert_close(got, want, what):
     np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-9, err_msg=what)
 
 
+def _assert_spikes(got, charge):
+    """Spikes equal Θ(H) wherever H is not a rounding-level tie with the threshold (a matrix
+    product may sum in another order than the reference's loop)."""
+    clear = np.abs(charge) > 1e-9 * (1 + np.abs(charge))
+    np.testing.assert_array_equal(got[clear], (charge >= 0)[clear].astype(np.float64))
+
+
 @given(x=cases.sequences(max_steps=6, max_neurons=5))
 def test_psn_equals_reference(x):
     T = x.shape[0]
     node = neuron.PSN(T).double()
     w, b, g = node.weight.detach().numpy().copy(), node.bias.detach().numpy()[:, 0].copy(), _rng(x).normal(size=x.shape)
     out, gx, gw, gb = _grads(node, x, g)
-    np.testing.assert_array_equal(out, rp.psn(x, w, b))
+    _assert_spikes(out, rp.psn_charge(x, w, b))
     rx, rw, rb = ad.gradients(lambda x_, w_, b_: rp.psn(x_, w_, b_), [x, w, b], g)
     _assert_close(gx, rx, "grad_x")
     _assert_close(gw, rw, "grad_weight")
@@ -51,7 +58,7 @@ def test_masked_psn_equals_reference(x, k, lam):
     node.lambda_ = lam  # after .double(): λ must not pass through float32
     w, b, g = node.weight.detach().numpy().copy(), node.bias.detach().numpy()[:, 0].copy(), _rng(x).normal(size=x.shape)
     out, gx, gw, _ = _grads(node, x, g)
-    np.testing.assert_array_equal(out, rp.psn(x, rp.masked_weight(w, k, lam), b))
+    _assert_spikes(out, rp.psn_charge(x, rp.masked_weight(w, k, lam), b))
     rx, rw = ad.gradients(lambda x_, w_: rp.psn(x_, rp.masked_weight(w_, k, lam), b), [x, w], g)
     _assert_close(gx, rx, "grad_x")
     _assert_close(gw, rw, "grad_weight")
@@ -86,8 +93,8 @@ def test_sliding_psn_gemm_equals_conv_equals_reference(exp_init, x, k):
     node.zero_grad()
     node.backend = "conv"
     conv = _grads(node, x, g)
-    np.testing.assert_array_equal(gemm[0], rp.sliding_psn(x, w, b))
-    np.testing.assert_array_equal(conv[0], gemm[0])
+    _assert_spikes(gemm[0], rp.sliding_psn_charge(x, w, b))
+    _assert_spikes(conv[0], rp.sliding_psn_charge(x, w, b))
     rx, rw, rb = ad.gradients(lambda x_, w_, b_: rp.sliding_psn(x_, w_, b_), [x, w, b], g)
     for form in (gemm, conv):
         _assert_close(form[1], rx, "grad_x")

@@ -21,16 +21,21 @@ def masked_weight(weight, k, lam):
     return weight * (lam * band_mask(T, k) + (1.0 - lam))
 
 
-def psn(x_seq, weight, bias, surrogate="ATan", surrogate_params=None):
-    """H[t] = Σ_j W[t][j]·X[j] + b[t];  S[t] = Θ(H[t])."""
+def psn_charge(x_seq, weight, bias):
+    """H[t] = Σ_j W[t][j]·X[j] + b[t]."""
     T = len(ad.value_of(x_seq))
-    spikes = []
+    charges = []
     for t in range(T):
-        h = bias[t]
-        for j in range(T):
+        h = weight[t, 0] * x_seq[0]
+        for j in range(1, T):
             h = h + weight[t, j] * x_seq[j]
-        spikes.append(ad.spike(h, surrogate, surrogate_params))
-    return ad.stack(spikes)
+        charges.append(h + bias[t])
+    return ad.stack(charges)
+
+
+def psn(x_seq, weight, bias, surrogate="ATan", surrogate_params=None):
+    """S[t] = Θ(H[t]) with H from :func:`psn_charge`."""
+    return ad.spike(psn_charge(x_seq, weight, bias), surrogate, surrogate_params)
 
 
 def sliding_weights(k):
@@ -38,14 +43,19 @@ def sliding_weights(k):
     return np.array([2.0 ** -(k - 1 - i) for i in range(k)])
 
 
-def sliding_psn(x_seq, weight, bias, surrogate="ATan", surrogate_params=None):
-    """H[t] = Σ_{i<k} W_i·X[t-k+1+i] + b  (X before step 0 is 0);  S[t] = Θ(H[t])."""
+def sliding_psn_charge(x_seq, weight, bias):
+    """H[t] = Σ_{i<k} W_i·X[t-k+1+i] + b  (X before step 0 is 0)."""
     T, k = len(ad.value_of(x_seq)), len(ad.value_of(weight))
-    spikes = []
+    charges = []
     for t in range(T):
-        h = bias
+        h = 0.0 * x_seq[0]
         for i in range(k):
             if t - k + 1 + i >= 0:
                 h = h + weight[i] * x_seq[t - k + 1 + i]
-        spikes.append(ad.spike(h, surrogate, surrogate_params))
-    return ad.stack(spikes)
+        charges.append(h + bias)
+    return ad.stack(charges)
+
+
+def sliding_psn(x_seq, weight, bias, surrogate="ATan", surrogate_params=None):
+    """S[t] = Θ(H[t]) with H from :func:`sliding_psn_charge`."""
+    return ad.spike(sliding_psn_charge(x_seq, weight, bias), surrogate, surrogate_params)

@@ -141,3 +141,43 @@ def neuron_forward(module: nn.Module, x: torch.Tensor, state: dict = None):
     finally:
         for name, value in saved.items():
             setattr(module, name, value)
+
+
+class _LeakyIntegrate(torch.autograd.Function):
+    """c[t] = c[t-1]·decay + x[t]; backward runs the same recursion in reverse. Both write into one
+    preallocated buffer with two elementwise ops per step (no FMA: rounds like the reference)."""
+
+    @staticmethod
+    def forward(ctx, x_seq, c_init, decay):
+        out = torch.empty_like(x_seq)
+        scratch = torch.empty_like(x_seq[0])
+        previous = c_init
+        for t in range(x_seq.shape[0]):
+            if previous is None:
+                out[t].copy_(x_seq[t])
+            else:
+                torch.mul(previous, decay, out=scratch)
+                torch.add(scratch, x_seq[t], out=out[t])
+            previous = out[t]
+        ctx.decay = decay
+        ctx.has_init = c_init is not None
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        grad = torch.empty_like(grad_out)
+        grad[-1].copy_(grad_out[-1])
+        for t in range(grad_out.shape[0] - 2, -1, -1):
+            torch.mul(grad[t + 1], ctx.decay, out=grad[t])
+            grad[t].add_(grad_out[t])
+        grad_init = grad[0] * ctx.decay if ctx.has_init else None
+        return grad, grad_init, None
+
+
+def leaky_integrate(x_seq: torch.Tensor, decay: float, c_init: torch.Tensor = None) -> torch.Tensor:
+    """``c[t] = c[t-1]·decay + x[t]`` over ``[T, ...]`` (``c[-1] = c_init``, or 0): a synaptic current."""
+    if not isinstance(x_seq, torch.Tensor) or x_seq.dim() < 1 or x_seq.shape[0] == 0:
+        raise ValueError("x_seq: expected a [T, ...] tensor with T >= 1")
+    if c_init is not None and c_init.shape != x_seq.shape[1:]:
+        raise ValueError(f"c_init: expected shape {tuple(x_seq.shape[1:])}, got {tuple(c_init.shape)}")
+    return _LeakyIntegrate.apply(x_seq.contiguous(), c_init, float(decay))

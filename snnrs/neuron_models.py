@@ -9,7 +9,7 @@ from typing import Callable, Optional
 import torch
 from torch import nn
 
-from snnrs import surrogate
+from snnrs import functional, surrogate
 from snnrs.neuron import BaseNode, _finite
 
 
@@ -158,8 +158,15 @@ class LIAFNode(_TorchOnlyNode):
         return out
 
 
-class CUBALIFNode(_TorchOnlyNode):
-    """Current-based LIF: ``I ← I·c_decay + X`` (memory ``c``), ``H = V·v_decay + I``, then fire and reset."""
+class CUBALIFNode(BaseNode):
+    """Current-based LIF: ``I ← I·c_decay + X`` (memory ``c``), ``H = V·v_decay + I``, then fire and reset.
+
+    The current does not depend on spikes, so the engine path filters all T steps first
+    (:func:`snnrs.functional.leaky_integrate`) and runs the membrane in the fused kernel
+    (``neuron='cuba'``).
+    """
+
+    _engine_neuron = "cuba"
 
     def __init__(self, c_decay: float = 0.5, v_decay: float = 0.75, v_threshold: float = 0.5,
                  v_reset: Optional[float] = 0.0, surrogate_function: Callable = surrogate.Rect(),
@@ -169,11 +176,22 @@ class CUBALIFNode(_TorchOnlyNode):
         self.c_decay, self.v_decay = _finite("c_decay", c_decay), _finite("v_decay", v_decay)
         self.register_memory("c", 0.0)
 
+    def _charge_config(self):
+        return [self.v_decay], True
+
+    def _current(self, x):
+        c = self.c if isinstance(self.c, torch.Tensor) and self.c.shape == x.shape else torch.zeros_like(x)
+        self.c = c * self.c_decay + x
+        return self.c
+
+    def _engine_steps(self, x_seq):
+        carried = self.c if isinstance(self.c, torch.Tensor) and self.c.shape == x_seq.shape[1:] else None
+        currents = functional.leaky_integrate(x_seq, self.c_decay, carried)
+        self.c = currents[-1]
+        return super()._engine_steps(currents)
+
     def neuronal_charge(self, x):
-        if not isinstance(self.c, torch.Tensor) or self.c.shape != x.shape:
-            self.c = torch.zeros_like(x)
-        self.c = self.c * self.c_decay + x
-        self.v = self.v * self.v_decay + self.c
+        self.v = self.v * self.v_decay + self._current(x)
 
 
 __all__ = ["QIFNode", "EIFNode", "IzhikevichNode", "KLIFNode", "LIAFNode", "CUBALIFNode"]

@@ -116,3 +116,19 @@ def test_stateless_neuron_forward_equals_stateful_calls():
         functional.neuron_forward(node, x, {"u": 1})
     with pytest.raises(TypeError, match="module: expected a stateful"):
         functional.neuron_forward(nn.Linear(2, 2), x)
+
+
+def test_leaky_integrate_equals_its_recursion_with_gradients():
+    torch.manual_seed(5)
+    x = torch.randn(6, 3, 4, dtype=torch.float64, requires_grad=True)
+    c0 = torch.randn(3, 4, dtype=torch.float64, requires_grad=True)
+    got = functional.leaky_integrate(x, 0.7, c0)
+    c, expected = c0, []
+    for t in range(6):
+        c = c * 0.7 + x[t]
+        expected.append(c)
+    assert torch.equal(got, torch.stack(expected))
+    assert torch.autograd.gradcheck(lambda a, b: functional.leaky_integrate(a, 0.7, b), (x, c0))
+    assert torch.autograd.gradcheck(lambda a: functional.leaky_integrate(a, 0.3), (x,))
+    with pytest.raises(ValueError, match="c_init: expected shape"):
+        functional.leaky_integrate(x, 0.5, torch.zeros(2))

@@ -118,6 +118,28 @@ impl<T: Real> ChargeRule<T> for ParametricLifCharge<T> {
     }
 }
 
+/// The membrane stage of current-based LIF: `H = V·v_decay + I`, where the
+/// input is the synaptic current `I` (filtered by the caller).
+#[derive(Clone, Copy, Debug)]
+pub struct DecayCharge<T> {
+    pub v_decay: T,
+}
+
+impl<T: Real> ChargeRule<T> for DecayCharge<T> {
+    #[inline(always)]
+    fn charge(&self, v: T, x: T) -> T {
+        v * self.v_decay + x
+    }
+    #[inline(always)]
+    fn dh_dv(&self, _v_prev: T) -> T {
+        self.v_decay
+    }
+    #[inline(always)]
+    fn dh_dx(&self, _v_prev: T) -> T {
+        T::one()
+    }
+}
+
 /// Quadratic IF: `H = V + (X + a0·(V - v_rest)·(V - v_c)) / tau`.
 #[derive(Clone, Copy, Debug)]
 pub struct QifCharge<T> {

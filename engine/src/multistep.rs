@@ -10,7 +10,9 @@
 //! caller holds anyway, to get dH/dk exactly.
 
 use crate::bits::{pack_row, row_bytes, unpack_row};
-use crate::charge::{ChargeRule, EifCharge, IfCharge, LifCharge, ParametricLifCharge, QifCharge};
+use crate::charge::{
+    ChargeRule, DecayCharge, EifCharge, IfCharge, LifCharge, ParametricLifCharge, QifCharge,
+};
 use crate::columns::{blocks, blocks_mut};
 use crate::error::{require_finite, EngineError};
 use crate::firing::{Firing, Reset};
@@ -40,6 +42,12 @@ macro_rules! with_charge_rule {
                     k: T::of(k),
                     v_reset: $vr,
                     decay_input,
+                };
+                $body
+            }
+            Neuron::Cuba { v_decay } => {
+                let $rule = DecayCharge {
+                    v_decay: T::of(v_decay),
                 };
                 $body
             }
@@ -114,6 +122,10 @@ pub fn block_len<T>(neurons: usize) -> usize {
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Neuron {
     If,
+    /// Current-based LIF's membrane: the input is the already filtered current.
+    Cuba {
+        v_decay: f64,
+    },
     Lif {
         tau: f64,
         decay_input: bool,
@@ -143,6 +155,7 @@ pub const NEURON_PARAMETERS: &[(&str, &[&str])] = &[
     ("plif", &["k"]),
     ("qif", &["tau", "v_c", "a0", "v_rest"]),
     ("eif", &["tau", "delta_T", "theta_rh", "v_rest"]),
+    ("cuba", &["v_decay"]),
 ];
 
 fn tau_above_one(tau: f64) -> Result<f64, EngineError> {
@@ -200,6 +213,7 @@ impl Neuron {
                 }
                 Neuron::ParametricLif { k, decay_input }
             }
+            "cuba" => Neuron::Cuba { v_decay: params[0] },
             "qif" => Neuron::Qif {
                 tau: tau_above_one(params[0])?,
                 v_c: params[1],

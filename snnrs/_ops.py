@@ -104,9 +104,10 @@ def _(x, v_init, w, neuron, v_threshold, v_reset, params, decay_input, detach_re
 
 
 def _backward_kernel(
-    grad_spikes: Tensor,
+    grad_spikes: Optional[Tensor],
     grad_v_last: Optional[Tensor],
     grad_v_seq: Optional[Tensor],
+    grad_h_seq: Optional[Tensor],
     h_seq: Tensor,
     bits: Tensor,
     v_init: Optional[Tensor],
@@ -125,9 +126,11 @@ def _backward_kernel(
     _check_tensor("h_seq", h_seq)
     steps = h_seq.shape[0]
     grad_x, grad_v_init, grad_k = _engine.neuron_backward(
-        _flat(grad_spikes, steps), _flat(h_seq, steps), bits.detach().contiguous().numpy(), _flat_state(v_init),
+        None if grad_spikes is None else _flat(grad_spikes, steps), _flat(h_seq, steps),
+        bits.detach().contiguous().numpy(), _flat_state(v_init),
         grad_v_seq=None if grad_v_seq is None else _flat(grad_v_seq, steps),
         grad_v_last=None if grad_v_last is None else grad_v_last.detach().contiguous().reshape(-1).numpy(),
+        grad_h_seq=None if grad_h_seq is None else _flat(grad_h_seq, steps),
         x=None if x is None else _flat(x, steps),
         neuron=neuron, params=_engine_params(w, params), decay_input=decay_input, v_threshold=v_threshold,
         v_reset=v_reset, detach_reset=detach_reset, surrogate=surrogate,
@@ -146,7 +149,7 @@ multistep_neuron_backward = torch.library.custom_op(
 
 
 @multistep_neuron_backward.register_fake
-def _(grad_spikes, grad_v_last, grad_v_seq, h_seq, bits, v_init, x, w, neuron, v_threshold, v_reset, params,
+def _(grad_spikes, grad_v_last, grad_v_seq, grad_h_seq, h_seq, bits, v_init, x, w, neuron, v_threshold, v_reset, params,
       decay_input, detach_reset, surrogate, surrogate_params):
     grad_w = w.new_empty(w.shape) if w is not None else h_seq.new_empty(())
     return h_seq.new_empty(h_seq.shape), h_seq.new_empty(h_seq.shape[1:]), grad_w
@@ -162,25 +165,23 @@ def _setup_context(ctx, inputs, output):
     _, _, h_seq, bits, _ = output
     # Only ParametricLIF needs x again (for dH/dk); x is the caller's tensor, not a copy.
     ctx.save_for_backward(h_seq, bits, v_init, x if w is not None else None, w)
-    ctx.mark_non_differentiable(h_seq, bits)
-    # Unused outputs (h_seq, usually v_last and v_seq) get None, not a tensor of zeros
+    ctx.mark_non_differentiable(bits)
+    # Unused outputs (usually h_seq, v_last and v_seq) get None, not a tensor of zeros
     # that would cost as much memory traffic as the kernel itself.
     ctx.set_materialize_grads(False)
 
 
-def _backward_with(backward_op, ctx, grad_spikes, grad_v_last, grad_v_seq):
+def _backward_with(backward_op, ctx, grad_spikes, grad_v_last, grad_h_seq, grad_v_seq):
     h_seq, bits, v_init, x, w = ctx.saved_tensors
-    if grad_spikes is None:
-        grad_spikes = torch.zeros_like(h_seq)
     grad_x, grad_v_init, grad_w = backward_op(
-        grad_spikes, grad_v_last, grad_v_seq if ctx.store_v_seq else None, h_seq, bits, v_init, x, w,
+        grad_spikes, grad_v_last, grad_v_seq if ctx.store_v_seq else None, grad_h_seq, h_seq, bits, v_init, x, w,
         *ctx.config.values(),
     )
     return grad_x, grad_v_init if v_init is not None else None, grad_w if w is not None else None
 
 
 def _backward(ctx, grad_spikes, grad_v_last, grad_h_seq, grad_bits, grad_v_seq):
-    grads = _backward_with(multistep_neuron_backward, ctx, grad_spikes, grad_v_last, grad_v_seq)
+    grads = _backward_with(multistep_neuron_backward, ctx, grad_spikes, grad_v_last, grad_h_seq, grad_v_seq)
     return grads + (None,) * 9
 
 
@@ -200,7 +201,7 @@ class _EagerMultistepNeuron(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad_spikes, grad_v_last, grad_h_seq, grad_bits, grad_v_seq):
-        return _backward_with(_backward_kernel, ctx, grad_spikes, grad_v_last, grad_v_seq) + (None,) * 9
+        return _backward_with(_backward_kernel, ctx, grad_spikes, grad_v_last, grad_h_seq, grad_v_seq) + (None,) * 9
 
 
 def multistep_neuron(*inputs):

@@ -149,16 +149,20 @@ class BaseNode(MemoryModule, metaclass=abc.ABCMeta):
                 and sg.spiking and x.dim() >= 1)
 
     def _engine_steps(self, x_seq: torch.Tensor) -> torch.Tensor:
+        return self._engine_run(x_seq)[0]
+
+    def _engine_run(self, x_seq: torch.Tensor):
+        """The fused kernel over ``x_seq``; updates the state and returns ``(spikes, h_seq)``."""
         name, params = self.surrogate_function.engine_spec()
         charge_params, decay_input = self._charge_config()
-        spikes, v_last, _, _, v_seq = _ops.multistep_neuron(
+        spikes, v_last, h_seq, _, v_seq = _ops.multistep_neuron(
             x_seq, self._carried_v(x_seq[0]), self._decay_weight(), self._engine_neuron, self.v_threshold,
             self.v_reset, charge_params, decay_input, self.detach_reset, name, params, self.store_v_seq,
         )
         self.v = v_last
         if self.store_v_seq:
             self.v_seq = v_seq
-        return spikes
+        return spikes, h_seq
 
     # ---- entry points ----
 

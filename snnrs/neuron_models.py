@@ -128,9 +128,12 @@ class KLIFNode(_TorchOnlyNode):
             self.v = self.v / self.k * (1.0 - s) + self.v_reset * s
 
 
-class LIAFNode(_TorchOnlyNode):
+class LIAFNode(BaseNode):
     """Leaky integrate-and-analog-fire: LIF dynamics (spikes reset V), analog output
-    ``act(H - V_th)`` (``threshold_related=True``) or ``act(H)``, after charge and before reset."""
+    ``act(H - V_th)`` (``threshold_related=True``) or ``act(H)``, after charge and before reset.
+    The engine runs the LIF kernel and applies ``act`` to its H sequence (gradients flow back into H)."""
+
+    _engine_neuron = "lif"
 
     def __init__(self, act: Callable, threshold_related: bool, tau: float = 2.0, decay_input: bool = True,
                  v_threshold: float = 1.0, v_reset: Optional[float] = 0.0,
@@ -150,10 +153,19 @@ class LIAFNode(_TorchOnlyNode):
         v, vr = self.v, self.vr
         self.v = v + (x - (v - vr)) / self.tau if self.decay_input else v - (v - vr) / self.tau + x
 
+    def _charge_config(self):
+        return [self.tau], self.decay_input
+
+    def _output(self, h):
+        return self.act(h - self.v_threshold) if self.threshold_related else self.act(h)
+
+    def _engine_steps(self, x_seq):
+        return self._output(self._engine_run(x_seq)[1])
+
     def _torch_step(self, x):
         self.v = self._prepare_v(x)
         self.neuronal_charge(x)
-        out = self.act(self.v - self.v_threshold) if self.threshold_related else self.act(self.v)
+        out = self._output(self.v)
         self.neuronal_reset(self.neuronal_fire())
         return out
 

@@ -46,7 +46,8 @@ def test_backward_op_passes_opcheck(cfg):
     spikes, v_last, h_seq, bits, v_seq = FORWARD(x, v_init, w, *args[3:])
     name, v_reset, decay_input, detach_reset, sg, params, store = cfg
     grad_v_seq = torch.randn_like(h_seq) if store else None
-    torch.library.opcheck(BACKWARD, (torch.randn_like(spikes), torch.randn_like(v_last), grad_v_seq, h_seq, bits,
+    torch.library.opcheck(BACKWARD, (torch.randn_like(spikes), torch.randn_like(v_last), grad_v_seq,
+                                     torch.randn_like(h_seq), h_seq, bits,
                                      v_init, x if name == "plif" else None, w, name, 1.0, v_reset, args[6],
                                      decay_input, detach_reset, sg, params))
 

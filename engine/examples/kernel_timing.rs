@@ -74,8 +74,9 @@ fn main() {
         let inputs = BackwardInputs {
             steps,
             neurons: n,
-            grad_spikes: &grad_s,
+            grad_spikes: Some(&grad_s),
             grad_v_seq: None,
+            grad_h_seq: None,
             grad_v_last: None,
             h_seq: &h,
             bits: &bits,

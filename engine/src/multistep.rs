@@ -294,10 +294,12 @@ pub struct ForwardOutputs<'a, T> {
 pub struct BackwardInputs<'a, T> {
     pub steps: usize,
     pub neurons: usize,
-    /// `[steps, neurons]`
-    pub grad_spikes: &'a [T],
+    /// `[steps, neurons]`; None when the spikes received no gradient (zeros).
+    pub grad_spikes: Option<&'a [T]>,
     /// `[steps, neurons]`, gradient at the post-reset voltage sequence.
     pub grad_v_seq: Option<&'a [T]>,
+    /// `[steps, neurons]`, gradient arriving at H itself (e.g. LIAF's analog output).
+    pub grad_h_seq: Option<&'a [T]>,
     /// `[neurons]`, gradient at V after the last step.
     pub grad_v_last: Option<&'a [T]>,
     pub h_seq: &'a [T],
@@ -468,7 +470,12 @@ fn check_backward<T>(i: &BackwardInputs<T>, o: &BackwardOutputs<T>) -> Result<()
         });
     }
     let cells = i.steps * i.neurons;
-    check_len("grad_spikes", i.grad_spikes.len(), cells)?;
+    if let Some(g) = i.grad_spikes {
+        check_len("grad_spikes", g.len(), cells)?;
+    }
+    if let Some(g) = i.grad_h_seq {
+        check_len("grad_h_seq", g.len(), cells)?;
+    }
     if let Some(g) = i.grad_v_seq {
         check_len("grad_v_seq", g.len(), cells)?;
     }
@@ -532,8 +539,9 @@ impl<'a, T: Real, R: ChargeRule<T>> DerivativeVisitor<T> for WithRule<'a, T, R> 
 }
 
 struct BackwardBlock<'a, T> {
-    grad_spikes: Vec<&'a [T]>,
+    grad_spikes: Option<Vec<&'a [T]>>,
     grad_v_seq: Option<Vec<&'a [T]>>,
+    grad_h_seq: Option<Vec<&'a [T]>>,
     grad_v_last: Option<&'a [T]>,
     h_seq: Vec<&'a [T]>,
     bits: Vec<&'a [u8]>,
@@ -556,28 +564,30 @@ fn backward_with<T: Real, R: ChargeRule<T>, G: Fn(T) -> T + Sync + Send + Copy>(
     let (steps, n) = (i.steps, i.neurons);
     let block = block_len::<T>(n);
     let mut grad_v_seq = i.grad_v_seq.map(|g| blocks(g, steps, n, block).into_iter());
+    let mut grad_h_seq = i.grad_h_seq.map(|g| blocks(g, steps, n, block).into_iter());
     let mut grad_v_last = i.grad_v_last.map(|g| g.chunks(block));
     let mut x = i.x.map(|x| blocks(x, steps, n, block).into_iter());
     let mut v_init = i.v_init.map(|v| v.chunks(block));
-    let jobs: Vec<BackwardBlock<T>> = blocks(i.grad_spikes, steps, n, block)
+    let mut grad_spikes = i
+        .grad_spikes
+        .map(|g| blocks(g, steps, n, block).into_iter());
+    let jobs: Vec<BackwardBlock<T>> = blocks(i.h_seq, steps, n, block)
         .into_iter()
-        .zip(blocks(i.h_seq, steps, n, block))
         .zip(blocks(i.bits, steps, row_bytes(n), block / 8))
         .zip(blocks_mut(o.grad_x, steps, n, block))
         .zip(o.grad_v_init.chunks_mut(block))
-        .map(
-            |((((grad_spikes, h_seq), bits), grad_x), grad_v_init)| BackwardBlock {
-                grad_spikes,
-                grad_v_seq: grad_v_seq.as_mut().and_then(|it| it.next()),
-                grad_v_last: grad_v_last.as_mut().and_then(|it| it.next()),
-                h_seq,
-                bits,
-                v_init: v_init.as_mut().and_then(|it| it.next()),
-                x: x.as_mut().and_then(|it| it.next()),
-                grad_x,
-                grad_v_init,
-            },
-        )
+        .map(|(((h_seq, bits), grad_x), grad_v_init)| BackwardBlock {
+            grad_spikes: grad_spikes.as_mut().and_then(|it| it.next()),
+            grad_v_seq: grad_v_seq.as_mut().and_then(|it| it.next()),
+            grad_h_seq: grad_h_seq.as_mut().and_then(|it| it.next()),
+            grad_v_last: grad_v_last.as_mut().and_then(|it| it.next()),
+            h_seq,
+            bits,
+            v_init: v_init.as_mut().and_then(|it| it.next()),
+            x: x.as_mut().and_then(|it| it.next()),
+            grad_x,
+            grad_v_init,
+        })
         .collect();
     jobs.into_par_iter()
         .map(|b| backward_block(rule, f, sg, b))
@@ -633,6 +643,7 @@ fn backward_steps<
     let BackwardBlock {
         grad_spikes,
         grad_v_seq,
+        grad_h_seq,
         grad_v_last,
         h_seq,
         bits,
@@ -659,13 +670,25 @@ fn backward_steps<
     } else {
         Vec::new()
     };
+    let mut extra_row = if slow {
+        vec![zero; carry.len()]
+    } else {
+        Vec::new()
+    };
     let mut v_prev = if slow {
         vec![zero; carry.len()]
     } else {
         Vec::new()
     };
+    // Stands in for the spikes' gradient when they received none.
+    let zero_row = if grad_spikes.is_none() {
+        vec![zero; carry.len()]
+    } else {
+        Vec::new()
+    };
     for t in (0..h_seq.len()).rev() {
-        let (hs, gs, row_bits) = (h_seq[t], grad_spikes[t], bits[t]);
+        let gs: &[T] = grad_spikes.as_ref().map_or(&zero_row[..], |g| g[t]);
+        let (hs, row_bits) = (h_seq[t], bits[t]);
         let gx = &mut *grad_x[t];
         if let Some(gv) = grad_v_seq.as_ref().map(|g| g[t]) {
             for (c, &g) in carry.iter_mut().zip(gv) {
@@ -687,10 +710,17 @@ fn backward_steps<
                 }
             }
             let x_t = x.as_ref().map(|x| x[t]);
+            if let Some(gh_in) = grad_h_seq.as_ref().map(|g| g[t]) {
+                // A gradient arriving at H itself adds to gH (a row of zeros when there
+                // is none, so the loop below stays branch-free).
+                extra_row.copy_from_slice(gh_in);
+            } else {
+                extra_row.fill(zero);
+            }
             for i in 0..hs.len() {
                 let (h, s, vp) = (hs[i], spike_row[i], v_prev[i]);
                 let g = sg(h - f.v_threshold);
-                let gh = gs[i] * g + carry[i] * dv_dh(h, s, g);
+                let gh = gs[i] * g + carry[i] * dv_dh(h, s, g) + extra_row[i];
                 gx[i] = gh * rule.dh_dx(vp);
                 carry[i] = gh * rule.dh_dv(vp);
                 if R::LEARNABLE_DECAY {
@@ -710,6 +740,13 @@ fn backward_steps<
                 let gh = g_s * g + *c * dv_dh(h, s, g);
                 *g_x = gh * dh_dx;
                 *c = gh * dh_dv;
+            }
+            // A gradient arriving at H directly flows on linearly (constant partials here).
+            if let Some(gh_in) = grad_h_seq.as_ref().map(|g| g[t]) {
+                for ((g_x, c), &g) in gx.iter_mut().zip(carry.iter_mut()).zip(gh_in) {
+                    *g_x = *g_x + g * dh_dx;
+                    *c = *c + g * dh_dv;
+                }
             }
         }
     }

@@ -260,17 +260,18 @@ fn forward_typed<'py, T: Element + Real>(
 /// Multi-step BPTT. Returns `(grad_x, grad_v_init, grad_k)` where `grad_k` is
 /// `Σ gH·dH/dk` (ParametricLIF's gradient wrt k = sigmoid(w); 0 otherwise).
 #[pyfunction]
-#[pyo3(signature = (grad_spikes, h_seq, bits, v_init=None, *, grad_v_seq=None, grad_v_last=None, x=None, neuron,
+#[pyo3(signature = (grad_spikes, h_seq, bits, v_init=None, *, grad_v_seq=None, grad_v_last=None, grad_h_seq=None, x=None, neuron,
     params=vec![], decay_input=true, v_threshold=1.0, v_reset=Some(0.0), detach_reset=false,
     surrogate="Sigmoid", surrogate_params=vec![4.0]))]
 #[allow(clippy::too_many_arguments)]
 fn neuron_backward<'py>(
-    grad_spikes: &Bound<'py, PyAny>,
+    grad_spikes: Option<&Bound<'py, PyAny>>,
     h_seq: &Bound<'py, PyAny>,
     bits: &Bound<'py, PyAny>,
     v_init: Option<&Bound<'py, PyAny>>,
     grad_v_seq: Option<&Bound<'py, PyAny>>,
     grad_v_last: Option<&Bound<'py, PyAny>>,
+    grad_h_seq: Option<&Bound<'py, PyAny>>,
     x: Option<&Bound<'py, PyAny>>,
     neuron: &str,
     params: Vec<f64>,
@@ -292,6 +293,7 @@ fn neuron_backward<'py>(
         v_init,
         grad_v_seq,
         grad_v_last,
+        grad_h_seq,
         x,
     };
     if is_f64 {
@@ -302,12 +304,13 @@ fn neuron_backward<'py>(
 }
 
 struct BackwardArgs<'a, 'py> {
-    grad_spikes: &'a Bound<'py, PyAny>,
+    grad_spikes: Option<&'a Bound<'py, PyAny>>,
     h_seq: &'a Bound<'py, PyAny>,
     bits: &'a Bound<'py, PyAny>,
     v_init: Option<&'a Bound<'py, PyAny>>,
     grad_v_seq: Option<&'a Bound<'py, PyAny>>,
     grad_v_last: Option<&'a Bound<'py, PyAny>>,
+    grad_h_seq: Option<&'a Bound<'py, PyAny>>,
     x: Option<&'a Bound<'py, PyAny>>,
 }
 
@@ -343,12 +346,13 @@ fn backward_typed<'py, T: Element + Real>(
 ) -> PyResult<Bound<'py, PyTuple>> {
     let py = a.h_seq.py();
     let seq = [steps, n];
-    let grad_spikes = array_arg::<T>(a.grad_spikes, "grad_spikes", &seq)?;
+    let grad_spikes = optional_array_arg::<T>(a.grad_spikes, "grad_spikes", &seq)?;
     let h_seq = array_arg::<T>(a.h_seq, "h_seq", &seq)?;
     let bits = bits_arg(a.bits, &[steps, row_bytes(n)])?;
     let v_init = optional_array_arg::<T>(a.v_init, "v_init", &[n])?;
     let grad_v_seq = optional_array_arg::<T>(a.grad_v_seq, "grad_v_seq", &seq)?;
     let grad_v_last = optional_array_arg::<T>(a.grad_v_last, "grad_v_last", &[n])?;
+    let grad_h_seq = optional_array_arg::<T>(a.grad_h_seq, "grad_h_seq", &seq)?;
     let x = optional_array_arg::<T>(a.x, "x", &seq)?;
     let mut grad_x = Output::<T>::new(&seq);
     let mut grad_v_init = Output::<T>::new(&[n]);
@@ -356,9 +360,10 @@ fn backward_typed<'py, T: Element + Real>(
         let inputs = BackwardInputs {
             steps,
             neurons: n,
-            grad_spikes: grad_spikes.as_slice()?,
+            grad_spikes: grad_spikes.as_ref().map(|g| g.as_slice()).transpose()?,
             grad_v_seq: grad_v_seq.as_ref().map(|g| g.as_slice()).transpose()?,
             grad_v_last: grad_v_last.as_ref().map(|g| g.as_slice()).transpose()?,
+            grad_h_seq: grad_h_seq.as_ref().map(|g| g.as_slice()).transpose()?,
             h_seq: h_seq.as_slice()?,
             bits: bits.as_slice()?,
             v_init: v_init.as_ref().map(|v| v.as_slice()).transpose()?,

@@ -29,6 +29,23 @@ class StepModule:
         self._step_mode = value
 
 
+class BackendModule:
+    """Mixin for modules computing the same thing in several ways: ``backend`` must be one of
+    ``supported_backends`` (a class attribute)."""
+
+    supported_backends: tuple = ()
+
+    @property
+    def backend(self):
+        return self._backend
+
+    @backend.setter
+    def backend(self, value):
+        if value not in self.supported_backends:
+            raise ValueError(f"backend: expected one of {self.supported_backends}, got {value!r}")
+        self._backend = value
+
+
 class MemoryModule(nn.Module, StepModule):
     """A module with state (e.g. the membrane potential ``v``).
 

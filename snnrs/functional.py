@@ -1,5 +1,6 @@
 """Whole-network helpers, as in SpikingJelly's ``activation_based.functional``."""
 
+import warnings
 from typing import Callable, Sequence, Union
 
 import torch
@@ -33,14 +34,21 @@ def set_step_mode(net: nn.Module, step_mode: str):
 
 
 def set_backend(net: nn.Module, backend: str, instance=object):
-    """Sets ``backend`` on every module of type ``instance`` that offers it; refuses unknown backends."""
-    count = 0
+    """Sets ``backend`` on every module of type ``instance`` that supports it. Modules offering
+    other backends only are skipped with a warning (as SpikingJelly does); if none supports
+    ``backend``, ValueError."""
+    count, skipped = 0, []
     for m in net.modules():
         if isinstance(m, instance) and hasattr(m, "supported_backends"):
-            if backend not in m.supported_backends:
-                raise ValueError(f"backend: {type(m).__name__} supports {m.supported_backends}, got {backend!r}")
-            m.backend = backend
-            count += 1
+            if backend in m.supported_backends:
+                m.backend = backend
+                count += 1
+            else:
+                skipped.append(type(m).__name__)
+    if skipped and not count:
+        raise ValueError(f"backend: no module supports {backend!r} ({', '.join(sorted(set(skipped)))} do not)")
+    if skipped:
+        warnings.warn(f"set_backend: {', '.join(sorted(set(skipped)))} do not support {backend!r}; left unchanged")
     return count
 
 

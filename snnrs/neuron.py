@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from snnrs import _ops, surrogate
-from snnrs.base import MemoryModule
+from snnrs.base import BackendModule, MemoryModule
 
 BACKENDS = ("torch", "engine")
 
@@ -29,7 +29,7 @@ def _finite(name, value):
     return float(value)
 
 
-class BaseNode(MemoryModule, metaclass=abc.ABCMeta):
+class BaseNode(MemoryModule, BackendModule, metaclass=abc.ABCMeta):
     """Charge, fire, reset. Subclasses give the charge rule.
 
     Args:
@@ -43,6 +43,7 @@ class BaseNode(MemoryModule, metaclass=abc.ABCMeta):
     """
 
     _engine_neuron: Optional[str] = None
+    supported_backends = BACKENDS
 
     def __init__(self, v_threshold: float = 1.0, v_reset: Optional[float] = 0.0,
                  surrogate_function: Callable = surrogate.Sigmoid(), detach_reset: bool = False,
@@ -64,20 +65,6 @@ class BaseNode(MemoryModule, metaclass=abc.ABCMeta):
     def vr(self) -> float:
         """The initial voltage and the charge rules' resting level: v_reset, or 0 for soft reset."""
         return 0.0 if self.v_reset is None else self.v_reset
-
-    @property
-    def supported_backends(self):
-        return BACKENDS
-
-    @property
-    def backend(self):
-        return self._backend
-
-    @backend.setter
-    def backend(self, value):
-        if value not in self.supported_backends:
-            raise ValueError(f"backend: expected one of {self.supported_backends}, got {value!r}")
-        self._backend = value
 
     def extra_repr(self):
         return (f"v_threshold={self.v_threshold}, v_reset={self.v_reset}, detach_reset={self.detach_reset}, "

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from snnrs import surrogate
-from snnrs.base import MemoryModule
+from snnrs.base import BackendModule, MemoryModule
 
 __all__ = ["PSN", "MaskedPSN", "SlidingPSN", "masked_psn_lambda"]
 
@@ -116,12 +116,14 @@ class MaskedPSN(PSN):
         return self.surrogate_function(h).view(x.shape)
 
 
-class SlidingPSN(MemoryModule):
+class SlidingPSN(MemoryModule, BackendModule):
     """``H[t] = Σ_{i<k} W_i·X[t-k+1+i] + b`` (zeros before step 0): a causal window of k steps, any T.
 
     ``backend='gemm'`` multiplies by the banded ``[T, T]`` matrix ``G[i][j] = W_{k-1-(i-j)}``;
     ``'conv'`` runs a causal conv1d (left padding k-1). Both give the same numbers.
     """
+
+    supported_backends = ("gemm", "conv")
 
     def __init__(self, k: int, exp_init: bool = True, surrogate_function: Callable = surrogate.ATan(),
                  step_mode: str = "s", backend: str = "gemm"):
@@ -137,20 +139,6 @@ class SlidingPSN(MemoryModule):
         self.step_mode = step_mode
         self.backend = backend
         self.register_memory("queue", [])
-
-    @property
-    def supported_backends(self):
-        return ("gemm", "conv")
-
-    @property
-    def backend(self):
-        return self._backend
-
-    @backend.setter
-    def backend(self, value):
-        if value not in self.supported_backends:
-            raise ValueError(f"backend: expected one of {self.supported_backends}, got {value!r}")
-        self._backend = value
 
     def gemm_weight(self, T: int) -> torch.Tensor:
         """G[i][j] = W[k-1-(i-j)] for 0 <= i-j <= k-1, else 0."""

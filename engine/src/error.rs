@@ -65,3 +65,37 @@ pub fn require_finite(arg: &'static str, value: f64) -> Result<f64, EngineError>
         ))
     }
 }
+
+/// Looks `name` up in a table of (name, parameter names) and checks that
+/// `params` has one value per name. `kind` names the argument holding `name`
+/// (e.g. "neuron"), `params_arg` the one holding the values.
+pub fn parameter_names<'t>(
+    table: &'t [(&'static str, &'static [&'static str])],
+    kind: &'static str,
+    params_arg: &'static str,
+    name: &str,
+    params: &[f64],
+) -> Result<&'t [&'static str], EngineError> {
+    let Some((_, names)) = table.iter().find(|(n, _)| *n == name) else {
+        let known: Vec<&str> = table.iter().map(|(n, _)| *n).collect();
+        return Err(EngineError::param(
+            kind,
+            format!(
+                "unknown {kind} {name:?}; expected one of {}",
+                known.join(", ")
+            ),
+        ));
+    };
+    if params.len() != names.len() {
+        return Err(EngineError::param(
+            params_arg,
+            format!(
+                "{name} takes {} parameter(s) [{}], got {}",
+                names.len(),
+                names.join(", "),
+                params.len()
+            ),
+        ));
+    }
+    Ok(names)
+}

@@ -14,7 +14,7 @@ use crate::charge::{
     ChargeRule, DecayCharge, EifCharge, IfCharge, LifCharge, ParametricLifCharge, QifCharge,
 };
 use crate::columns::{blocks, blocks_mut};
-use crate::error::{require_finite, EngineError};
+use crate::error::{parameter_names, require_finite, EngineError};
 use crate::firing::{Firing, Reset};
 use crate::real::Real;
 use crate::surrogate::{DerivativeVisitor, Surrogate};
@@ -172,27 +172,7 @@ fn tau_above_one(tau: f64) -> Result<f64, EngineError> {
 impl Neuron {
     /// Builds a neuron from its name and parameters (see [`NEURON_PARAMETERS`]).
     pub fn from_name(name: &str, params: &[f64], decay_input: bool) -> Result<Self, EngineError> {
-        let Some((_, names)) = NEURON_PARAMETERS.iter().find(|(n, _)| *n == name) else {
-            let known: Vec<&str> = NEURON_PARAMETERS.iter().map(|(n, _)| *n).collect();
-            return Err(EngineError::param(
-                "neuron",
-                format!(
-                    "unknown neuron {name:?}; expected one of {}",
-                    known.join(", ")
-                ),
-            ));
-        };
-        if params.len() != names.len() {
-            return Err(EngineError::param(
-                "params",
-                format!(
-                    "{name} takes {} parameter(s) [{}], got {}",
-                    names.len(),
-                    names.join(", "),
-                    params.len()
-                ),
-            ));
-        }
+        let names = parameter_names(NEURON_PARAMETERS, "neuron", "params", name, params)?;
         for (&value, &arg) in params.iter().zip(names.iter()) {
             let arg: &'static str = arg;
             require_finite(arg, value)?;

@@ -3,7 +3,7 @@
 //! monomorphised over the derivative through [`Surrogate::dispatch`] so the
 //! per-element loop carries no `match`.
 
-use crate::error::{require_finite, EngineError};
+use crate::error::{parameter_names, require_finite, EngineError};
 use crate::real::Real;
 use std::f64::consts::PI;
 
@@ -68,27 +68,13 @@ fn positive(arg: &'static str, value: f64) -> Result<f64, EngineError> {
 impl Surrogate {
     /// Builds a surrogate from its SpikingJelly class name and parameters.
     pub fn from_name(name: &str, params: &[f64]) -> Result<Self, EngineError> {
-        let Some((_, names)) = SURROGATE_PARAMETERS.iter().find(|(n, _)| *n == name) else {
-            let known: Vec<&str> = SURROGATE_PARAMETERS.iter().map(|(n, _)| *n).collect();
-            return Err(EngineError::param(
-                "surrogate",
-                format!(
-                    "unknown surrogate {name:?}; expected one of {}",
-                    known.join(", ")
-                ),
-            ));
-        };
-        if params.len() != names.len() {
-            return Err(EngineError::param(
-                "surrogate_params",
-                format!(
-                    "{name} takes {} parameter(s) ({}), got {}",
-                    names.len(),
-                    names.join(", "),
-                    params.len()
-                ),
-            ));
-        }
+        parameter_names(
+            SURROGATE_PARAMETERS,
+            "surrogate",
+            "surrogate_params",
+            name,
+            params,
+        )?;
         for &p in params {
             require_finite("surrogate_params", p)?;
         }

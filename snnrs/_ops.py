@@ -46,8 +46,13 @@ def _flat_state(v: Optional[Tensor]):
 
 
 def _decay_k(w: Tensor) -> float:
-    """k = sigmoid(w), ParametricLIF's 1/tau, computed as in reference/neuron.py."""
-    return 1.0 / (1.0 + math.exp(-float(w)))
+    """k = sigmoid(w), ParametricLIF's 1/tau, computed as in reference/neuron.py.
+
+    For |w| >~ 37, sigmoid(w) rounds to exactly 0 or 1, which the kernel refuses (0 < k < 1):
+    it is held one ulp inside instead, a change far below float64 resolution of H.
+    """
+    w = min(max(float(w), -700.0), 700.0)
+    return min(max(1.0 / (1.0 + math.exp(-w)), math.ulp(0.0)), 1.0 - 2.0**-53)
 
 
 def _engine_params(w: Optional[Tensor], params: List[float]) -> List[float]:

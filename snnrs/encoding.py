@@ -114,7 +114,7 @@ class PeriodicEncoder(_PeriodEncoder):
         if not isinstance(spike, torch.Tensor) or spike.dim() < 1:
             raise ValueError("spike: expected a [T, ...] tensor")
         super().__init__(spike.shape[0], step_mode)
-        self.pattern = spike
+        self.register_buffer("pattern", spike)  # moves with .to(device)
 
     def encode(self, x=None):
         return self.pattern

@@ -188,4 +188,4 @@ def leaky_integrate(x_seq: torch.Tensor, decay: float, c_init: torch.Tensor = No
         raise ValueError("x_seq: expected a [T, ...] tensor with T >= 1")
     if c_init is not None and c_init.shape != x_seq.shape[1:]:
         raise ValueError(f"c_init: expected shape {tuple(x_seq.shape[1:])}, got {tuple(c_init.shape)}")
-    return _LeakyIntegrate.apply(x_seq.contiguous(), c_init, float(decay))
+    return _LeakyIntegrate.apply(x_seq.contiguous(), None if c_init is None else c_init.to(x_seq), float(decay))

@@ -20,8 +20,10 @@ def _identity(x):
     return x
 
 
-def _detach_copy(x):
-    return x.detach().clone() if isinstance(x, torch.Tensor) else x
+def _record_value(x):
+    # Kept as is (no detach), as SpikingJelly does: records of spikes can feed a loss, e.g. a
+    # firing-rate regulariser. Detach in function_on_output to save memory.
+    return x
 
 
 class BaseMonitor:
@@ -76,11 +78,12 @@ class BaseMonitor:
         self.remove_hooks()
 
     def __del__(self):
-        self.remove_hooks()
+        for handle in getattr(self, "_hooks", []):
+            handle.remove()
 
 
 class OutputMonitor(BaseMonitor):
-    """Records ``function_on_output(output)`` after each forward of the hooked layers (detached)."""
+    """Records ``function_on_output(output)`` after each forward of the hooked layers."""
 
     def __init__(self, net, instance=None, function_on_output: Callable = _identity):
         self.function_on_output = function_on_output
@@ -88,7 +91,7 @@ class OutputMonitor(BaseMonitor):
 
     def _attach(self, name, module):
         return module.register_forward_hook(
-            lambda m, inputs, output: self._record(name, _detach_copy(self.function_on_output(output))))
+            lambda m, inputs, output: self._record(name, _record_value(self.function_on_output(output))))
 
 
 class InputMonitor(BaseMonitor):
@@ -100,7 +103,7 @@ class InputMonitor(BaseMonitor):
 
     def _attach(self, name, module):
         return module.register_forward_pre_hook(
-            lambda m, inputs: self._record(name, _detach_copy(self.function_on_input(inputs[0]))))
+            lambda m, inputs: self._record(name, _record_value(self.function_on_input(inputs[0]))))
 
 
 class AttributeMonitor(BaseMonitor):
@@ -114,7 +117,7 @@ class AttributeMonitor(BaseMonitor):
         super().__init__(net, instance)
 
     def _value(self, module):
-        return _detach_copy(self.function_on_attribute(getattr(module, self.attribute_name)))
+        return _record_value(self.function_on_attribute(getattr(module, self.attribute_name)))
 
     def _attach(self, name, module):
         if self.pre_forward:
@@ -131,7 +134,7 @@ class GradOutputMonitor(BaseMonitor):
 
     def _attach(self, name, module):
         return module.register_full_backward_hook(
-            lambda m, grad_input, grad_output: self._record(name, _detach_copy(
+            lambda m, grad_input, grad_output: self._record(name, _record_value(
                 self.function_on_grad_output(grad_output[0]))))
 
 
@@ -144,7 +147,7 @@ class GradInputMonitor(BaseMonitor):
 
     def _attach(self, name, module):
         return module.register_full_backward_hook(
-            lambda m, grad_input, grad_output: self._record(name, _detach_copy(
+            lambda m, grad_input, grad_output: self._record(name, _record_value(
                 self.function_on_grad_input(grad_input[0]))))
 
 

@@ -132,8 +132,7 @@ class BaseNode(MemoryModule, BackendModule, metaclass=abc.ABCMeta):
         """True when the engine can run this neuron on ``x``."""
         sg = self.surrogate_function
         return (self.backend == "engine" and self._engine_neuron is not None and x.device.type == "cpu"
-                and x.dtype in _ops.ENGINE_DTYPES and isinstance(sg, surrogate.SurrogateFunctionBase)
-                and sg.spiking and x.dim() >= 1)
+                and x.dtype in _ops.ENGINE_DTYPES and surrogate.is_engine_surrogate(sg) and x.dim() >= 1)
 
     def _engine_steps(self, x_seq: torch.Tensor) -> torch.Tensor:
         return self._engine_run(x_seq)[0]

@@ -82,6 +82,8 @@ class IzhikevichNode(_TorchOnlyNode):
         self.v_rest = _finite("v_rest", v_rest)
         self.w_rest, self.tau_w, self.a, self.b = (_finite("w_rest", w_rest), _finite("tau_w", tau_w),
                                                    _finite("a", a), _finite("b", b))
+        if self.tau <= 0 or self.tau_w <= 0:
+            raise ValueError(f"tau, tau_w: expected positive time constants, got {tau}, {tau_w}")
         self.register_memory("w", self.w_rest)
 
     def _torch_step(self, x):

@@ -89,6 +89,12 @@ class SurrogateFunctionBase(nn.Module):
         return self.primitive(x)
 
 
+def is_engine_surrogate(sg) -> bool:
+    """True for an unmodified built-in surrogate with ``spiking=True``: the engine kernels know
+    exactly these derivatives (a user subclass may redefine ``derivative``)."""
+    return type(sg) in _ENGINE_CLASSES and sg.spiking
+
+
 class Sigmoid(SurrogateFunctionBase):
     """g = sigmoid(αx); sg' = α·σ(αx)(1 - σ(αx))."""
 
@@ -344,3 +350,8 @@ class SquarewaveFourierSeries(SurrogateFunctionBase):
         for i in range(1, self.n):
             total = total + torch.cos((2 * i - 1) * omega * x)
         return 4 / self.T_period * total
+
+
+_ENGINE_CLASSES = {Sigmoid, ATan, PiecewiseQuadratic, PiecewiseExp, SoftSign, SuperSpike, Erf, PiecewiseLeakyReLU, Rect,
+                   QPseudoSpike, S2NN, LeakyKReLU, FakeNumericalGradient, LogTailedReLU, NonzeroSignLogAbs,
+                   SquarewaveFourierSeries}

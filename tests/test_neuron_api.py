@@ -112,3 +112,24 @@ def test_spikes_are_binary_and_threshold_inclusive():
     y = n(torch.tensor([[0.5, 0.49]]))
     assert y.tolist() == [[1.0, 0.0]]
     assert math.isclose(n.v[1].item(), 0.49, rel_tol=1e-6)
+
+
+def test_custom_surrogate_falls_back_to_torch_and_saturated_plif_runs_on_the_engine():
+    class Steeper(surrogate.Sigmoid):
+        def derivative(self, x):
+            return 2 * super().derivative(x)
+
+    x = (torch.rand(1, 3, 5, dtype=torch.float64) * 2).requires_grad_()  # one step: grad linear in sg'
+    custom = neuron.LIFNode(step_mode="m", surrogate_function=Steeper())
+    assert not custom.engine_supports(x)
+    custom(x).sum().backward()  # runs on the torch backend with the subclass's own derivative
+    reference = neuron.LIFNode(step_mode="m", surrogate_function=surrogate.Sigmoid(), backend="torch")
+    x2 = x.detach().clone().requires_grad_()
+    reference(x2).sum().backward()
+    torch.testing.assert_close(x.grad, 2 * x2.grad)
+    engine, loop = neuron.ParametricLIFNode(step_mode="m").double(), neuron.ParametricLIFNode(
+        step_mode="m", backend="torch").double()
+    for node in (engine, loop):
+        with torch.no_grad():
+            node.w.fill_(40.0)  # sigmoid(40) == 1.0 in float64: the kernel holds k just below 1
+    assert torch.equal(engine(x.detach()), loop(x.detach()))

@@ -6,7 +6,7 @@
 //! so buffers released by Python (when the last array using them dies) are
 //! kept here, up to a byte limit, and handed out again already mapped.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{LazyLock, Mutex};
 
 /// Storage in 8-byte words so any f32/f64/u8 view of it is aligned.
@@ -14,6 +14,8 @@ pub type Words = Vec<u64>;
 
 struct Pool {
     free: HashMap<usize, Vec<Words>>,
+    /// Sizes (in words) of cached buffers, oldest first: eviction order.
+    order: VecDeque<usize>,
     cached_bytes: usize,
     limit_bytes: usize,
 }
@@ -21,6 +23,7 @@ struct Pool {
 static POOL: LazyLock<Mutex<Pool>> = LazyLock::new(|| {
     Mutex::new(Pool {
         free: HashMap::new(),
+        order: VecDeque::new(),
         cached_bytes: 0,
         limit_bytes: 1 << 30,
     })
@@ -38,20 +41,43 @@ pub fn take(bytes: usize) -> Words {
     let mut pool = lock();
     if let Some(buf) = pool.free.get_mut(&words).and_then(|list| list.pop()) {
         pool.cached_bytes -= words * 8;
+        if let Some(at) = pool.order.iter().rposition(|&w| w == words) {
+            pool.order.remove(at);
+        }
         return buf;
     }
     drop(pool);
     vec![0u64; words]
 }
 
-/// Returns a buffer; it is dropped instead if the pool is full.
+impl Pool {
+    /// Drops the oldest cached buffers until `bytes` more fit under the limit.
+    fn make_room(&mut self, bytes: usize) {
+        while self.cached_bytes + bytes > self.limit_bytes {
+            let Some(words) = self.order.pop_front() else {
+                break;
+            };
+            if let Some(list) = self.free.get_mut(&words) {
+                if !list.is_empty() {
+                    list.remove(0);
+                    self.cached_bytes -= words * 8;
+                }
+            }
+        }
+    }
+}
+
+/// Returns a buffer; the oldest cached ones are dropped to make room, and a
+/// buffer larger than the whole limit is dropped itself.
 pub fn give(buf: Words) {
     let bytes = buf.len() * 8;
     let mut pool = lock();
-    if pool.cached_bytes + bytes > pool.limit_bytes {
+    if bytes > pool.limit_bytes {
         return;
     }
+    pool.make_room(bytes);
     pool.cached_bytes += bytes;
+    pool.order.push_back(buf.len());
     pool.free.entry(buf.len()).or_default().push(buf);
 }
 
@@ -59,10 +85,7 @@ pub fn give(buf: Words) {
 pub fn set_limit(bytes: usize) {
     let mut pool = lock();
     pool.limit_bytes = bytes;
-    if pool.cached_bytes > bytes {
-        pool.free.clear();
-        pool.cached_bytes = 0;
-    }
+    pool.make_room(0);
 }
 
 /// (bytes cached now, byte limit)
@@ -75,8 +98,19 @@ pub fn stats() -> (usize, usize) {
 mod tests {
     use super::*;
 
+    // One test: the pool is process-global and tests run on parallel threads.
     #[test]
     fn released_buffers_are_reused_and_limit_is_kept() {
+        set_limit(3 * 800);
+        for _ in 0..3 {
+            give(vec![0u64; 100]);
+        }
+        give(vec![0u64; 200]); // evicts the two oldest 100-word buffers
+        assert_eq!(stats().0, 3 * 800);
+        let big = take(1600);
+        assert_eq!(big.len(), 200);
+        set_limit(1 << 30);
+
         let a = take(1000);
         let ptr = a.as_ptr();
         give(a);

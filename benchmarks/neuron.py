@@ -38,12 +38,12 @@ class CopyBandwidth:
 
 
 def kernel_bytes(itemsize, steps, neurons, backward):
-    """Bytes the engine must move per call: forward reads X and writes S, H and the
-    spike bits, and V once; backward reads grad S, H and the bits and writes grad X
-    (and grad V once)."""
-    per_step = 3 * itemsize + 1 / 8
-    if backward:
-        per_step += 3 * itemsize + 1 / 8
+    """Bytes the engine must move per call. Inference forward reads X and writes S (and V once).
+    For training, forward also writes H and the spike bits, and backward reads grad S, H and
+    the bits and writes grad X (and grad V once)."""
+    if not backward:
+        return steps * neurons * 2 * itemsize + 2 * neurons * itemsize
+    per_step = (3 * itemsize + 1 / 8) + (3 * itemsize + 1 / 8)
     return steps * neurons * per_step + 2 * neurons * itemsize
 
 

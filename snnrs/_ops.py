@@ -72,12 +72,14 @@ def _forward_kernel(
     surrogate: str,
     surrogate_params: List[float],
     store_v_seq: bool,
+    save_for_backward: bool = True,
 ) -> Tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
     """Returns ``(spikes [T,*], v_last [*], h_seq [T,*], bits uint8 [T, ceil(N/8)], v_seq [T,*] or [0])``.
 
     ``v_init=None`` starts every neuron at rest (``v_reset``, or 0 for soft reset). ``params`` are
     the neuron's own (``snnrs._engine.NEURONS``); ParametricLIF ('plif') takes ``w`` instead.
     ``detach_reset``, ``surrogate`` and ``surrogate_params`` only matter to backward.
+    ``save_for_backward=False`` (inference) skips writing h_seq and bits (returned empty).
     """
     _check_tensor("x", x)
     if x.dim() < 1:
@@ -87,11 +89,12 @@ def _forward_kernel(
     spikes, v_last, h_seq, bits, v_seq = _engine.neuron_forward(
         _flat(x, steps), _flat_state(v_init),
         neuron=neuron, params=_engine_params(w, params), decay_input=decay_input, v_threshold=v_threshold,
-        v_reset=v_reset, store_v_seq=store_v_seq,
+        v_reset=v_reset, store_v_seq=store_v_seq, save_for_backward=save_for_backward,
     )
     v_seq_t = torch.from_numpy(v_seq).view(x.shape) if store_v_seq else x.new_empty(0)
-    return (torch.from_numpy(spikes).view(x.shape), torch.from_numpy(v_last).view(x.shape[1:]),
-            torch.from_numpy(h_seq).view(x.shape), torch.from_numpy(bits), v_seq_t)
+    h_seq_t = torch.from_numpy(h_seq).view(x.shape) if save_for_backward else x.new_empty(0)
+    bits_t = torch.from_numpy(bits) if save_for_backward else x.new_empty(0, dtype=torch.uint8)
+    return torch.from_numpy(spikes).view(x.shape), torch.from_numpy(v_last).view(x.shape[1:]), h_seq_t, bits_t, v_seq_t
 
 
 multistep_neuron_forward = torch.library.custom_op(
@@ -100,11 +103,12 @@ multistep_neuron_forward = torch.library.custom_op(
 
 @multistep_neuron_forward.register_fake
 def _(x, v_init, w, neuron, v_threshold, v_reset, params, decay_input, detach_reset, surrogate, surrogate_params,
-      store_v_seq):
+      store_v_seq, save_for_backward=True):
     steps = x.shape[0]
     neurons = x[0].numel()
-    return (x.new_empty(x.shape), x.new_empty(x.shape[1:]), x.new_empty(x.shape),
-            x.new_empty((steps, (neurons + 7) // 8), dtype=torch.uint8),
+    saved = save_for_backward
+    return (x.new_empty(x.shape), x.new_empty(x.shape[1:]), x.new_empty(x.shape) if saved else x.new_empty(0),
+            x.new_empty((steps, (neurons + 7) // 8) if saved else (0,), dtype=torch.uint8),
             x.new_empty(x.shape) if store_v_seq else x.new_empty(0))
 
 
@@ -165,6 +169,8 @@ _CONFIG = ("neuron", "v_threshold", "v_reset", "params", "decay_input", "detach_
 
 def _setup_context(ctx, inputs, output):
     x, v_init, w = inputs[:3]
+    if len(inputs) > 12 and not inputs[12]:
+        raise ValueError("save_for_backward: False, but the inputs require grad (pass True to train)")
     ctx.config = dict(zip(_CONFIG, inputs[3:11]))
     ctx.store_v_seq = inputs[11]
     _, _, h_seq, bits, _ = output
@@ -187,7 +193,7 @@ def _backward_with(backward_op, ctx, grad_spikes, grad_v_last, grad_h_seq, grad_
 
 def _backward(ctx, grad_spikes, grad_v_last, grad_h_seq, grad_bits, grad_v_seq):
     grads = _backward_with(multistep_neuron_backward, ctx, grad_spikes, grad_v_last, grad_h_seq, grad_v_seq)
-    return grads + (None,) * 9
+    return grads + (None,) * 10
 
 
 multistep_neuron_forward.register_autograd(_backward, setup_context=_setup_context)
@@ -201,12 +207,15 @@ class _EagerMultistepNeuron(torch.autograd.Function):
     @staticmethod
     def forward(ctx, *inputs):
         output = _forward_kernel(*inputs)
-        _setup_context(ctx, inputs, output)
+        if any(isinstance(a, Tensor) and a.requires_grad for a in inputs[:3]):
+            _setup_context(ctx, inputs, output)
+        ctx.n_inputs = len(inputs)
         return output
 
     @staticmethod
     def backward(ctx, grad_spikes, grad_v_last, grad_h_seq, grad_bits, grad_v_seq):
-        return _backward_with(_backward_kernel, ctx, grad_spikes, grad_v_last, grad_h_seq, grad_v_seq) + (None,) * 9
+        return (_backward_with(_backward_kernel, ctx, grad_spikes, grad_v_last, grad_h_seq, grad_v_seq)
+                + (None,) * (ctx.n_inputs - 3))
 
 
 def multistep_neuron(*inputs):

@@ -137,13 +137,18 @@ class BaseNode(MemoryModule, BackendModule, metaclass=abc.ABCMeta):
     def _engine_steps(self, x_seq: torch.Tensor) -> torch.Tensor:
         return self._engine_run(x_seq)[0]
 
-    def _engine_run(self, x_seq: torch.Tensor):
-        """The fused kernel over ``x_seq``; updates the state and returns ``(spikes, h_seq)``."""
+    def _engine_run(self, x_seq: torch.Tensor, need_h: bool = False):
+        """The fused kernel over ``x_seq``; updates the state and returns ``(spikes, h_seq)``
+        (h_seq is empty unless ``need_h`` or a gradient will be needed)."""
         name, params = self.surrogate_function.engine_spec()
         charge_params, decay_input = self._charge_config()
+        v_init, w = self._carried_v(x_seq[0]), self._decay_weight()
+        # Inference saves nothing for backward: H and the spike bits are not written out.
+        save = need_h or (torch.is_grad_enabled() and any(
+            t is not None and t.requires_grad for t in (x_seq, v_init, w)))
         spikes, v_last, h_seq, _, v_seq = _ops.multistep_neuron(
-            x_seq, self._carried_v(x_seq[0]), self._decay_weight(), self._engine_neuron, self.v_threshold,
-            self.v_reset, charge_params, decay_input, self.detach_reset, name, params, self.store_v_seq,
+            x_seq, v_init, w, self._engine_neuron, self.v_threshold, self.v_reset, charge_params, decay_input,
+            self.detach_reset, name, params, self.store_v_seq, save,
         )
         self.v = v_last
         if self.store_v_seq:

@@ -162,7 +162,7 @@ class LIAFNode(BaseNode):
         return self.act(h - self.v_threshold) if self.threshold_related else self.act(h)
 
     def _engine_steps(self, x_seq):
-        return self._output(self._engine_run(x_seq)[1])
+        return self._output(self._engine_run(x_seq, need_h=True)[1])
 
     def _torch_step(self, x):
         self.v = self._prepare_v(x)

@@ -85,3 +85,22 @@ def test_compiled_lif_network_trains_one_step_like_eager():
     assert any(g.abs().sum() > 0 for g in grads_c)
     for pe, pc in zip(eager_net.parameters(), compiled_net.parameters()):
         torch.testing.assert_close(pc, pe, rtol=1e-5, atol=1e-6)
+
+
+def test_inference_forward_saves_nothing_and_matches_training_forward():
+    torch.manual_seed(1)
+    x = torch.rand(5, 3, 4) * 2
+    args = (x, None, None, "lif", 1.0, 0.0, [2.0], True, False, "ATan", [2.0], True)
+    torch.library.opcheck(FORWARD, args + (False,))
+    train = FORWARD(*args, True)
+    infer = FORWARD(*args, False)
+    assert infer[2].numel() == 0 and infer[3].numel() == 0  # no h_seq, no bits
+    for a, b in zip((train[0], train[1], train[4]), (infer[0], infer[1], infer[4])):
+        assert torch.equal(a, b)
+    node = neuron.LIFNode(step_mode="m")
+    with torch.no_grad():
+        y = node(x)
+    node.reset()
+    assert torch.equal(y, node(x.requires_grad_()))
+    with pytest.raises(ValueError, match="save_for_backward"):
+        torch.ops.snnrs.multistep_neuron_forward(*args, False)

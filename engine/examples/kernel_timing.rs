@@ -53,8 +53,8 @@ fn main() {
         let outputs = ForwardOutputs {
             spikes: &mut spikes,
             v_last: &mut v_last,
-            h_seq: &mut h,
-            bits: &mut bits,
+            h_seq: Some(&mut h),
+            bits: Some(&mut bits),
             v_seq: None,
         };
         multistep::forward(

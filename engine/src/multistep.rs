@@ -263,9 +263,10 @@ pub struct ForwardOutputs<'a, T> {
     /// `[neurons]`: V after the last step.
     pub v_last: &'a mut [T],
     /// `[steps, neurons]`: H, saved for backward.
-    pub h_seq: &'a mut [T],
+    /// (None in inference: nothing is saved for backward.)
+    pub h_seq: Option<&'a mut [T]>,
     /// `[steps, ceil(neurons/8)]`: spikes as packed bits, saved for backward.
-    pub bits: &'a mut [u8],
+    pub bits: Option<&'a mut [u8]>,
     /// `[steps, neurons]`: post-reset V at every step, when asked for.
     pub v_seq: Option<&'a mut [T]>,
 }
@@ -323,8 +324,12 @@ fn check_forward<T>(i: &ForwardInputs<T>, o: &ForwardOutputs<T>) -> Result<(), E
     }
     check_len("spikes", o.spikes.len(), cells)?;
     check_len("v_last", o.v_last.len(), i.neurons)?;
-    check_len("h_seq", o.h_seq.len(), cells)?;
-    check_len("bits", o.bits.len(), i.steps * row_bytes(i.neurons))?;
+    if let Some(h) = &o.h_seq {
+        check_len("h_seq", h.len(), cells)?;
+    }
+    if let Some(b) = &o.bits {
+        check_len("bits", b.len(), i.steps * row_bytes(i.neurons))?;
+    }
     if let Some(v) = &o.v_seq {
         check_len("v_seq", v.len(), cells)?;
     }
@@ -351,8 +356,8 @@ struct ForwardBlock<'a, T> {
     v_init: Option<&'a [T]>,
     spikes: Vec<&'a mut [T]>,
     v_last: &'a mut [T],
-    h_seq: Vec<&'a mut [T]>,
-    bits: Vec<&'a mut [u8]>,
+    h_seq: Option<Vec<&'a mut [T]>>,
+    bits: Option<Vec<&'a mut [u8]>>,
     v_seq: Option<Vec<&'a mut [T]>>,
 }
 
@@ -366,23 +371,23 @@ fn forward_with<T: Real, R: ChargeRule<T>>(
     let block = block_len::<T>(n);
     let x = blocks(i.x, steps, n, block);
     let spikes = blocks_mut(o.spikes, steps, n, block);
-    let h_seq = blocks_mut(o.h_seq, steps, n, block);
-    let bits = blocks_mut(o.bits, steps, row_bytes(n), block / 8);
+    let mut h_seq = o.h_seq.map(|h| blocks_mut(h, steps, n, block).into_iter());
+    let mut bits = o
+        .bits
+        .map(|b| blocks_mut(b, steps, row_bytes(n), block / 8).into_iter());
     let mut v_seq = o.v_seq.map(|v| blocks_mut(v, steps, n, block).into_iter());
     let mut v_init = i.v_init.map(|v| v.chunks(block));
     let jobs: Vec<ForwardBlock<T>> = x
         .into_iter()
         .zip(spikes)
         .zip(o.v_last.chunks_mut(block))
-        .zip(h_seq)
-        .zip(bits)
-        .map(|((((x, spikes), v_last), h_seq), bits)| ForwardBlock {
+        .map(|((x, spikes), v_last)| ForwardBlock {
             x,
             v_init: v_init.as_mut().and_then(|it| it.next()),
             spikes,
             v_last,
-            h_seq,
-            bits,
+            h_seq: h_seq.as_mut().and_then(|it| it.next()),
+            bits: bits.as_mut().and_then(|it| it.next()),
             v_seq: v_seq.as_mut().and_then(|it| it.next()),
         })
         .collect();
@@ -424,8 +429,18 @@ fn forward_steps<T: Real, R: ChargeRule<T>, F: Fn(T, bool) -> T + Copy>(
         None => v.fill(rest),
     }
     let (zero, one) = (T::zero(), T::one());
+    // Without backward to feed (inference), H goes to a block-local row that stays in cache.
+    let mut scratch = if b.h_seq.is_none() {
+        vec![zero; v.len()]
+    } else {
+        Vec::new()
+    };
     for t in 0..b.x.len() {
-        let (xs, hs, ss, bits) = (b.x[t], &mut *b.h_seq[t], &mut *b.spikes[t], &mut *b.bits[t]);
+        let (xs, ss) = (b.x[t], &mut *b.spikes[t]);
+        let hs: &mut [T] = match b.h_seq.as_mut() {
+            Some(rows) => &mut *rows[t],
+            None => &mut scratch[..],
+        };
         for (((v, &x), h_out), s_out) in v.iter_mut().zip(xs).zip(hs.iter_mut()).zip(ss.iter_mut())
         {
             let h = rule.charge(*v, x);
@@ -434,7 +449,9 @@ fn forward_steps<T: Real, R: ChargeRule<T>, F: Fn(T, bool) -> T + Copy>(
             *s_out = if spike { one } else { zero };
             *v = reset(h, spike);
         }
-        pack_row(ss, bits);
+        if let Some(rows) = b.bits.as_mut() {
+            pack_row(ss, rows[t]);
+        }
         if let Some(v_seq) = b.v_seq.as_mut() {
             v_seq[t].copy_from_slice(v);
         }

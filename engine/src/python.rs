@@ -66,6 +66,16 @@ impl<T: Element> Output<T> {
     }
 }
 
+fn optional_array<T: Element>(
+    py: Python<'_>,
+    output: Option<Output<T>>,
+) -> PyResult<Bound<'_, PyAny>> {
+    match output {
+        Some(a) => a.into_array(py),
+        None => Ok(py.None().into_bound(py)),
+    }
+}
+
 fn to_py(e: EngineError) -> PyErr {
     if e.is_type_error() {
         PyTypeError::new_err(e.to_string())
@@ -177,13 +187,14 @@ fn firing_spec(v_threshold: f64, v_reset: Option<f64>, detach_reset: bool) -> Py
     Ok(spec)
 }
 
-/// Multi-step forward. `x` is `[T, N]`, `v_init` is `[N]` (same dtype) or None
+/// Multi-step forward (`save_for_backward=False`: inference, h_seq and bits are None).
+/// `x` is `[T, N]`, `v_init` is `[N]` (same dtype) or None
 /// for neurons starting at rest (`v_reset`, or 0 for soft reset). `params` are the
 /// neuron's own (`NEURONS`): lif [tau], plif [k = sigmoid(w)], qif [tau, v_c, a0, v_rest],
 /// eif [tau, delta_T, theta_rh, v_rest].
 /// Returns `(spikes, v_last, h_seq, bits, v_seq or None)`.
 #[pyfunction]
-#[pyo3(signature = (x, v_init=None, *, neuron, params=vec![], decay_input=true, v_threshold=1.0, v_reset=Some(0.0), store_v_seq=false))]
+#[pyo3(signature = (x, v_init=None, *, neuron, params=vec![], decay_input=true, v_threshold=1.0, v_reset=Some(0.0), store_v_seq=false, save_for_backward=true))]
 #[allow(clippy::too_many_arguments)]
 fn neuron_forward<'py>(
     x: &Bound<'py, PyAny>,
@@ -194,14 +205,33 @@ fn neuron_forward<'py>(
     v_threshold: f64,
     v_reset: Option<f64>,
     store_v_seq: bool,
+    save_for_backward: bool,
 ) -> PyResult<Bound<'py, PyTuple>> {
     let (steps, n, is_f64) = leading_array(x, "x")?;
     let neuron = Neuron::from_name(neuron, &params, decay_input).map_err(to_py)?;
     let firing = firing_spec(v_threshold, v_reset, false)?;
     if is_f64 {
-        forward_typed::<f64>(x, v_init, steps, n, neuron, firing, store_v_seq)
+        forward_typed::<f64>(
+            x,
+            v_init,
+            steps,
+            n,
+            neuron,
+            firing,
+            store_v_seq,
+            save_for_backward,
+        )
     } else {
-        forward_typed::<f32>(x, v_init, steps, n, neuron, firing, store_v_seq)
+        forward_typed::<f32>(
+            x,
+            v_init,
+            steps,
+            n,
+            neuron,
+            firing,
+            store_v_seq,
+            save_for_backward,
+        )
     }
 }
 
@@ -213,6 +243,7 @@ fn forward_typed<'py, T: Element + Real>(
     neuron: Neuron,
     firing: FiringSpec,
     store_v_seq: bool,
+    save_for_backward: bool,
 ) -> PyResult<Bound<'py, PyTuple>> {
     let py = x.py();
     let x = array_arg::<T>(x, "x", &[steps, n])?;
@@ -220,8 +251,8 @@ fn forward_typed<'py, T: Element + Real>(
     // Outputs come from the pool; the kernel writes every element before any read.
     let mut spikes = Output::<T>::new(&[steps, n]);
     let mut v_last = Output::<T>::new(&[n]);
-    let mut h_seq = Output::<T>::new(&[steps, n]);
-    let mut bits = Output::<u8>::new(&[steps, row_bytes(n)]);
+    let mut h_seq = save_for_backward.then(|| Output::<T>::new(&[steps, n]));
+    let mut bits = save_for_backward.then(|| Output::<u8>::new(&[steps, row_bytes(n)]));
     let mut v_seq = store_v_seq.then(|| Output::<T>::new(&[steps, n]));
     {
         let v_init = v_init.as_ref().map(|v| v.as_slice()).transpose()?;
@@ -234,25 +265,21 @@ fn forward_typed<'py, T: Element + Real>(
         let outputs = ForwardOutputs {
             spikes: spikes.slice_mut(),
             v_last: v_last.slice_mut(),
-            h_seq: h_seq.slice_mut(),
-            bits: bits.slice_mut(),
+            h_seq: h_seq.as_mut().map(|h| h.slice_mut()),
+            bits: bits.as_mut().map(|b| b.slice_mut()),
             v_seq: v_seq.as_mut().map(|v| v.slice_mut()),
         };
         py.detach(|| multistep::forward(neuron, firing, inputs, outputs))
             .map_err(to_py)?;
     }
-    let v_seq_obj: Bound<'py, PyAny> = match v_seq {
-        Some(a) => a.into_array(py)?,
-        None => py.None().into_bound(py),
-    };
     PyTuple::new(
         py,
         [
             spikes.into_array(py)?,
             v_last.into_array(py)?,
-            h_seq.into_array(py)?,
-            bits.into_array(py)?,
-            v_seq_obj,
+            optional_array(py, h_seq)?,
+            optional_array(py, bits)?,
+            optional_array(py, v_seq)?,
         ],
     )
 }

@@ -64,7 +64,8 @@ def check_float32(x, cfg):
     cases.assert_close_f32(got["h_seq"], ref["h_seq"], h_mask, "h_seq")
     cases.assert_close_f32(got["v_seq"], ref["v_seq"], s_mask, "v_seq")
     cases.assert_close_f32(got["grad_x"], ref["grad_x"], np.broadcast_to(neuron_mask, x.shape), "grad_x")
-    cases.assert_close_f32(got["grad_v_init"], ref["grad_v_init"], neuron_mask, "grad_v_init")
+    cases.assert_close_f32(got["grad_v_init"], ref["grad_v_init"], neuron_mask, "grad_v_init",
+                           scale_of=ref["grad_x"][:, neuron_mask])
     if cfg["neuron"] == "plif" and neuron_mask.all():
         np.testing.assert_allclose(got["grad_w"], ref["grad_w"], rtol=1e-4, atol=1e-4)
 

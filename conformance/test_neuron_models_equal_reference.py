@@ -17,7 +17,7 @@ from snnrs import neuron
 from snnrs import surrogate as ts
 
 MODELS = ["qif", "eif", "izhikevich", "klif", "klif-scaled", "liaf", "liaf-absolute", "cuba",
-          "qif-torch", "eif-torch", "liaf-torch", "cuba-torch"]  # engine by default; '-torch' forces the loop
+          "qif-torch", "eif-torch", "liaf-torch", "cuba-torch", "klif-torch", "izhikevich-torch"]  # engine by default; '-torch' forces the loop
 
 
 @st.composite

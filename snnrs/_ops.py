@@ -18,6 +18,12 @@ from snnrs import _engine
 
 ENGINE_DTYPES = (torch.float32, torch.float64)
 NEURONS = ("if", "lif", "plif")
+# Neurons with one learnable scalar ``w`` passed as a tensor: how the kernel's parameter comes
+# from w, and the kernel's parameter gradient turned into w's (chain rule).
+LEARNABLE = {
+    "plif": (lambda w, params: [_decay_k(w)], lambda w, grad_k: grad_k * _decay_k(w) * (1.0 - _decay_k(w))),
+    "klif": (lambda w, params: list(params) + [float(w)], lambda w, grad_k: grad_k),
+}
 
 
 def _check_tensor(name: str, t: Tensor, dtype=None):
@@ -55,8 +61,12 @@ def _decay_k(w: Tensor) -> float:
     return min(max(1.0 / (1.0 + math.exp(-w)), math.ulp(0.0)), 1.0 - 2.0**-53)
 
 
-def _engine_params(w: Optional[Tensor], params: List[float]) -> List[float]:
-    return [_decay_k(w)] if w is not None else list(params)
+def _engine_params(neuron: str, w: Optional[Tensor], params: List[float]) -> List[float]:
+    if w is None:
+        return list(params)
+    if neuron not in LEARNABLE:
+        raise ValueError(f"w: only {sorted(LEARNABLE)} take a learnable parameter, got neuron {neuron!r}")
+    return LEARNABLE[neuron][0](w, params)
 
 
 def _forward_kernel(
@@ -77,7 +87,8 @@ def _forward_kernel(
     """Returns ``(spikes [T,*], v_last [*], h_seq [T,*], bits uint8 [T, ceil(N/8)], v_seq [T,*] or [0])``.
 
     ``v_init=None`` starts every neuron at rest (``v_reset``, or 0 for soft reset). ``params`` are
-    the neuron's own (``snnrs._engine.NEURONS``); ParametricLIF ('plif') takes ``w`` instead.
+    the neuron's own (``snnrs._engine.NEURONS``) less the learnable one, which comes from the
+    tensor ``w``: ParametricLIF's k = sigmoid(w) ('plif', params empty), KLIF's k = w ('klif').
     ``detach_reset``, ``surrogate`` and ``surrogate_params`` only matter to backward.
     ``save_for_backward=False`` (inference) skips writing h_seq and bits (returned empty).
     """
@@ -88,7 +99,7 @@ def _forward_kernel(
     steps = x.shape[0]
     spikes, v_last, h_seq, bits, v_seq = _engine.neuron_forward(
         _flat(x, steps), _flat_state(v_init),
-        neuron=neuron, params=_engine_params(w, params), decay_input=decay_input, v_threshold=v_threshold,
+        neuron=neuron, params=_engine_params(neuron, w, params), decay_input=decay_input, v_threshold=v_threshold,
         v_reset=v_reset, store_v_seq=store_v_seq, save_for_backward=save_for_backward,
     )
     v_seq_t = torch.from_numpy(v_seq).view(x.shape) if store_v_seq else x.new_empty(0)
@@ -131,7 +142,7 @@ def _backward_kernel(
     surrogate: str,
     surrogate_params: List[float],
 ) -> Tuple[Tensor, Tensor, Tensor]:
-    """Exact BPTT (SPEC §1.1). Returns ``(grad_x, grad_v_init, grad_w)``; grad_w is 0 unless neuron is 'plif'."""
+    """Exact BPTT (SPEC §1.1). Returns ``(grad_x, grad_v_init, grad_w)``; grad_w is 0 unless w is given."""
     _check_tensor("h_seq", h_seq)
     steps = h_seq.shape[0]
     grad_x, grad_v_init, grad_k = _engine.neuron_backward(
@@ -141,13 +152,12 @@ def _backward_kernel(
         grad_v_last=None if grad_v_last is None else grad_v_last.detach().contiguous().reshape(-1).numpy(),
         grad_h_seq=None if grad_h_seq is None else _flat(grad_h_seq, steps),
         x=None if x is None else _flat(x, steps),
-        neuron=neuron, params=_engine_params(w, params), decay_input=decay_input, v_threshold=v_threshold,
+        neuron=neuron, params=_engine_params(neuron, w, params), decay_input=decay_input, v_threshold=v_threshold,
         v_reset=v_reset, detach_reset=detach_reset, surrogate=surrogate,
         surrogate_params=list(surrogate_params),
     )
     if w is not None:
-        k = _decay_k(w)
-        grad_w = torch.full_like(w, grad_k * k * (1.0 - k))
+        grad_w = torch.full_like(w, LEARNABLE[neuron][1](w, grad_k))
     else:
         grad_w = h_seq.new_zeros(())
     return torch.from_numpy(grad_x).view(h_seq.shape), torch.from_numpy(grad_v_init).view(h_seq.shape[1:]), grad_w
@@ -174,7 +184,7 @@ def _setup_context(ctx, inputs, output):
     ctx.config = dict(zip(_CONFIG, inputs[3:11]))
     ctx.store_v_seq = inputs[11]
     _, _, h_seq, bits, _ = output
-    # Only ParametricLIF needs x again (for dH/dk); x is the caller's tensor, not a copy.
+    # Only neurons with a learnable w need x again (for dH/dk); x is the caller's tensor, not a copy.
     ctx.save_for_backward(h_seq, bits, v_init, x if w is not None else None, w)
     ctx.mark_non_differentiable(bits)
     # Unused outputs (usually h_seq, v_last and v_seq) get None, not a tensor of zeros

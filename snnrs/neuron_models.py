@@ -1,7 +1,8 @@
 """More neurons (SPEC §1), re-exported by :mod:`snnrs.neuron`: QIF, EIF, Izhikevich, KLIF, LIAF, CUBA-LIF.
 
-They run on the torch backend (a loop over time with autograd); the reference is
-``reference/neuron_models.py``. Arguments and defaults follow SpikingJelly.
+Each has a fused engine path (KLIF with ``scale_reset=True`` excepted) and runs on the torch
+backend (a loop over time with autograd); the reference is ``reference/neuron_models.py``.
+Arguments and defaults follow SpikingJelly.
 """
 
 from typing import Callable, Optional
@@ -9,14 +10,8 @@ from typing import Callable, Optional
 import torch
 from torch import nn
 
-from snnrs import functional, surrogate
+from snnrs import _ops_izhikevich, functional, surrogate
 from snnrs.neuron import BaseNode, _finite
-
-
-class _TorchOnlyNode(BaseNode):
-    """A neuron without an engine kernel: ``backend='engine'`` runs the torch loop."""
-
-    _engine_neuron = None
 
 
 class QIFNode(BaseNode):
@@ -67,10 +62,12 @@ class EIFNode(BaseNode):
         self.v = v + (x + self.v_rest - v + self.delta_T * torch.exp((v - self.theta_rh) / self.delta_T)) / self.tau
 
 
-class IzhikevichNode(_TorchOnlyNode):
+class IzhikevichNode(BaseNode):
     """Izhikevich neuron with recovery variable ``w`` (memory, initially ``w_rest``):
     ``H = V + (X + a0·(V - v_rest)·(V - v_c) - w)/tau``; ``w += (a·(H - v_rest) - w)/tau_w``;
-    after the reset ``w += b·S``."""
+    after the reset ``w += b·S``. Fused engine kernel with both states (``snnrs::izhikevich_forward``)."""
+
+    _engine_neuron = "izhikevich"
 
     def __init__(self, tau: float = 2.0, v_c: float = 0.8, a0: float = 1.0, v_threshold: float = 1.0,
                  v_reset: Optional[float] = 0.0, v_rest: float = -0.1, w_rest: float = 0.0, tau_w: float = 2.0,
@@ -86,6 +83,20 @@ class IzhikevichNode(_TorchOnlyNode):
             raise ValueError(f"tau, tau_w: expected positive time constants, got {tau}, {tau_w}")
         self.register_memory("w", self.w_rest)
 
+    def _engine_steps(self, x_seq):
+        name, sg_params = self.surrogate_function.engine_spec()
+        v_init = self._carried_v(x_seq[0])
+        w = self.w
+        w_init = (w.to(x_seq) if isinstance(w, torch.Tensor) and w.shape == x_seq.shape[1:] else None)
+        save = torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in (x_seq, v_init, w_init))
+        params = [self.tau, self.v_c, self.a0, self.v_rest, self.w_rest, self.tau_w, self.a, self.b]
+        spikes, self.v, self.w, _, _, v_seq = _ops_izhikevich.izhikevich(
+            x_seq, v_init, w_init, self.v_threshold, self.v_reset, params, self.detach_reset, name, sg_params,
+            self.store_v_seq, save)
+        if self.store_v_seq:
+            self.v_seq = v_seq
+        return spikes
+
     def _torch_step(self, x):
         if not isinstance(self.w, torch.Tensor) or self.w.shape != x.shape:
             self.w = torch.full_like(x, self.w_rest)
@@ -99,9 +110,14 @@ class IzhikevichNode(_TorchOnlyNode):
         self.w = self.w + (self.a * (self.v - self.v_rest) - self.w) / self.tau_w
 
 
-class KLIFNode(_TorchOnlyNode):
+class KLIFNode(BaseNode):
     """KLIF: the LIF charge, then ``F = relu(k·H)`` with a learnable scalar ``k`` (init 1); fires on F.
-    ``scale_reset=True`` divides the reset result by k (hard: ``(F/k)(1 - S) + v_reset·S``)."""
+    ``scale_reset=True`` divides the reset result by k (hard: ``(F/k)(1 - S) + v_reset·S``).
+
+    The engine fuses it (neuron ``'klif'``: F is the charge the kernel fires on, k's gradient is
+    summed in the kernel); ``scale_reset=True`` runs the torch loop, its reset depending on k."""
+
+    _engine_neuron = "klif"
 
     def __init__(self, scale_reset: bool = False, tau: float = 2.0, decay_input: bool = True,
                  v_threshold: float = 1.0, v_reset: Optional[float] = 0.0,
@@ -114,6 +130,15 @@ class KLIFNode(_TorchOnlyNode):
             raise ValueError(f"tau: expected tau > 1, got {tau}")
         self.decay_input = bool(decay_input)
         self.k = nn.Parameter(torch.tensor(1.0))
+
+    def engine_supports(self, x):
+        return not self.scale_reset and super().engine_supports(x)
+
+    def _decay_weight(self):
+        return self.k
+
+    def _charge_config(self):
+        return [self.tau], self.decay_input
 
     def neuronal_charge(self, x):
         v, vr = self.v, self.vr

@@ -85,8 +85,36 @@ def test_engine_backward_rejects_bad_surrogate_and_bits():
         _engine.neuron_backward(spikes, h, bits[:, :1].copy(), V, **common)
     with pytest.raises(TypeError, match="bits: expected dtype uint8"):
         _engine.neuron_backward(spikes, h, bits.astype(np.int32), V, **common)
-    with pytest.raises(ValueError, match="x: ParametricLIF backward needs"):
+    with pytest.raises(ValueError, match="x: ParametricLIF and KLIF backward need"):
         _engine.neuron_backward(spikes, h, bits, V, neuron="plif", params=[0.5])
+    with pytest.raises(ValueError, match="x: ParametricLIF and KLIF backward need"):
+        _engine.neuron_backward(spikes, h, bits, V, neuron="klif", params=[2.0, 1.0])
+
+
+IZHIKEVICH = [2.0, 0.8, 1.0, -0.1, 0.0, 2.0, 0.1, 0.1]
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    (dict(params=[2.0]), ValueError, "params: izhikevich takes 8"),
+    (dict(params=IZHIKEVICH[:5] + [0.0] + IZHIKEVICH[6:]), ValueError, "tau_w: expected a positive"),
+    (dict(params=IZHIKEVICH[:6] + [math.inf, 0.1]), ValueError, "a: expected a finite number"),
+    (dict(params=IZHIKEVICH, w_init=np.zeros(5, np.float32)), ValueError, r"w_init: expected shape \[3\]"),
+    (dict(params=IZHIKEVICH, w_init=np.zeros(3, np.float64)), TypeError, "w_init: expected dtype"),
+    (dict(params=IZHIKEVICH, v_threshold=math.nan), ValueError, "v_threshold: expected a finite"),
+])
+def test_izhikevich_engine_rejects_bad_arguments(kwargs, error, match):
+    x = np.ones((4, 3), np.float32)
+    with pytest.raises(error, match=match):
+        _engine.izhikevich_forward(x, **kwargs)
+
+
+def test_izhikevich_backward_rejects_mismatched_saved_tensors():
+    x = np.ones((4, 3), np.float32)
+    spikes, _, _, h, bits, _ = _engine.izhikevich_forward(x, params=IZHIKEVICH)
+    with pytest.raises(ValueError, match=r"bits: expected shape \[4, 1\]"):
+        _engine.izhikevich_backward(spikes, h, bits[:2].copy(), params=IZHIKEVICH)
+    with pytest.raises(ValueError, match=r"grad_w_last: expected shape \[3\]"):
+        _engine.izhikevich_backward(spikes, h, bits, grad_w_last=np.ones(2, np.float32), params=IZHIKEVICH)
 
 
 @pytest.mark.parametrize("make,match", [

@@ -19,15 +19,19 @@ CONFIGS = [
     ("plif", None, False, True, "Erf", [2.0], False),
     ("qif", -0.1, True, False, "Sigmoid", [4.0], True),
     ("eif", None, True, True, "ATan", [2.0], False),
+    ("klif", 0.0, False, False, "Sigmoid", [4.0], True),
+    ("klif", None, True, True, "ATan", [2.0], False),
 ]
+LEARNABLE_W = {"plif": 0.3, "klif": 1.2}
 
 
 def _forward_args(cfg, dtype, shape=(5, 3, 4)):
     name, v_reset, decay_input, detach_reset, sg, params, store = cfg
     x = (torch.randn(shape, dtype=dtype) + 0.7).requires_grad_()
     v_init = torch.zeros(shape[1:], dtype=dtype).requires_grad_()
-    w = torch.tensor(0.3, dtype=dtype, requires_grad=True) if name == "plif" else None
-    charge = {"if": [], "lif": [2.0], "plif": [], "qif": [2.0, 0.8, 1.0, 0.0], "eif": [2.0, 1.0, 0.8, 0.0]}[name]
+    w = torch.tensor(LEARNABLE_W[name], dtype=dtype, requires_grad=True) if name in LEARNABLE_W else None
+    charge = {"if": [], "lif": [2.0], "plif": [], "qif": [2.0, 0.8, 1.0, 0.0], "eif": [2.0, 1.0, 0.8, 0.0],
+              "klif": [2.0]}[name]
     return (x, v_init, w, name, 1.0, v_reset, charge, decay_input, detach_reset, sg, params, store)
 
 
@@ -48,7 +52,7 @@ def test_backward_op_passes_opcheck(cfg):
     grad_v_seq = torch.randn_like(h_seq) if store else None
     torch.library.opcheck(BACKWARD, (torch.randn_like(spikes), torch.randn_like(v_last), grad_v_seq,
                                      torch.randn_like(h_seq), h_seq, bits,
-                                     v_init, x if name == "plif" else None, w, name, 1.0, v_reset, args[6],
+                                     v_init, x if name in LEARNABLE_W else None, w, name, 1.0, v_reset, args[6],
                                      decay_input, detach_reset, sg, params))
 
 
@@ -104,3 +108,74 @@ def test_inference_forward_saves_nothing_and_matches_training_forward():
     assert torch.equal(y, node(x.requires_grad_()))
     with pytest.raises(ValueError, match="save_for_backward"):
         torch.ops.snnrs.multistep_neuron_forward(*args, False)
+
+
+IZHIKEVICH_FORWARD = torch.ops.snnrs.izhikevich_forward.default
+IZHIKEVICH_PARAMS = [2.0, 0.8, 1.0, -0.1, 0.05, 3.0, 0.3, 0.2]
+
+
+def _izhikevich_args(dtype, v_reset, store, shape=(5, 3, 4)):
+    x = (torch.randn(shape, dtype=dtype) + 0.7).requires_grad_()
+    v_init = torch.zeros(shape[1:], dtype=dtype).requires_grad_()
+    w_init = torch.full(shape[1:], 0.1, dtype=dtype).requires_grad_()
+    return (x, v_init, w_init, 1.0, v_reset, IZHIKEVICH_PARAMS, False, "ATan", [2.0], store)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("v_reset,store", [(0.0, True), (None, False)])
+def test_izhikevich_ops_pass_opcheck(dtype, v_reset, store):
+    torch.manual_seed(2)
+    args = _izhikevich_args(dtype, v_reset, store)
+    torch.library.opcheck(IZHIKEVICH_FORWARD, args)
+    x, v_init, w_init = (a.detach() for a in args[:3])
+    spikes, v_last, w_last, h_seq, bits, v_seq = IZHIKEVICH_FORWARD(x, v_init, w_init, *args[3:])
+    torch.library.opcheck(torch.ops.snnrs.izhikevich_backward.default, (
+        torch.randn_like(spikes), torch.randn_like(v_last), torch.randn_like(w_last),
+        torch.randn_like(h_seq) if store else None, h_seq, bits, v_init, 1.0, v_reset, IZHIKEVICH_PARAMS, False,
+        "ATan", [2.0]))
+
+
+@pytest.mark.parametrize("model", ["izhikevich", "klif"])
+def test_carried_state_gets_the_gradient_of_the_torch_loop(model):
+    """Two chunks with the state (V, and Izhikevich's W) carried between them: values and gradients
+    of the engine equal the torch loop's, so gradients at w_init / v_init and KLIF's k are right."""
+    torch.manual_seed(3)
+    x = (torch.rand(10, 2, 6, dtype=torch.float64) * 1.5)
+    results = []
+    for backend in ("engine", "torch"):
+        torch.manual_seed(0)
+        if model == "izhikevich":
+            node = neuron.IzhikevichNode(step_mode="m", a=0.3, b=0.2, tau_w=3.0, backend=backend,
+                                         surrogate_function=surrogate.ATan())
+        else:
+            node = neuron.KLIFNode(step_mode="m", backend=backend, v_reset=None).double()
+            with torch.no_grad():
+                node.k.fill_(1.3)
+        xi = x.clone().requires_grad_()
+        out = torch.cat([node(xi[:4]), node(xi[4:])])
+        loss = (out * torch.linspace(-1, 1, out.numel(), dtype=torch.float64).view(out.shape)).sum() + node.v.sum()
+        if model == "izhikevich":
+            loss = loss + (node.w * 0.7).sum()
+        loss.backward()
+        results.append((out.detach(), xi.grad, node.k.grad if model == "klif" else None))
+    (oe, ge, ke), (ot, gt, kt) = results
+    assert torch.equal(oe, ot)
+    assert ge.abs().sum() > 0
+    torch.testing.assert_close(ge, gt, rtol=1e-9, atol=1e-10)
+    if model == "klif":
+        torch.testing.assert_close(ke, kt, rtol=1e-9, atol=1e-10)
+
+
+def test_compiled_izhikevich_and_klif_network_trains_like_eager():
+    def network():
+        torch.manual_seed(0)
+        return nn.Sequential(nn.Linear(12, 16), neuron.IzhikevichNode(step_mode="m", a=0.2, b=0.1),
+                             nn.Linear(16, 4), neuron.KLIFNode(step_mode="m"))
+    x, y = torch.rand(6, 8, 12) * 2, torch.rand(8, 4)
+    eager_net, compiled_net = network(), network()
+    loss_e, grads_e = _train_step(eager_net, eager_net, x, y)
+    loss_c, grads_c = _train_step(torch.compile(compiled_net, fullgraph=True), compiled_net, x, y)
+    torch.testing.assert_close(loss_c, loss_e)
+    assert any(g.abs().sum() > 0 for g in grads_c)
+    for ge, gc in zip(grads_e, grads_c):
+        torch.testing.assert_close(gc, ge, rtol=1e-5, atol=1e-6)

@@ -15,13 +15,14 @@ pub trait ChargeRule<T: Real>: Copy + Send + Sync {
     const STATE_DEPENDENT: bool = false;
 
     fn charge(&self, v: T, x: T) -> T;
-    /// dH[t]/dV[t-1] at V[t-1] = `v_prev` (linear rules ignore it)
-    fn dh_dv(&self, v_prev: T) -> T;
-    /// dH[t]/dX[t] at V[t-1] = `v_prev` (linear rules ignore it)
-    fn dh_dx(&self, v_prev: T) -> T;
-    /// dH[t]/dk for learnable-decay rules; unused otherwise.
+    /// dH[t]/dV[t-1] at V[t-1] = `v_prev`, given the charge's result `h`
+    /// (linear rules ignore both).
+    fn dh_dv(&self, v_prev: T, h: T) -> T;
+    /// dH[t]/dX[t] at V[t-1] = `v_prev`, given `h` (linear rules ignore both)
+    fn dh_dx(&self, v_prev: T, h: T) -> T;
+    /// dH[t]/dk for learnable rules; unused otherwise.
     #[inline(always)]
-    fn dh_dk(&self, _v_prev: T, _x: T) -> T {
+    fn dh_dk(&self, _v_prev: T, _x: T, _h: T) -> T {
         T::zero()
     }
 }
@@ -36,11 +37,11 @@ impl<T: Real> ChargeRule<T> for IfCharge {
         v + x
     }
     #[inline(always)]
-    fn dh_dv(&self, _v_prev: T) -> T {
+    fn dh_dv(&self, _v_prev: T, _h: T) -> T {
         T::one()
     }
     #[inline(always)]
-    fn dh_dx(&self, _v_prev: T) -> T {
+    fn dh_dx(&self, _v_prev: T, _h: T) -> T {
         T::one()
     }
 }
@@ -64,11 +65,11 @@ impl<T: Real> ChargeRule<T> for LifCharge<T> {
         }
     }
     #[inline(always)]
-    fn dh_dv(&self, _v_prev: T) -> T {
+    fn dh_dv(&self, _v_prev: T, _h: T) -> T {
         T::one() - T::one() / self.tau
     }
     #[inline(always)]
-    fn dh_dx(&self, _v_prev: T) -> T {
+    fn dh_dx(&self, _v_prev: T, _h: T) -> T {
         if self.decay_input {
             T::one() / self.tau
         } else {
@@ -97,11 +98,11 @@ impl<T: Real> ChargeRule<T> for ParametricLifCharge<T> {
         }
     }
     #[inline(always)]
-    fn dh_dv(&self, _v_prev: T) -> T {
+    fn dh_dv(&self, _v_prev: T, _h: T) -> T {
         T::one() - self.k
     }
     #[inline(always)]
-    fn dh_dx(&self, _v_prev: T) -> T {
+    fn dh_dx(&self, _v_prev: T, _h: T) -> T {
         if self.decay_input {
             self.k
         } else {
@@ -109,7 +110,7 @@ impl<T: Real> ChargeRule<T> for ParametricLifCharge<T> {
         }
     }
     #[inline(always)]
-    fn dh_dk(&self, v_prev: T, x: T) -> T {
+    fn dh_dk(&self, v_prev: T, x: T, _h: T) -> T {
         if self.decay_input {
             x - (v_prev - self.v_reset)
         } else {
@@ -131,11 +132,11 @@ impl<T: Real> ChargeRule<T> for DecayCharge<T> {
         v * self.v_decay + x
     }
     #[inline(always)]
-    fn dh_dv(&self, _v_prev: T) -> T {
+    fn dh_dv(&self, _v_prev: T, _h: T) -> T {
         self.v_decay
     }
     #[inline(always)]
-    fn dh_dx(&self, _v_prev: T) -> T {
+    fn dh_dx(&self, _v_prev: T, _h: T) -> T {
         T::one()
     }
 }
@@ -157,11 +158,11 @@ impl<T: Real> ChargeRule<T> for QifCharge<T> {
         v + (x + self.a0 * (v - self.v_rest) * (v - self.v_c)) / self.tau
     }
     #[inline(always)]
-    fn dh_dv(&self, v: T) -> T {
+    fn dh_dv(&self, v: T, _h: T) -> T {
         T::one() + self.a0 * ((v - self.v_rest) + (v - self.v_c)) / self.tau
     }
     #[inline(always)]
-    fn dh_dx(&self, _v: T) -> T {
+    fn dh_dx(&self, _v: T, _h: T) -> T {
         T::one() / self.tau
     }
 }
@@ -184,12 +185,61 @@ impl<T: Real> ChargeRule<T> for EifCharge<T> {
             / self.tau
     }
     #[inline(always)]
-    fn dh_dv(&self, v: T) -> T {
+    fn dh_dv(&self, v: T, _h: T) -> T {
         T::one() + (((v - self.theta_rh) / self.delta_t).exp_vec() - T::one()) / self.tau
     }
     #[inline(always)]
-    fn dh_dx(&self, _v: T) -> T {
+    fn dh_dx(&self, _v: T, _h: T) -> T {
         T::one() / self.tau
+    }
+}
+
+/// KLIF: the LIF charge scaled by a learnable `k` and rectified,
+/// `F = relu(k·L(V, X))` (SPEC §1). The "charge" the loops see is `F`: it fires
+/// and resets like any `H`. Its partials vanish where `F = 0` (relu'(0) = 0, as
+/// torch), which the saved `F` itself tells.
+#[derive(Clone, Copy, Debug)]
+pub struct KlifCharge<T> {
+    pub lif: LifCharge<T>,
+    pub k: T,
+}
+
+impl<T: Real> KlifCharge<T> {
+    #[inline(always)]
+    fn open(h: T) -> T {
+        if h > T::zero() {
+            T::one()
+        } else {
+            T::zero()
+        }
+    }
+}
+
+impl<T: Real> ChargeRule<T> for KlifCharge<T> {
+    const LEARNABLE_DECAY: bool = true;
+    const STATE_DEPENDENT: bool = true;
+
+    #[inline(always)]
+    fn charge(&self, v: T, x: T) -> T {
+        let f = self.k * self.lif.charge(v, x);
+        // max(f, 0) written so NaN inputs stay NaN, as numpy.maximum
+        if f > T::zero() || f.is_nan() {
+            f
+        } else {
+            T::zero()
+        }
+    }
+    #[inline(always)]
+    fn dh_dv(&self, v_prev: T, h: T) -> T {
+        Self::open(h) * self.k * self.lif.dh_dv(v_prev, h)
+    }
+    #[inline(always)]
+    fn dh_dx(&self, v_prev: T, h: T) -> T {
+        Self::open(h) * self.k * self.lif.dh_dx(v_prev, h)
+    }
+    #[inline(always)]
+    fn dh_dk(&self, v_prev: T, x: T, h: T) -> T {
+        Self::open(h) * self.lif.charge(v_prev, x)
     }
 }
 
@@ -220,9 +270,14 @@ mod tests {
             };
             for &(v, x) in &[(0.3, 1.2), (-0.7, 0.4)] {
                 let (dv, dx) = numeric(lif, v, x);
-                assert!((dv - lif.dh_dv(v)).abs() < 1e-8 && (dx - lif.dh_dx(v)).abs() < 1e-8);
+                assert!(
+                    (dv - lif.dh_dv(v, 0.0)).abs() < 1e-8 && (dx - lif.dh_dx(v, 0.0)).abs() < 1e-8
+                );
                 let (dv, dx) = numeric(plif, v, x);
-                assert!((dv - plif.dh_dv(v)).abs() < 1e-8 && (dx - plif.dh_dx(v)).abs() < 1e-8);
+                assert!(
+                    (dv - plif.dh_dv(v, 0.0)).abs() < 1e-8
+                        && (dx - plif.dh_dx(v, 0.0)).abs() < 1e-8
+                );
                 let qif = QifCharge {
                     tau: 2.5,
                     v_c: 0.8,
@@ -230,7 +285,9 @@ mod tests {
                     v_rest: -0.1,
                 };
                 let (dv, dx) = numeric(qif, v, x);
-                assert!((dv - qif.dh_dv(v)).abs() < 1e-7 && (dx - qif.dh_dx(v)).abs() < 1e-8);
+                assert!(
+                    (dv - qif.dh_dv(v, 0.0)).abs() < 1e-7 && (dx - qif.dh_dx(v, 0.0)).abs() < 1e-8
+                );
                 let eif = EifCharge {
                     tau: 2.0,
                     delta_t: 0.7,
@@ -238,7 +295,9 @@ mod tests {
                     v_rest: 0.1,
                 };
                 let (dv, dx) = numeric(eif, v, x);
-                assert!((dv - eif.dh_dv(v)).abs() < 1e-7 && (dx - eif.dh_dx(v)).abs() < 1e-8);
+                assert!(
+                    (dv - eif.dh_dv(v, 0.0)).abs() < 1e-7 && (dx - eif.dh_dx(v, 0.0)).abs() < 1e-8
+                );
                 let e = 1e-6;
                 let up = ParametricLifCharge {
                     k: plif.k + e,
@@ -249,11 +308,29 @@ mod tests {
                     ..plif
                 };
                 let dk = (up.charge(v, x) - down.charge(v, x)) / (2.0 * e);
-                assert!((dk - plif.dh_dk(v, x)).abs() < 1e-8);
+                assert!((dk - plif.dh_dk(v, x, 0.0)).abs() < 1e-8);
             }
         }
+        for &(k, v, x) in &[(1.3, 0.3, 1.2), (0.7, -0.2, 0.9), (-0.5, 0.4, 0.8)] {
+            let klif = KlifCharge {
+                lif: LifCharge {
+                    tau: 2.5,
+                    v_reset: 0.0,
+                    decay_input: false,
+                },
+                k,
+            };
+            let h = klif.charge(v, x);
+            let (dv, dx) = numeric(klif, v, x);
+            assert!((dv - klif.dh_dv(v, h)).abs() < 1e-8 && (dx - klif.dh_dx(v, h)).abs() < 1e-8);
+            let e = 1e-6;
+            let dk = (KlifCharge { k: k + e, ..klif }.charge(v, x)
+                - KlifCharge { k: k - e, ..klif }.charge(v, x))
+                / (2.0 * e);
+            assert!((dk - klif.dh_dk(v, x, h)).abs() < 1e-8);
+        }
         let (dv, dx) = numeric(IfCharge, 0.5, 0.25);
-        assert!((dv - ChargeRule::<f64>::dh_dv(&IfCharge, 0.5)).abs() < 1e-8);
-        assert!((dx - ChargeRule::<f64>::dh_dx(&IfCharge, 0.5)).abs() < 1e-8);
+        assert!((dv - ChargeRule::<f64>::dh_dv(&IfCharge, 0.5, 0.0)).abs() < 1e-8);
+        assert!((dx - ChargeRule::<f64>::dh_dx(&IfCharge, 0.5, 0.0)).abs() < 1e-8);
     }
 }

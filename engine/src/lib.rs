@@ -5,11 +5,15 @@
 //! (`python.rs`), which only validates arguments, releases the GIL and maps
 //! [`EngineError`] onto Python exceptions.
 
+#[macro_use]
+mod cpu_features;
+
 pub mod bits;
 pub mod charge;
 pub mod columns;
 pub mod error;
 pub mod firing;
+pub mod izhikevich;
 pub mod multistep;
 pub mod pool;
 pub mod real;

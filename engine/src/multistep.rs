@@ -11,7 +11,8 @@
 
 use crate::bits::{pack_row, row_bytes, unpack_row};
 use crate::charge::{
-    ChargeRule, DecayCharge, EifCharge, IfCharge, LifCharge, ParametricLifCharge, QifCharge,
+    ChargeRule, DecayCharge, EifCharge, IfCharge, KlifCharge, LifCharge, ParametricLifCharge,
+    QifCharge,
 };
 use crate::columns::{blocks, blocks_mut};
 use crate::error::{parameter_names, require_finite, EngineError};
@@ -42,6 +43,21 @@ macro_rules! with_charge_rule {
                     k: T::of(k),
                     v_reset: $vr,
                     decay_input,
+                };
+                $body
+            }
+            Neuron::Klif {
+                tau,
+                k,
+                decay_input,
+            } => {
+                let $rule = KlifCharge {
+                    lif: LifCharge {
+                        tau: T::of(tau),
+                        v_reset: $vr,
+                        decay_input,
+                    },
+                    k: T::of(k),
                 };
                 $body
             }
@@ -83,31 +99,6 @@ macro_rules! with_charge_rule {
     }};
 }
 
-/// Runs an `#[inline(always)]` loop compiled for the best vector extension the
-/// CPU has (AVX-512, AVX2, or the baseline), chosen at run time. The loops
-/// never use FMA, so every version rounds exactly like the reference.
-macro_rules! with_cpu_features {
-    ($f:ident($($arg:expr),* $(,)?)) => {{
-        #[cfg(target_arch = "x86_64")]
-        {
-            #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2")]
-            unsafe fn avx512<R>(run: impl FnOnce() -> R) -> R { run() }
-            #[target_feature(enable = "avx2")]
-            unsafe fn avx2<R>(run: impl FnOnce() -> R) -> R { run() }
-            if std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("avx512bw")
-                && std::is_x86_feature_detected!("avx512vl") {
-                unsafe { avx512(#[inline(always)] || $f($($arg),*)) }
-            } else if std::is_x86_feature_detected!("avx2") {
-                unsafe { avx2(#[inline(always)] || $f($($arg),*)) }
-            } else {
-                $f($($arg),*)
-            }
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        { $f($($arg),*) }
-    }};
-}
-
 /// Neurons per parallel block. A block's state (V, or the backward carry)
 /// stays within 128 KiB so it lives in L2 while its rows stream past; long
 /// rows keep the hardware prefetchers busy; at least four blocks per thread
@@ -134,6 +125,12 @@ pub enum Neuron {
         k: f64,
         decay_input: bool,
     },
+    /// KLIF: `F = relu(k·LIF charge)`, `k` learnable (any finite value).
+    Klif {
+        tau: f64,
+        k: f64,
+        decay_input: bool,
+    },
     Qif {
         tau: f64,
         v_c: f64,
@@ -156,6 +153,7 @@ pub const NEURON_PARAMETERS: &[(&str, &[&str])] = &[
     ("qif", &["tau", "v_c", "a0", "v_rest"]),
     ("eif", &["tau", "delta_T", "theta_rh", "v_rest"]),
     ("cuba", &["v_decay"]),
+    ("klif", &["tau", "k"]),
 ];
 
 fn tau_above_one(tau: f64) -> Result<f64, EngineError> {
@@ -194,6 +192,11 @@ impl Neuron {
                 Neuron::ParametricLif { k, decay_input }
             }
             "cuba" => Neuron::Cuba { v_decay: params[0] },
+            "klif" => Neuron::Klif {
+                tau: tau_above_one(params[0])?,
+                k: params[1],
+                decay_input,
+            },
             "qif" => Neuron::Qif {
                 tau: tau_above_one(params[0])?,
                 v_c: params[1],
@@ -235,7 +238,7 @@ impl FiringSpec {
         Ok(())
     }
 
-    fn to<T: Real>(self) -> Firing<T> {
+    pub(crate) fn to<T: Real>(self) -> Firing<T> {
         Firing {
             v_threshold: T::of(self.v_threshold),
             reset: match self.v_reset {
@@ -504,10 +507,10 @@ pub fn backward<T: Real>(
 ) -> Result<f64, EngineError> {
     firing.validate()?;
     check_backward(&inputs, &outputs)?;
-    if matches!(neuron, Neuron::ParametricLif { .. }) && inputs.x.is_none() {
+    if matches!(neuron, Neuron::ParametricLif { .. } | Neuron::Klif { .. }) && inputs.x.is_none() {
         return Err(EngineError::param(
             "x",
-            "ParametricLIF backward needs the forward input x",
+            "ParametricLIF and KLIF backward need the forward input x",
         ));
     }
     let f = firing.to::<T>();
@@ -651,14 +654,19 @@ fn backward_steps<
     } = b;
     let zero = T::zero();
     // Constant for linear rules; the slow path below re-evaluates them per neuron otherwise.
-    let (dh_dv, dh_dx) = (rule.dh_dv(zero), rule.dh_dx(zero));
+    let (dh_dv, dh_dx) = (rule.dh_dv(zero, zero), rule.dh_dx(zero, zero));
     // carry = gH[t+1]·dH[t+1]/dV[t], plus the gradient at V after the last step.
     let carry = grad_v_init;
     match grad_v_last {
         Some(g) => carry.copy_from_slice(g),
         None => carry.fill(zero),
     }
-    let mut grad_k = 0.0f64;
+    // dL/dk, summed over time per lane (so the loop vectorises), then over lanes in f64.
+    let mut grad_k_lanes = if R::LEARNABLE_DECAY {
+        vec![zero; carry.len()]
+    } else {
+        Vec::new()
+    };
     // The step's spikes as 0/1 values, unpacked once so the main loop is plain lanes.
     let mut spike_row = vec![zero; carry.len()];
     let slow = R::LEARNABLE_DECAY || R::STATE_DEPENDENT;
@@ -706,7 +714,8 @@ fn backward_steps<
                     *v = reset(h, s);
                 }
             }
-            let x_t = x.as_ref().map(|x| x[t]);
+            // Learnable rules are only called with x (checked by `backward`).
+            let x_t: &[T] = x.as_ref().map_or(&zero_row[..0], |x| x[t]);
             if let Some(gh_in) = grad_h_seq.as_ref().map(|g| g[t]) {
                 // A gradient arriving at H itself adds to gH (a row of zeros when there
                 // is none, so the loop below stays branch-free).
@@ -714,14 +723,22 @@ fn backward_steps<
             } else {
                 extra_row.fill(zero);
             }
-            for i in 0..hs.len() {
-                let (h, s, vp) = (hs[i], spike_row[i], v_prev[i]);
-                let g = sg(h - f.v_threshold);
-                let gh = gs[i] * g + carry[i] * dv_dh(h, s, g) + extra_row[i];
-                gx[i] = gh * rule.dh_dx(vp);
-                carry[i] = gh * rule.dh_dv(vp);
-                if R::LEARNABLE_DECAY {
-                    grad_k += (gh * rule.dh_dk(vp, x_t.map_or(zero, |x| x[i]))).to_f64();
+            if R::LEARNABLE_DECAY && x_t.len() == hs.len() {
+                for i in 0..hs.len() {
+                    let (h, s, vp) = (hs[i], spike_row[i], v_prev[i]);
+                    let g = sg(h - f.v_threshold);
+                    let gh = gs[i] * g + carry[i] * dv_dh(h, s, g) + extra_row[i];
+                    gx[i] = gh * rule.dh_dx(vp, h);
+                    carry[i] = gh * rule.dh_dv(vp, h);
+                    grad_k_lanes[i] = grad_k_lanes[i] + gh * rule.dh_dk(vp, x_t[i], h);
+                }
+            } else {
+                for i in 0..hs.len() {
+                    let (h, s, vp) = (hs[i], spike_row[i], v_prev[i]);
+                    let g = sg(h - f.v_threshold);
+                    let gh = gs[i] * g + carry[i] * dv_dh(h, s, g) + extra_row[i];
+                    gx[i] = gh * rule.dh_dx(vp, h);
+                    carry[i] = gh * rule.dh_dv(vp, h);
                 }
             }
         } else {
@@ -747,5 +764,5 @@ fn backward_steps<
             }
         }
     }
-    grad_k
+    grad_k_lanes.iter().map(|&g| Real::to_f64(g)).sum()
 }

@@ -4,6 +4,7 @@
 
 use crate::bits::row_bytes;
 use crate::error::EngineError;
+use crate::izhikevich::{self, Izhikevich};
 use crate::multistep::{
     self, BackwardInputs, BackwardOutputs, FiringSpec, ForwardInputs, ForwardOutputs, Neuron,
 };
@@ -235,6 +236,7 @@ fn neuron_forward<'py>(
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn forward_typed<'py, T: Element + Real>(
     x: &Bound<'py, PyAny>,
     v_init: Option<&Bound<'py, PyAny>>,
@@ -413,6 +415,203 @@ fn backward_typed<'py, T: Element + Real>(
     )
 }
 
+/// Izhikevich multi-step forward: `x` `[T, N]`, `v_init`/`w_init` `[N]` or None (rest:
+/// `v_reset` or 0, and `w_rest`); `params` = [tau, v_c, a0, v_rest, w_rest, tau_w, a, b].
+/// Returns `(spikes, v_last, w_last, h_seq, bits, v_seq)`, h_seq and bits None in inference.
+#[pyfunction]
+#[pyo3(signature = (x, v_init=None, w_init=None, *, params, v_threshold=1.0, v_reset=Some(0.0), store_v_seq=false, save_for_backward=true))]
+#[allow(clippy::too_many_arguments)]
+fn izhikevich_forward<'py>(
+    x: &Bound<'py, PyAny>,
+    v_init: Option<&Bound<'py, PyAny>>,
+    w_init: Option<&Bound<'py, PyAny>>,
+    params: Vec<f64>,
+    v_threshold: f64,
+    v_reset: Option<f64>,
+    store_v_seq: bool,
+    save_for_backward: bool,
+) -> PyResult<Bound<'py, PyTuple>> {
+    let (steps, n, is_f64) = leading_array(x, "x")?;
+    let neuron = Izhikevich::from_params(&params).map_err(to_py)?;
+    let firing = firing_spec(v_threshold, v_reset, false)?;
+    let args = (
+        x,
+        v_init,
+        w_init,
+        steps,
+        n,
+        neuron,
+        firing,
+        store_v_seq,
+        save_for_backward,
+    );
+    if is_f64 {
+        izhikevich_forward_typed::<f64>(args)
+    } else {
+        izhikevich_forward_typed::<f32>(args)
+    }
+}
+
+type IzhikevichForwardArgs<'a, 'py> = (
+    &'a Bound<'py, PyAny>,
+    Option<&'a Bound<'py, PyAny>>,
+    Option<&'a Bound<'py, PyAny>>,
+    usize,
+    usize,
+    Izhikevich,
+    FiringSpec,
+    bool,
+    bool,
+);
+
+fn izhikevich_forward_typed<'py, T: Element + Real>(
+    (x, v_init, w_init, steps, n, neuron, firing, store_v_seq, save): IzhikevichForwardArgs<
+        '_,
+        'py,
+    >,
+) -> PyResult<Bound<'py, PyTuple>> {
+    let py = x.py();
+    let x = array_arg::<T>(x, "x", &[steps, n])?;
+    let v_init = optional_array_arg::<T>(v_init, "v_init", &[n])?;
+    let w_init = optional_array_arg::<T>(w_init, "w_init", &[n])?;
+    let mut spikes = Output::<T>::new(&[steps, n]);
+    let mut v_last = Output::<T>::new(&[n]);
+    let mut w_last = Output::<T>::new(&[n]);
+    let mut h_seq = save.then(|| Output::<T>::new(&[steps, n]));
+    let mut bits = save.then(|| Output::<u8>::new(&[steps, row_bytes(n)]));
+    let mut v_seq = store_v_seq.then(|| Output::<T>::new(&[steps, n]));
+    {
+        let inputs = izhikevich::ForwardInputs {
+            steps,
+            neurons: n,
+            x: x.as_slice()?,
+            v_init: v_init.as_ref().map(|v| v.as_slice()).transpose()?,
+            w_init: w_init.as_ref().map(|v| v.as_slice()).transpose()?,
+        };
+        let outputs = izhikevich::ForwardOutputs {
+            spikes: spikes.slice_mut(),
+            v_last: v_last.slice_mut(),
+            w_last: w_last.slice_mut(),
+            h_seq: h_seq.as_mut().map(|h| h.slice_mut()),
+            bits: bits.as_mut().map(|b| b.slice_mut()),
+            v_seq: v_seq.as_mut().map(|v| v.slice_mut()),
+        };
+        py.detach(|| izhikevich::forward(neuron, firing, inputs, outputs))
+            .map_err(to_py)?;
+    }
+    PyTuple::new(
+        py,
+        [
+            spikes.into_array(py)?,
+            v_last.into_array(py)?,
+            w_last.into_array(py)?,
+            optional_array(py, h_seq)?,
+            optional_array(py, bits)?,
+            optional_array(py, v_seq)?,
+        ],
+    )
+}
+
+/// Izhikevich BPTT. Returns `(grad_x, grad_v_init, grad_w_init)`.
+#[pyfunction]
+#[pyo3(signature = (grad_spikes, h_seq, bits, v_init=None, *, grad_v_seq=None, grad_v_last=None, grad_w_last=None,
+    params, v_threshold=1.0, v_reset=Some(0.0), detach_reset=false, surrogate="Sigmoid", surrogate_params=vec![4.0]))]
+#[allow(clippy::too_many_arguments)]
+fn izhikevich_backward<'py>(
+    grad_spikes: Option<&Bound<'py, PyAny>>,
+    h_seq: &Bound<'py, PyAny>,
+    bits: &Bound<'py, PyAny>,
+    v_init: Option<&Bound<'py, PyAny>>,
+    grad_v_seq: Option<&Bound<'py, PyAny>>,
+    grad_v_last: Option<&Bound<'py, PyAny>>,
+    grad_w_last: Option<&Bound<'py, PyAny>>,
+    params: Vec<f64>,
+    v_threshold: f64,
+    v_reset: Option<f64>,
+    detach_reset: bool,
+    surrogate: &str,
+    surrogate_params: Vec<f64>,
+) -> PyResult<Bound<'py, PyTuple>> {
+    let (steps, n, is_f64) = leading_array(h_seq, "h_seq")?;
+    let neuron = Izhikevich::from_params(&params).map_err(to_py)?;
+    let firing = firing_spec(v_threshold, v_reset, detach_reset)?;
+    let surrogate = Surrogate::from_name(surrogate, &surrogate_params).map_err(to_py)?;
+    let args = IzhikevichBackwardArgs {
+        grad_spikes,
+        h_seq,
+        bits,
+        v_init,
+        grad_v_seq,
+        grad_v_last,
+        grad_w_last,
+    };
+    if is_f64 {
+        izhikevich_backward_typed::<f64>(args, steps, n, neuron, firing, surrogate)
+    } else {
+        izhikevich_backward_typed::<f32>(args, steps, n, neuron, firing, surrogate)
+    }
+}
+
+struct IzhikevichBackwardArgs<'a, 'py> {
+    grad_spikes: Option<&'a Bound<'py, PyAny>>,
+    h_seq: &'a Bound<'py, PyAny>,
+    bits: &'a Bound<'py, PyAny>,
+    v_init: Option<&'a Bound<'py, PyAny>>,
+    grad_v_seq: Option<&'a Bound<'py, PyAny>>,
+    grad_v_last: Option<&'a Bound<'py, PyAny>>,
+    grad_w_last: Option<&'a Bound<'py, PyAny>>,
+}
+
+fn izhikevich_backward_typed<'py, T: Element + Real>(
+    a: IzhikevichBackwardArgs<'_, 'py>,
+    steps: usize,
+    n: usize,
+    neuron: Izhikevich,
+    firing: FiringSpec,
+    surrogate: Surrogate,
+) -> PyResult<Bound<'py, PyTuple>> {
+    let py = a.h_seq.py();
+    let seq = [steps, n];
+    let grad_spikes = optional_array_arg::<T>(a.grad_spikes, "grad_spikes", &seq)?;
+    let h_seq = array_arg::<T>(a.h_seq, "h_seq", &seq)?;
+    let bits = bits_arg(a.bits, &[steps, row_bytes(n)])?;
+    let v_init = optional_array_arg::<T>(a.v_init, "v_init", &[n])?;
+    let grad_v_seq = optional_array_arg::<T>(a.grad_v_seq, "grad_v_seq", &seq)?;
+    let grad_v_last = optional_array_arg::<T>(a.grad_v_last, "grad_v_last", &[n])?;
+    let grad_w_last = optional_array_arg::<T>(a.grad_w_last, "grad_w_last", &[n])?;
+    let mut grad_x = Output::<T>::new(&seq);
+    let mut grad_v_init = Output::<T>::new(&[n]);
+    let mut grad_w_init = Output::<T>::new(&[n]);
+    {
+        let inputs = izhikevich::BackwardInputs {
+            steps,
+            neurons: n,
+            grad_spikes: grad_spikes.as_ref().map(|g| g.as_slice()).transpose()?,
+            grad_v_seq: grad_v_seq.as_ref().map(|g| g.as_slice()).transpose()?,
+            grad_v_last: grad_v_last.as_ref().map(|g| g.as_slice()).transpose()?,
+            grad_w_last: grad_w_last.as_ref().map(|g| g.as_slice()).transpose()?,
+            h_seq: h_seq.as_slice()?,
+            bits: bits.as_slice()?,
+            v_init: v_init.as_ref().map(|v| v.as_slice()).transpose()?,
+        };
+        let outputs = izhikevich::BackwardOutputs {
+            grad_x: grad_x.slice_mut(),
+            grad_v_init: grad_v_init.slice_mut(),
+            grad_w_init: grad_w_init.slice_mut(),
+        };
+        py.detach(|| izhikevich::backward(neuron, firing, surrogate, inputs, outputs))
+            .map_err(to_py)?;
+    }
+    PyTuple::new(
+        py,
+        [
+            grad_x.into_array(py)?,
+            grad_v_init.into_array(py)?,
+            grad_w_init.into_array(py)?,
+        ],
+    )
+}
+
 /// `sg'(x)` of a surrogate for a 1-D float64 array (used by conformance tests).
 #[pyfunction]
 fn surrogate_derivative<'py>(
@@ -449,6 +648,8 @@ fn buffer_pool_stats() -> (usize, usize) {
 fn _engine(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(neuron_forward, m)?)?;
     m.add_function(wrap_pyfunction!(neuron_backward, m)?)?;
+    m.add_function(wrap_pyfunction!(izhikevich_forward, m)?)?;
+    m.add_function(wrap_pyfunction!(izhikevich_backward, m)?)?;
     m.add_function(wrap_pyfunction!(surrogate_derivative, m)?)?;
     m.add_function(wrap_pyfunction!(saved_bytes_per_neuron_step, m)?)?;
     m.add_function(wrap_pyfunction!(set_buffer_pool_limit, m)?)?;
@@ -463,5 +664,7 @@ fn _engine(m: &Bound<'_, PyModule>) -> PyResult<()> {
         .map(|(n, p)| (*n, p.to_vec()))
         .collect();
     m.add("NEURONS", neurons)?;
+    let (_, izhikevich_params) = izhikevich::PARAMETERS[0];
+    m.add("IZHIKEVICH_PARAMETERS", izhikevich_params.to_vec())?;
     Ok(())
 }

@@ -12,6 +12,7 @@ pub mod bits;
 pub mod charge;
 pub mod columns;
 pub mod error;
+pub mod events;
 pub mod firing;
 pub mod izhikevich;
 pub mod multistep;
@@ -21,5 +22,7 @@ pub mod surrogate;
 
 #[cfg(feature = "python")]
 mod python;
+#[cfg(feature = "python")]
+mod python_events;
 
 pub use error::EngineError;

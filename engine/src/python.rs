@@ -664,6 +664,7 @@ fn _engine(m: &Bound<'_, PyModule>) -> PyResult<()> {
         .map(|(n, p)| (*n, p.to_vec()))
         .collect();
     m.add("NEURONS", neurons)?;
+    crate::python_events::register(m)?;
     let (_, izhikevich_params) = izhikevich::PARAMETERS[0];
     m.add("IZHIKEVICH_PARAMETERS", izhikevich_params.to_vec())?;
     Ok(())

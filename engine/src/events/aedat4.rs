@@ -1,0 +1,232 @@
+//! AEDAT 4 (DV cameras): the line `#!AER-DAT4.0\r\n`, an i32 header size and an
+//! `IOHeader` FlatBuffer (compression, data-table position, XML stream
+//! description); then packets `(stream id i32, size i32, payload)` up to the
+//! data table. Payloads of event streams (`typeIdentifier` EVTS) are
+//! size-prefixed `EventPacket` FlatBuffers, each event a 16-byte struct
+//! `(t i64, x i16, y i16, on bool)`, compressed with LZ4 or Zstd frames as the
+//! header says. Other streams (frames, IMU, triggers) are skipped.
+
+use super::flatbuf::Table;
+use super::{le_u32, BodyDecoder, DecodeError, Events, HeaderParse};
+use std::io::Read;
+
+const MAGIC: &[u8] = b"#!AER-DAT4";
+/// Decompressed packets larger than this are refused (bounded allocation).
+const MAX_PACKET_BYTES: u64 = 512 << 20;
+const EVENT_BYTES: usize = 16;
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Compression {
+    None,
+    Lz4,
+    Zstd,
+}
+
+pub fn parse_header(data: &[u8], at_end: bool) -> Result<HeaderParse, DecodeError> {
+    let need_more = |what: &str| {
+        if at_end {
+            Err(DecodeError::new(
+                data.len() as u64,
+                format!("file ends inside the {what}"),
+            ))
+        } else {
+            Ok(HeaderParse::NeedMore)
+        }
+    };
+    let Some(newline) = data.iter().take(64).position(|&b| b == b'\n') else {
+        return if data.len() >= 64 {
+            Err(DecodeError::new(0, "no #!AER-DAT4 first line"))
+        } else {
+            need_more("version line")
+        };
+    };
+    if !data.starts_with(MAGIC) {
+        return Err(DecodeError::new(
+            0,
+            "not an AEDAT 4 file (no #!AER-DAT4 first line)",
+        ));
+    }
+    let start = newline + 1;
+    let Some(size) = le_u32(data, start) else {
+        return need_more("header size");
+    };
+    let size = size as i32;
+    if size < 0 {
+        return Err(DecodeError::new(
+            start as u64,
+            format!("negative header size {size}"),
+        ));
+    }
+    let (begin, end) = (start + 4, start + 4 + size as usize);
+    if data.len() < end {
+        return need_more("IOHeader");
+    }
+    let header = &data[begin..end];
+    let bad = |reason: String| DecodeError::new(begin as u64, format!("IOHeader: {reason}"));
+    let table = Table::root(header, 0).map_err(bad)?;
+    let compression = match table.i32_field(0, 0).map_err(bad)? {
+        0 => Compression::None,
+        1 | 2 => Compression::Lz4,
+        3 | 4 => Compression::Zstd,
+        other => return Err(bad(format!("unknown compression {other}"))),
+    };
+    let data_table = table.i64_field(1, -1).map_err(bad)?;
+    let xml = table.string(2).map_err(bad)?.unwrap_or(&[]);
+    let streams = Streams::from_xml(&String::from_utf8_lossy(xml));
+    Ok(HeaderParse::Done {
+        len: end,
+        sensor: streams.sensor,
+        body: Box::new(Body {
+            compression,
+            data_table,
+            event_streams: streams.event_ids,
+        }),
+    })
+}
+
+/// What the XML description says: which stream ids carry events, and the event sensor's size.
+struct Streams {
+    event_ids: Vec<i32>,
+    sensor: Option<(u32, u32)>,
+}
+
+fn attribute<'a>(node: &'a str, key: &str) -> Option<&'a str> {
+    let at = node.find(&format!("key=\"{key}\""))?;
+    let rest = &node[at..];
+    let open = rest.find('>')? + 1;
+    let close = rest[open..].find('<')?;
+    Some(rest[open..open + close].trim())
+}
+
+impl Streams {
+    fn from_xml(xml: &str) -> Self {
+        let mut by_id: Vec<(i32, String)> = Vec::new();
+        for node in xml.split("<node ") {
+            let Some(at) = node.find("/outInfo/") else {
+                continue;
+            };
+            let digits: String = node[at + 9..]
+                .chars()
+                .take_while(|c| c.is_ascii_digit())
+                .collect();
+            let Ok(id) = digits.parse::<i32>() else {
+                continue;
+            };
+            match by_id.iter_mut().find(|(i, _)| *i == id) {
+                Some((_, text)) => text.push_str(node),
+                None => by_id.push((id, node.to_string())),
+            }
+        }
+        let mut streams = Streams {
+            event_ids: Vec::new(),
+            sensor: None,
+        };
+        for (id, text) in &by_id {
+            if attribute(text, "typeIdentifier") == Some("EVTS") {
+                streams.event_ids.push(*id);
+                let size = |k| attribute(text, k).and_then(|v| v.parse::<u32>().ok());
+                if let (Some(w), Some(h), None) = (size("sizeX"), size("sizeY"), streams.sensor) {
+                    streams.sensor = Some((w, h));
+                }
+            }
+        }
+        streams
+    }
+}
+
+struct Body {
+    compression: Compression,
+    /// File offset of the data table (an index after the packets), or -1.
+    data_table: i64,
+    event_streams: Vec<i32>,
+}
+
+fn decompress(compression: Compression, payload: &[u8]) -> Result<Vec<u8>, String> {
+    let run = || -> Result<Vec<u8>, String> {
+        let mut out = Vec::new();
+        let limit = MAX_PACKET_BYTES + 1;
+        let read = match compression {
+            Compression::None => return Ok(payload.to_vec()),
+            Compression::Lz4 => lz4_flex::frame::FrameDecoder::new(payload)
+                .take(limit)
+                .read_to_end(&mut out),
+            Compression::Zstd => {
+                let mut source = payload;
+                let decoder = ruzstd::decoding::StreamingDecoder::new(&mut source)
+                    .map_err(|e| format!("Zstd frame: {e}"))?;
+                decoder.take(limit).read_to_end(&mut out)
+            }
+        };
+        read.map_err(|e| format!("{compression:?} frame: {e}"))?;
+        if out.len() as u64 > MAX_PACKET_BYTES {
+            return Err(format!(
+                "packet decompresses to more than {MAX_PACKET_BYTES} bytes"
+            ));
+        }
+        Ok(out)
+    };
+    // The decompressors are third-party code: a panic on hostile bytes becomes an error here.
+    std::panic::catch_unwind(run)
+        .unwrap_or_else(|_| Err(format!("{compression:?} decoder failed on corrupt data")))
+}
+
+fn decode_events(packet: &[u8], out: &mut Events) -> Result<(), String> {
+    if packet.get(8..12) != Some(b"EVTS") {
+        return Err("event packet without the EVTS identifier".into());
+    }
+    let table = Table::root(packet, 4)?;
+    let events = table.structs(0, EVENT_BYTES)?;
+    out.bytes.reserve(events.len());
+    for e in events.chunks_exact(EVENT_BYTES) {
+        let t = i64::from_le_bytes([e[0], e[1], e[2], e[3], e[4], e[5], e[6], e[7]]);
+        out.push(
+            t,
+            i16::from_le_bytes([e[8], e[9]]),
+            i16::from_le_bytes([e[10], e[11]]),
+            (e[12] != 0) as u8,
+        );
+    }
+    Ok(())
+}
+
+impl BodyDecoder for Body {
+    fn decode(&mut self, data: &[u8], at: u64, out: &mut Events) -> Result<usize, DecodeError> {
+        let mut pos = 0usize;
+        loop {
+            let offset = at + pos as u64;
+            if self.data_table >= 0 && offset >= self.data_table as u64 {
+                return Ok(data.len()); // the index after the packets: nothing to decode there
+            }
+            let (Some(stream), Some(size)) = (le_u32(data, pos), le_u32(data, pos + 4)) else {
+                return Ok(pos);
+            };
+            let (stream, size) = (stream as i32, size as i32);
+            if size < 0 {
+                return Err(DecodeError::new(
+                    offset + 4,
+                    format!("negative packet size {size}"),
+                ));
+            }
+            let end = pos + 8 + size as usize;
+            if data.len() < end {
+                return Ok(pos);
+            }
+            if self.event_streams.contains(&stream) {
+                let packet = decompress(self.compression, &data[pos + 8..end])
+                    .map_err(|r| DecodeError::new(offset + 8, r))?;
+                decode_events(&packet, out).map_err(|r| DecodeError::new(offset + 8, r))?;
+            }
+            pos = end;
+        }
+    }
+
+    fn finish(&mut self, rest: &[u8], at: u64) -> Result<(), DecodeError> {
+        if rest.is_empty() {
+            return Ok(());
+        }
+        Err(DecodeError::new(
+            at,
+            format!("file truncated inside a packet ({} bytes left)", rest.len()),
+        ))
+    }
+}

@@ -1,0 +1,76 @@
+//! Prophesee EVT 2.0 `.raw`: `%` header lines, then little-endian u32 words,
+//! type in the top 4 bits. CD_OFF (0x0) / CD_ON (0x1):
+//! `ts_lsb = w[27:22], x = w[21:11], y = w[10:0]`, `t = time_high << 6 | ts_lsb`;
+//! EV_TIME_HIGH (0x8): `time_high = w[27:0]`. Triggers (0xA), OTHERS (0xE) and
+//! CONTINUED (0xF) carry no CD event; any other type is an error. Events
+//! before the first time-high word take time_high = 0.
+
+use super::header::{marked_lines_len, prophesee_header_text, prophesee_sensor};
+use super::{BodyDecoder, DecodeError, Events, HeaderParse};
+
+pub fn parse_header(data: &[u8], at_end: bool) -> Result<HeaderParse, DecodeError> {
+    let Some(len) = marked_lines_len(data, b'%', at_end) else {
+        return Ok(HeaderParse::NeedMore);
+    };
+    Ok(HeaderParse::Done {
+        len,
+        body: Box::new(Body { time_high: 0 }),
+        sensor: prophesee_sensor(&prophesee_header_text(&data[..len])),
+    })
+}
+
+struct Body {
+    time_high: i64,
+}
+
+impl BodyDecoder for Body {
+    fn decode(&mut self, data: &[u8], at: u64, out: &mut Events) -> Result<usize, DecodeError> {
+        let whole = data.len() / 4 * 4;
+        out.bytes.reserve(whole / 4 * super::RECORD_BYTES);
+        for (i, r) in data[..whole].chunks_exact(4).enumerate() {
+            let w = u32::from_le_bytes([r[0], r[1], r[2], r[3]]);
+            match w >> 28 {
+                kind @ (0x0 | 0x1) => {
+                    let t = (self.time_high << 6) | ((w >> 22) & 0x3F) as i64;
+                    out.push(
+                        t,
+                        ((w >> 11) & 0x7FF) as i16,
+                        (w & 0x7FF) as i16,
+                        kind as u8,
+                    );
+                }
+                0x8 => self.time_high = (w & 0x0FFF_FFFF) as i64,
+                0xA | 0xE | 0xF => {}
+                kind => {
+                    return Err(DecodeError::new(
+                        at + 4 * i as u64,
+                        format!("EVT 2.0 word of undefined type {kind:#x}"),
+                    ))
+                }
+            }
+        }
+        Ok(whole)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{decode_all, Format};
+
+    #[test]
+    fn words_decode() {
+        let mut file = b"% evt 2.0\n".to_vec();
+        for w in [
+            (0x8u32 << 28) | 3,
+            (1 << 28) | (5 << 22) | (300 << 11) | 200,
+            0x2 << 28,
+        ] {
+            file.extend_from_slice(&w.to_le_bytes());
+        }
+        let err = decode_all(Format::Evt2, &file).unwrap_err();
+        assert_eq!(err.offset, 10 + 8);
+        file.truncate(file.len() - 4);
+        let (e, _) = decode_all(Format::Evt2, &file).unwrap();
+        assert_eq!(e.get(0), ((3 << 6) | 5, 300, 200, 1));
+    }
+}

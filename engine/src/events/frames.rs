@@ -1,0 +1,143 @@
+//! Frame integration: counts the events of each window into a frame
+//! `[channels, height, width]` (SPEC §5). Which events form each window is
+//! decided by the caller (`reference/events.py` defines every mode); here
+//! frame `i` counts records `starts[i]..ends[i]`. Frames are independent, so
+//! they fill in parallel.
+
+use super::{record, RECORD_BYTES};
+use crate::error::EngineError;
+use rayon::prelude::*;
+
+/// Geometry and options of the frames.
+#[derive(Clone, Copy, Debug)]
+pub struct FrameSpec {
+    pub width: usize,
+    pub height: usize,
+    /// 2: channel 0 counts `p == 0`, channel 1 counts `p != 0`; 1: all in one channel.
+    pub channels: usize,
+    /// Frames hold 1 where any event fell, instead of counts.
+    pub binarize: bool,
+}
+
+impl FrameSpec {
+    pub fn frame_len(&self) -> usize {
+        self.channels * self.height * self.width
+    }
+}
+
+/// Fills `frames` (`[starts.len(), channels, height, width]`, row-major).
+pub fn accumulate(
+    records: &[u8],
+    starts: &[u64],
+    ends: &[u64],
+    spec: FrameSpec,
+    frames: &mut [f32],
+) -> Result<(), EngineError> {
+    if records.len() % RECORD_BYTES != 0 {
+        return Err(EngineError::param(
+            "events",
+            format!(
+                "expected whole {RECORD_BYTES}-byte records, got {} bytes",
+                records.len()
+            ),
+        ));
+    }
+    if !(spec.channels == 1 || spec.channels == 2) {
+        return Err(EngineError::param(
+            "sensor_size",
+            format!("expected 1 or 2 polarity channels, got {}", spec.channels),
+        ));
+    }
+    let n = (records.len() / RECORD_BYTES) as u64;
+    if starts.len() != ends.len() {
+        return Err(EngineError::param(
+            "ends",
+            "expected as many window ends as starts",
+        ));
+    }
+    for (i, (&s, &e)) in starts.iter().zip(ends).enumerate() {
+        if s > e || e > n {
+            return Err(EngineError::param(
+                "windows",
+                format!("window {i} = [{s}, {e}) is not inside the {n} events"),
+            ));
+        }
+    }
+    let frame_len = spec.frame_len();
+    if frames.len() != starts.len() * frame_len {
+        return Err(EngineError::param(
+            "frames",
+            "expected [windows, channels, height, width]",
+        ));
+    }
+    if frame_len == 0 {
+        return Ok(());
+    }
+    frames
+        .par_chunks_mut(frame_len)
+        .zip(starts.par_iter().zip(ends.par_iter()))
+        .try_for_each(|(frame, (&s, &e))| fill(records, s as usize, e as usize, spec, frame))
+}
+
+fn fill(
+    records: &[u8],
+    start: usize,
+    end: usize,
+    spec: FrameSpec,
+    frame: &mut [f32],
+) -> Result<(), EngineError> {
+    frame.fill(0.0);
+    let (w, h) = (spec.width, spec.height);
+    let plane = w * h;
+    let two = spec.channels == 2;
+    for (k, r) in records[start * RECORD_BYTES..end * RECORD_BYTES]
+        .chunks_exact(RECORD_BYTES)
+        .enumerate()
+    {
+        let (_, x, y, p) = record(r);
+        if x < 0 || y < 0 || x as usize >= w || y as usize >= h {
+            return Err(EngineError::param(
+                "events",
+                format!(
+                    "event {} at (x={x}, y={y}) lies outside the sensor (width {w}, height {h})",
+                    start + k
+                ),
+            ));
+        }
+        let channel = if two && p != 0 { plane } else { 0 };
+        frame[channel + y as usize * w + x as usize] += 1.0;
+    }
+    if spec.binarize {
+        for v in frame.iter_mut() {
+            *v = if *v > 0.0 { 1.0 } else { 0.0 };
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::Events;
+    use super::*;
+
+    #[test]
+    fn windows_count_per_polarity_and_reject_outsiders() {
+        let mut e = Events::default();
+        e.push(0, 1, 0, 0);
+        e.push(1, 1, 0, 0);
+        e.push(2, 0, 1, 1);
+        let spec = FrameSpec {
+            width: 2,
+            height: 2,
+            channels: 2,
+            binarize: false,
+        };
+        let mut frames = vec![9.0f32; 3 * 8];
+        accumulate(&e.bytes, &[0, 1, 3], &[3, 1, 3], spec, &mut frames).unwrap();
+        assert_eq!(&frames[..8], &[0., 2., 0., 0., 0., 0., 1., 0.]);
+        assert!(frames[8..].iter().all(|&v| v == 0.0));
+        let spec = FrameSpec { width: 1, ..spec };
+        assert!(accumulate(&e.bytes, &[0], &[3], spec, &mut frames[..4]).is_err());
+        assert!(accumulate(&e.bytes, &[2], &[4], spec, &mut frames[..4]).is_err());
+    }
+}

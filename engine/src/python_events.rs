@@ -1,0 +1,159 @@
+//! The PyO3 boundary of the event readers and frame integration.
+
+use crate::events::frames::{self, FrameSpec};
+use crate::events::{self, DecodeError, Events, Format, StreamDecoder, FORMAT_NAMES};
+use numpy::{PyArray1, PyArrayDyn, PyArrayMethods, PyReadonlyArray1, PyUntypedArrayMethods};
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use std::sync::Mutex;
+
+fn format_arg(name: &str) -> PyResult<Format> {
+    Format::from_name(name).ok_or_else(|| {
+        let names: Vec<&str> = FORMAT_NAMES.iter().map(|(n, _)| *n).collect();
+        PyValueError::new_err(format!("format: expected one of {names:?}, got {name:?}"))
+    })
+}
+
+fn decode_error(source: &str, e: DecodeError) -> PyErr {
+    PyValueError::new_err(format!("{source}: byte offset {}: {}", e.offset, e.reason))
+}
+
+fn records<'py>(py: Python<'py>, events: Events) -> Bound<'py, PyArray1<u8>> {
+    PyArray1::from_vec(py, events.bytes)
+}
+
+type Decoded<'py> = (Bound<'py, PyArray1<u8>>, Option<(u32, u32)>);
+
+/// Decodes a whole file's bytes. Returns `(records uint8 [16·n], (width, height) or None)`;
+/// view the records as `snnrs.events.EVENT_DTYPE`. Errors name `source` and the byte offset.
+#[pyfunction]
+#[pyo3(signature = (data, format, source="<bytes>"))]
+fn decode_events<'py>(
+    py: Python<'py>,
+    data: &[u8],
+    format: &str,
+    source: &str,
+) -> PyResult<Decoded<'py>> {
+    let format = format_arg(format)?;
+    let (events, sensor) = py
+        .detach(|| events::decode_all(format, data))
+        .map_err(|e| decode_error(source, e))?;
+    Ok((records(py, events), sensor))
+}
+
+/// Streaming decoder: `feed(chunk)` returns the records completed so far, `finish()` the rest.
+#[pyclass(frozen)]
+struct EventStream {
+    inner: Mutex<StreamDecoder>,
+    source: String,
+}
+
+#[pymethods]
+impl EventStream {
+    #[new]
+    #[pyo3(signature = (format, source="<stream>"))]
+    fn new(format: &str, source: &str) -> PyResult<Self> {
+        Ok(EventStream {
+            inner: Mutex::new(StreamDecoder::new(format_arg(format)?)),
+            source: source.to_string(),
+        })
+    }
+
+    fn feed<'py>(&self, py: Python<'py>, chunk: &[u8]) -> PyResult<Bound<'py, PyArray1<u8>>> {
+        let mut out = Events::default();
+        py.detach(|| match self.inner.lock() {
+            Ok(mut d) => d.feed(chunk, &mut out),
+            Err(_) => Err(DecodeError::new(
+                0,
+                "decoder unusable after an earlier failure",
+            )),
+        })
+        .map_err(|e| decode_error(&self.source, e))?;
+        Ok(records(py, out))
+    }
+
+    fn finish<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray1<u8>>> {
+        let mut out = Events::default();
+        py.detach(|| match self.inner.lock() {
+            Ok(mut d) => d.finish(&mut out),
+            Err(_) => Err(DecodeError::new(
+                0,
+                "decoder unusable after an earlier failure",
+            )),
+        })
+        .map_err(|e| decode_error(&self.source, e))?;
+        Ok(records(py, out))
+    }
+
+    /// (width, height) once the header is read, when the format tells.
+    #[getter]
+    fn sensor(&self) -> Option<(u32, u32)> {
+        self.inner.lock().ok().and_then(|d| d.sensor())
+    }
+
+    /// Bytes decoded so far.
+    #[getter]
+    fn position(&self) -> u64 {
+        self.inner.lock().map(|d| d.position()).unwrap_or(0)
+    }
+}
+
+/// The format of a file from its first bytes and extension, or None.
+#[pyfunction]
+fn detect_event_format(head: &[u8], extension: &str) -> Option<&'static str> {
+    Format::detect(head, &extension.to_ascii_lowercase()).map(Format::name)
+}
+
+/// Counts records `starts[i]..ends[i]` into frame i: returns float32 `[M, channels, height, width]`.
+#[pyfunction]
+#[pyo3(signature = (records, starts, ends, *, width, height, channels=2, binarize=false))]
+#[allow(clippy::too_many_arguments)]
+fn accumulate_frames<'py>(
+    py: Python<'py>,
+    records: &Bound<'py, PyAny>,
+    starts: PyReadonlyArray1<'py, u64>,
+    ends: PyReadonlyArray1<'py, u64>,
+    width: usize,
+    height: usize,
+    channels: usize,
+    binarize: bool,
+) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
+    let records = records
+        .cast::<PyArray1<u8>>()
+        .map_err(|_| PyTypeError::new_err("records: expected a 1-D uint8 numpy array"))?
+        .readonly();
+    if !records.is_c_contiguous() {
+        return Err(PyValueError::new_err(
+            "records: expected a C-contiguous array",
+        ));
+    }
+    let spec = FrameSpec {
+        width,
+        height,
+        channels,
+        binarize,
+    };
+    let windows = starts.len();
+    let total = windows
+        .checked_mul(spec.frame_len())
+        .filter(|&n| n <= (1usize << 34))
+        .ok_or_else(|| {
+            PyValueError::new_err("frames: too many windows x sensor pixels (> 2^34 values)")
+        })?;
+    let mut frames = vec![0f32; total];
+    let (r, s, e) = (records.as_slice()?, starts.as_slice()?, ends.as_slice()?);
+    py.detach(|| frames::accumulate(r, s, e, spec, &mut frames))
+        .map_err(|e| PyValueError::new_err(e.to_string()))?;
+    PyArray1::from_vec(py, frames).reshape(vec![windows, channels, height, width])
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(decode_events, m)?)?;
+    m.add_function(wrap_pyfunction!(detect_event_format, m)?)?;
+    m.add_function(wrap_pyfunction!(accumulate_frames, m)?)?;
+    m.add_class::<EventStream>()?;
+    let names: Vec<&str> = FORMAT_NAMES.iter().map(|(n, _)| *n).collect();
+    m.add("EVENT_FORMATS", names)?;
+    m.add("EVENT_RECORD_BYTES", events::RECORD_BYTES)?;
+    Ok(())
+}

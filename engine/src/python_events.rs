@@ -5,6 +5,7 @@ use crate::events::{self, DecodeError, Events, Format, StreamDecoder, FORMAT_NAM
 use numpy::{PyArray1, PyArrayDyn, PyArrayMethods, PyReadonlyArray1, PyUntypedArrayMethods};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
+use pyo3::types::PyBytes;
 use std::sync::Mutex;
 
 fn format_arg(name: &str) -> PyResult<Format> {
@@ -26,18 +27,33 @@ type Decoded<'py> = (Bound<'py, PyArray1<u8>>, Option<(u32, u32)>);
 
 /// Decodes a whole file's bytes. Returns `(records uint8 [16·n], (width, height) or None)`;
 /// view the records as `snnrs.events.EVENT_DTYPE`. Errors name `source` and the byte offset.
+/// `data` is `bytes` or a 1-D uint8 array (e.g. a `numpy.memmap` of the file, read in place).
 #[pyfunction]
 #[pyo3(signature = (data, format, source="<bytes>"))]
 fn decode_events<'py>(
     py: Python<'py>,
-    data: &[u8],
+    data: &Bound<'py, PyAny>,
     format: &str,
     source: &str,
 ) -> PyResult<Decoded<'py>> {
     let format = format_arg(format)?;
-    let (events, sensor) = py
-        .detach(|| events::decode_all(format, data))
-        .map_err(|e| decode_error(source, e))?;
+    let decode = |bytes: &[u8]| {
+        py.detach(|| events::decode_all(format, bytes))
+            .map_err(|e| decode_error(source, e))
+    };
+    let (events, sensor) = if let Ok(b) = data.cast::<PyBytes>() {
+        decode(b.as_bytes())?
+    } else if let Ok(a) = data.cast::<PyArray1<u8>>() {
+        let a = a.readonly();
+        decode(
+            a.as_slice()
+                .map_err(|_| PyValueError::new_err("data: expected a C-contiguous uint8 array"))?,
+        )?
+    } else {
+        return Err(PyTypeError::new_err(
+            "data: expected bytes or a 1-D uint8 numpy array",
+        ));
+    };
     Ok((records(py, events), sensor))
 }
 

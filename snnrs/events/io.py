@@ -17,6 +17,9 @@ EVENT_DTYPE = np.dtype({"names": ["t", "x", "y", "p"], "formats": ["<i8", "<i2",
                         "offsets": [0, 8, 10, 12], "itemsize": _engine.EVENT_RECORD_BYTES})
 FORMATS = tuple(_engine.EVENT_FORMATS)
 DEFAULT_CHUNK_BYTES = 16 << 20
+# Files up to this size are decoded in one call (in parallel where the format allows);
+# larger ones stream in chunks.
+WHOLE_FILE_BYTES = 2 << 30
 
 
 def _records_to_events(records: np.ndarray) -> np.ndarray:
@@ -46,9 +49,18 @@ def read_events(path, format: Optional[str] = None, *, return_sensor_size: bool 
                 chunk_bytes: int = DEFAULT_CHUNK_BYTES):
     """All events of the file at ``path`` (format detected unless given).
 
-    With ``return_sensor_size=True`` returns ``(events, (width, height) or None)``. The file is
-    read in chunks of ``chunk_bytes``; corrupt bytes raise ValueError naming file and byte offset.
+    With ``return_sensor_size=True`` returns ``(events, (width, height) or None)``. Files up to
+    ``WHOLE_FILE_BYTES`` are memory-mapped and decoded at once; larger ones are read in chunks of
+    ``chunk_bytes``. Corrupt bytes raise ValueError naming the file and the byte offset.
     """
+    path = os.fspath(path)
+    format = _check_format(format) if format is not None else detect_format(path)
+    size = os.path.getsize(path)
+    if 0 < size <= WHOLE_FILE_BYTES:
+        # Mapped, not copied: the engine decodes the page cache in place, on every core.
+        records, sensor = _engine.decode_events(np.memmap(path, dtype=np.uint8, mode="r"), format, path)
+        events = _records_to_events(records)
+        return (events, sensor) if return_sensor_size else events
     chunks, sensor = [], None
     stream = None
     for part, stream in _stream(path, format, chunk_bytes):

@@ -4,7 +4,8 @@
 //! As the datasets' own loader, a record with `y == 240` is no event but a
 //! timestamp overflow marker: it adds 2^13 µs to every later timestamp.
 
-use super::{BodyDecoder, DecodeError, Events};
+use super::parallel::{decode_records, write_record};
+use super::{BodyDecoder, DecodeError, Events, RECORD_BYTES};
 
 const OVERFLOW_Y: u8 = 240;
 const OVERFLOW_STEP: i64 = 1 << 13;
@@ -14,7 +15,48 @@ pub struct Body {
     overflow: i64,
 }
 
+#[inline(always)]
+fn time(r: &[u8]) -> i64 {
+    (((r[2] & 0x7F) as i64) << 16) | ((r[3] as i64) << 8) | r[4] as i64
+}
+
 impl BodyDecoder for Body {
+    fn decode_whole(
+        &mut self,
+        data: &[u8],
+        at: u64,
+    ) -> Option<Result<(Events, usize), DecodeError>> {
+        let scan = |chunk: &[u8], _| {
+            let markers = chunk.chunks_exact(5).filter(|r| r[1] == OVERFLOW_Y).count();
+            Ok((chunk.len() / 5 - markers, markers as i64))
+        };
+        let write = |chunk: &[u8], mut overflow: i64, out: &mut [u8]| {
+            let mut slots = out.chunks_exact_mut(RECORD_BYTES);
+            for r in chunk.chunks_exact(5) {
+                if r[1] == OVERFLOW_Y {
+                    overflow += OVERFLOW_STEP;
+                } else if let Some(slot) = slots.next() {
+                    write_record(
+                        slot,
+                        time(r) + overflow,
+                        r[0] as i16,
+                        r[1] as i16,
+                        r[2] >> 7,
+                    );
+                }
+            }
+        };
+        let chain = |overflow: i64, markers: &i64| overflow + markers * OVERFLOW_STEP;
+        Some(
+            decode_records(data, 5, at, self.overflow, scan, chain, write).map(
+                |(events, used, overflow)| {
+                    self.overflow = overflow;
+                    (events, used)
+                },
+            ),
+        )
+    }
+
     fn decode(&mut self, data: &[u8], _at: u64, out: &mut Events) -> Result<usize, DecodeError> {
         let whole = data.len() / 5 * 5;
         out.bytes.reserve(whole / 5 * super::RECORD_BYTES);
@@ -23,8 +65,7 @@ impl BodyDecoder for Body {
                 self.overflow += OVERFLOW_STEP;
                 continue;
             }
-            let t = (((r[2] & 0x7F) as i64) << 16) | ((r[3] as i64) << 8) | r[4] as i64;
-            out.push(t + self.overflow, r[0] as i16, r[1] as i16, r[2] >> 7);
+            out.push(time(r) + self.overflow, r[0] as i16, r[1] as i16, r[2] >> 7);
         }
         Ok(whole)
     }

@@ -4,7 +4,19 @@
 //! p = data[31:28]`, `t` in µs.
 
 use super::header::{marked_lines_len, prophesee_header_text, prophesee_sensor};
-use super::{le_u32, BodyDecoder, DecodeError, Events, HeaderParse};
+use super::parallel::{decode_records, write_record};
+use super::{le_u32, BodyDecoder, DecodeError, Events, HeaderParse, RECORD_BYTES};
+
+#[inline(always)]
+fn fields(r: &[u8]) -> (i64, i16, i16, u8) {
+    let (t, d) = (le_u32(r, 0).unwrap_or(0), le_u32(r, 4).unwrap_or(0));
+    (
+        t as i64,
+        (d & 0x3FFF) as i16,
+        ((d >> 14) & 0x3FFF) as i16,
+        (d >> 28) as u8,
+    )
+}
 
 pub fn parse_header(data: &[u8], at_end: bool) -> Result<HeaderParse, DecodeError> {
     let Some(len) = marked_lines_len(data, b'%', at_end) else {
@@ -39,6 +51,28 @@ struct Body {
 }
 
 impl BodyDecoder for Body {
+    fn decode_whole(
+        &mut self,
+        data: &[u8],
+        at: u64,
+    ) -> Option<Result<(Events, usize), DecodeError>> {
+        let size = self.size;
+        let write = |chunk: &[u8], _: (), out: &mut [u8]| {
+            for (r, slot) in chunk
+                .chunks_exact(size)
+                .zip(out.chunks_exact_mut(RECORD_BYTES))
+            {
+                let (t, x, y, p) = fields(r);
+                write_record(slot, t, x, y, p);
+            }
+        };
+        let scan = |chunk: &[u8], _| Ok((chunk.len() / size, ()));
+        Some(
+            decode_records(data, size, at, (), scan, |_, _| (), write)
+                .map(|(e, used, _)| (e, used)),
+        )
+    }
+
     fn decode(&mut self, data: &[u8], _at: u64, out: &mut Events) -> Result<usize, DecodeError> {
         let whole = data.len() / self.size * self.size;
         out.bytes.reserve(whole / self.size * super::RECORD_BYTES);

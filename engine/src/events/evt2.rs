@@ -6,7 +6,55 @@
 //! before the first time-high word take time_high = 0.
 
 use super::header::{marked_lines_len, prophesee_header_text, prophesee_sensor};
-use super::{BodyDecoder, DecodeError, Events, HeaderParse};
+use super::parallel::{decode_records, write_record};
+use super::{BodyDecoder, DecodeError, Events, HeaderParse, RECORD_BYTES};
+
+fn undefined(kind: u32, offset: u64) -> DecodeError {
+    DecodeError::new(offset, format!("EVT 2.0 word of undefined type {kind:#x}"))
+}
+
+#[inline(always)]
+fn word(r: &[u8]) -> u32 {
+    u32::from_le_bytes([r[0], r[1], r[2], r[3]])
+}
+
+/// Counts a chunk's CD events and finds its last time-high word, or its first bad word.
+fn scan(chunk: &[u8], at: u64) -> Result<(usize, Option<i64>), DecodeError> {
+    let (mut events, mut high) = (0usize, None);
+    for (i, r) in chunk.chunks_exact(4).enumerate() {
+        let w = word(r);
+        match w >> 28 {
+            0x0 | 0x1 => events += 1,
+            0x8 => high = Some((w & 0x0FFF_FFFF) as i64),
+            0xA | 0xE | 0xF => {}
+            kind => return Err(undefined(kind, at + 4 * i as u64)),
+        }
+    }
+    Ok((events, high))
+}
+
+fn write(chunk: &[u8], mut time_high: i64, out: &mut [u8]) {
+    let mut slots = out.chunks_exact_mut(RECORD_BYTES);
+    for r in chunk.chunks_exact(4) {
+        let w = word(r);
+        match w >> 28 {
+            kind @ (0x0 | 0x1) => {
+                if let Some(slot) = slots.next() {
+                    let t = (time_high << 6) | ((w >> 22) & 0x3F) as i64;
+                    write_record(
+                        slot,
+                        t,
+                        ((w >> 11) & 0x7FF) as i16,
+                        (w & 0x7FF) as i16,
+                        kind as u8,
+                    );
+                }
+            }
+            0x8 => time_high = (w & 0x0FFF_FFFF) as i64,
+            _ => {}
+        }
+    }
+}
 
 pub fn parse_header(data: &[u8], at_end: bool) -> Result<HeaderParse, DecodeError> {
     let Some(len) = marked_lines_len(data, b'%', at_end) else {
@@ -24,6 +72,22 @@ struct Body {
 }
 
 impl BodyDecoder for Body {
+    fn decode_whole(
+        &mut self,
+        data: &[u8],
+        at: u64,
+    ) -> Option<Result<(Events, usize), DecodeError>> {
+        let chain = |high: i64, last: &Option<i64>| last.unwrap_or(high);
+        Some(
+            decode_records(data, 4, at, self.time_high, scan, chain, write).map(
+                |(e, used, high)| {
+                    self.time_high = high;
+                    (e, used)
+                },
+            ),
+        )
+    }
+
     fn decode(&mut self, data: &[u8], at: u64, out: &mut Events) -> Result<usize, DecodeError> {
         let whole = data.len() / 4 * 4;
         out.bytes.reserve(whole / 4 * super::RECORD_BYTES);
@@ -41,12 +105,7 @@ impl BodyDecoder for Body {
                 }
                 0x8 => self.time_high = (w & 0x0FFF_FFFF) as i64,
                 0xA | 0xE | 0xF => {}
-                kind => {
-                    return Err(DecodeError::new(
-                        at + 4 * i as u64,
-                        format!("EVT 2.0 word of undefined type {kind:#x}"),
-                    ))
-                }
+                kind => return Err(undefined(kind, at + 4 * i as u64)),
             }
         }
         Ok(whole)

@@ -88,14 +88,20 @@ fn fill(
 ) -> Result<(), EngineError> {
     frame.fill(0.0);
     let (w, h) = (spec.width, spec.height);
-    let plane = w * h;
-    let two = spec.channels == 2;
+    let plane = if spec.channels == 2 { w * h } else { 0 };
     for (k, r) in records[start * RECORD_BYTES..end * RECORD_BYTES]
         .chunks_exact(RECORD_BYTES)
         .enumerate()
     {
-        let (_, x, y, p) = record(r);
-        if x < 0 || y < 0 || x as usize >= w || y as usize >= h {
+        // x, y and p in one load; negative x or y become large as u16, so one compare each.
+        let v = u64::from_le_bytes([r[8], r[9], r[10], r[11], r[12], r[13], r[14], r[15]]);
+        let (x, y, p) = (
+            v as u16 as usize,
+            (v >> 16) as u16 as usize,
+            (v >> 32) as u8,
+        );
+        if x >= w || y >= h {
+            let (_, x, y, _) = record(r);
             return Err(EngineError::param(
                 "events",
                 format!(
@@ -104,8 +110,8 @@ fn fill(
                 ),
             ));
         }
-        let channel = if two && p != 0 { plane } else { 0 };
-        frame[channel + y as usize * w + x as usize] += 1.0;
+        let channel = if p != 0 { plane } else { 0 };
+        frame[channel + y * w + x] += 1.0;
     }
     if spec.binarize {
         for v in frame.iter_mut() {

@@ -19,6 +19,7 @@ mod evt3;
 mod flatbuf;
 pub mod frames;
 mod header;
+mod parallel;
 
 use std::fmt;
 
@@ -37,12 +38,7 @@ pub struct Events {
 impl Events {
     #[inline(always)]
     pub fn push(&mut self, t: i64, x: i16, y: i16, p: u8) {
-        let mut r = [0u8; RECORD_BYTES];
-        r[0..8].copy_from_slice(&t.to_le_bytes());
-        r[8..10].copy_from_slice(&x.to_le_bytes());
-        r[10..12].copy_from_slice(&y.to_le_bytes());
-        r[12] = p;
-        self.bytes.extend_from_slice(&r);
+        self.bytes.extend_from_slice(&pack(t, x, y, p));
     }
 
     pub fn len(&self) -> usize {
@@ -57,6 +53,13 @@ impl Events {
     pub fn get(&self, i: usize) -> (i64, i16, i16, u8) {
         record(&self.bytes[i * RECORD_BYTES..(i + 1) * RECORD_BYTES])
     }
+}
+
+/// One record's bytes, built as one 128-bit value so it is stored in one go.
+#[inline(always)]
+pub fn pack(t: i64, x: i16, y: i16, p: u8) -> [u8; RECORD_BYTES] {
+    let high = (x as u16 as u64) | ((y as u16 as u64) << 16) | ((p as u64) << 32);
+    (((high as u128) << 64) | (t as u64 as u128)).to_le_bytes()
 }
 
 /// Splits one 16-byte record into its fields.
@@ -170,6 +173,16 @@ pub(crate) trait BodyDecoder: Send {
     /// file offset `at`; returns how many bytes it used.
     fn decode(&mut self, data: &[u8], at: u64, out: &mut Events) -> Result<usize, DecodeError>;
 
+    /// Decodes all of `data` at once, in parallel where the format allows;
+    /// None: the format decodes sequentially through [`BodyDecoder::decode`].
+    fn decode_whole(
+        &mut self,
+        _data: &[u8],
+        _at: u64,
+    ) -> Option<Result<(Events, usize), DecodeError>> {
+        None
+    }
+
     /// The input ended with `rest` (fewer bytes than a unit) left over.
     fn finish(&mut self, rest: &[u8], at: u64) -> Result<(), DecodeError> {
         if rest.is_empty() {
@@ -230,7 +243,14 @@ pub fn decode_all(
         }
     };
     let rest = &data[len..];
-    let used = body.decode(rest, len as u64, &mut out)?;
+    let used = match body.decode_whole(rest, len as u64) {
+        Some(result) => {
+            let (events, used) = result?;
+            out = events;
+            used
+        }
+        None => body.decode(rest, len as u64, &mut out)?,
+    };
     body.finish(&rest[used..], (len + used) as u64)?;
     Ok((out, sensor))
 }

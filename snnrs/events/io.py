@@ -54,6 +54,7 @@ def read_events(path, format: Optional[str] = None, *, return_sensor_size: bool 
     ``chunk_bytes``. Corrupt bytes raise ValueError naming the file and the byte offset.
     """
     path = os.fspath(path)
+    _check_chunk_bytes(chunk_bytes)
     format = _check_format(format) if format is not None else detect_format(path)
     size = os.path.getsize(path)
     if 0 < size <= WHOLE_FILE_BYTES:
@@ -81,10 +82,14 @@ def iter_events(path, format: Optional[str] = None, chunk_bytes: int = DEFAULT_C
             yield _records_to_events(part)
 
 
+def _check_chunk_bytes(chunk_bytes):
+    if isinstance(chunk_bytes, bool) or not isinstance(chunk_bytes, int) or chunk_bytes < 1:
+        raise ValueError(f"chunk_bytes: expected a positive int, got {chunk_bytes!r}")
+
+
 def _stream(path, format, chunk_bytes) -> Iterator[Tuple[np.ndarray, "object"]]:
     path = os.fspath(path)
-    if not isinstance(chunk_bytes, int) or chunk_bytes < 1:
-        raise ValueError(f"chunk_bytes: expected a positive int, got {chunk_bytes!r}")
+    _check_chunk_bytes(chunk_bytes)
     format = _check_format(format) if format is not None else detect_format(path)
     stream = _engine.EventStream(format, path)
     with open(path, "rb") as f:

@@ -1,0 +1,10 @@
+"""Neuromorphic datasets (torch ``Dataset``) over local copies of their original files."""
+
+from snnrs.datasets.audio import SHD, SSC
+from snnrs.datasets.base import DatasetNotFoundError, NeuromorphicDataset
+from snnrs.datasets.collate import pad_sequence_collate, padded_sequence_mask
+from snnrs.datasets.dvs import ASLDVS, CIFAR10DVS, NMNIST, NAVGesture, NCaltech101
+from snnrs.datasets.gesture import DVS128Gesture
+
+__all__ = ["NeuromorphicDataset", "DatasetNotFoundError", "NMNIST", "NCaltech101", "CIFAR10DVS", "ASLDVS",
+           "NAVGesture", "DVS128Gesture", "SHD", "SSC", "pad_sequence_collate", "padded_sequence_mask"]

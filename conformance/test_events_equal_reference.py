@@ -172,3 +172,30 @@ def test_every_mode_equals_reference_on_a_grid_of_sizes():
                               include_incomplete=incomplete)
             windows = ref.tonic_windows(t, time_window=count * 20, overlap=overlap * 10, include_incomplete=incomplete)
             np.testing.assert_array_equal(got, _expect(events, windows, 4, 3), err_msg=f"time_window n={n}")
+
+
+@given(data=st.data(), steps=st.integers(1, 5), height=st.integers(1, 4), width=st.integers(1, 4),
+       per_pixel=st.booleans())
+def test_dvs_emulator_equals_reference(data, steps, height, width, per_pixel):
+    intensity = st.floats(0.0, 255.0, allow_nan=False)
+    frames = np.array(data.draw(st.lists(intensity, min_size=steps * height * width,
+                                         max_size=steps * height * width))).reshape(steps, height, width)
+    gaps = data.draw(st.lists(st.integers(1, 5000), min_size=steps, max_size=steps))
+    times = np.cumsum(gaps)
+    threshold = st.floats(0.05, 2.0)
+    if per_pixel:
+        c_on = np.array(data.draw(st.lists(threshold, min_size=height * width, max_size=height * width)))
+        c_on = c_on.reshape(height, width)
+    else:
+        c_on = data.draw(threshold)
+    c_off = data.draw(threshold)
+    got = ev.emulate_dvs(frames, times, c_on, c_off)
+    expected = ref.emulate_dvs(frames.tolist(), times.tolist(), c_on.tolist() if per_pixel else c_on, c_off)
+    assert _tuples(got) == expected
+
+
+def test_dvs_emulator_emits_one_event_per_threshold_crossing():
+    frames = np.array([[[1.0]], [[np.e ** 1.0]], [[1.0]]]) - 1e-3  # log(I + eps): 0, 1, 0
+    events = ev.emulate_dvs(frames, [0, 1000, 2000], threshold_on=0.25, threshold_off=0.5)
+    assert events["p"].tolist() == [1, 1, 1, 1, 0, 0]
+    assert events["t"].tolist() == [250, 500, 750, 1000, 1500, 2000]

@@ -271,3 +271,44 @@ def integrate(events, windows, width, height, channels=2, binarize=False):
             c = 1 if (channels == 2 and p != 0) else 0
             frames[i][c][y][x] = 1 if binarize else frames[i][c][y][x] + 1
     return frames
+
+
+# ---------------------------------------------------------------- DVS emulator
+
+def emulate_dvs(frames, times, threshold_on=0.2, threshold_off=0.2, eps=1e-3):
+    """Events a DVS would emit watching ``frames`` (``[T][H][W]`` intensities >= 0) taken at
+    ``times`` (µs, increasing). **Our definition**, the idealised pixel:
+
+    * log intensity ``L = log(I + eps)``; each pixel's reference ``R`` starts at ``L`` of frame 0;
+    * between frames k-1 and k, with ``D = L_k - R``: if ``D >= C_on`` the pixel emits
+      ``n = floor(D / C_on)`` ON events (p = 1) and ``R += n·C_on``; if ``D <= -C_off``,
+      ``n = floor(-D / C_off)`` OFF events (p = 0) and ``R -= n·C_off``;
+    * the i-th of them (i = 1..n) is stamped where the linear interpolation of L crosses it:
+      ``t = floor(t_{k-1} + (t_k - t_{k-1}) · (i·C) / |D|)``;
+    * events come out sorted by t; ties keep the emission order (frame, then row y, column x, then i).
+
+    ``threshold_on`` / ``threshold_off`` are scalars or ``[H][W]`` per-pixel thresholds.
+    """
+    height, width = len(frames[0]), len(frames[0][0])
+
+    def per_pixel(c, y, x):
+        return c[y][x] if hasattr(c, "__len__") else c
+
+    ref = [[math.log(frames[0][y][x] + eps) for x in range(width)] for y in range(height)]
+    emitted = []
+    for k in range(1, len(frames)):
+        t0, dt = times[k - 1], times[k] - times[k - 1]
+        for y in range(height):
+            for x in range(width):
+                d = math.log(frames[k][y][x] + eps) - ref[y][x]
+                c_on, c_off = per_pixel(threshold_on, y, x), per_pixel(threshold_off, y, x)
+                if d >= c_on:
+                    n, c, p = math.floor(d / c_on), c_on, 1
+                elif d <= -c_off:
+                    n, c, p = math.floor(-d / c_off), c_off, 0
+                else:
+                    continue
+                for i in range(1, n + 1):
+                    emitted.append((math.floor(t0 + dt * (i * c) / abs(d)), x, y, p))
+                ref[y][x] += n * c if p else -n * c
+    return sorted(emitted, key=lambda e: e[0])  # sorted() is stable

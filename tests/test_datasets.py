@@ -159,3 +159,48 @@ def test_pad_sequence_collate_and_mask():
         datasets.pad_sequence_collate([(torch.ones(3, 2), 0), (torch.ones(3, 4), 0)])
     loader = torch.utils.data.DataLoader(batch, batch_size=2, collate_fn=datasets.pad_sequence_collate)
     assert next(iter(loader))[0].shape == (2, 5, 2)
+
+
+def _traffic_root(tmp_path, rng):
+    from PIL import Image
+    for split, sequence in (("train", "cam1"), ("train", "cam2")):
+        for k in range(5):
+            frame = (rng.random((6, 8, 3)) * 255).astype(np.uint8)
+            path = tmp_path / "images" / split / sequence / f"{k:04d}.png"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(frame).save(path)
+            if k % 2 == 0:  # every other frame is labelled
+                mask = tmp_path / "semantic" / split / sequence / f"{k:04d}.png"
+                mask.parent.mkdir(parents=True, exist_ok=True)
+                Image.fromarray(rng.integers(0, 5, (6, 8)).astype(np.uint8)).save(mask)
+        instance = tmp_path / "instances" / split / sequence / "0004.npy"
+        instance.parent.mkdir(parents=True, exist_ok=True)
+        np.save(instance, np.arange(48).reshape(6, 8))
+    unlabelled = tmp_path / "unlabelled" / "cam9"
+    unlabelled.mkdir(parents=True)
+    for k in range(3):
+        np.save(unlabelled / f"{k}.npy", rng.random((6, 8)))
+
+
+def test_trafficcam_images_masks_instances_and_emulated_events(tmp_path, rng):
+    _traffic_root(tmp_path, rng)
+    images = datasets.TrafficCAM(tmp_path, split="train")
+    assert len(images) == 6  # frames 0, 2, 4 of two sequences
+    x, target = images[2]
+    assert x.shape == (3, 6, 8) and 0 <= x.min() and x.max() <= 1
+    assert target["semantic"].shape == (6, 8) and target["semantic"].dtype == torch.int64
+    assert torch.equal(target["instances"], torch.arange(48).reshape(6, 8))
+    assert "instances" not in images[0][1]
+    events = datasets.TrafficCAM(tmp_path, split="train", data_type="event", window=3, fps=10.0)
+    x, target = events[1]  # frame 2 of cam1: frames 0..2 feed the emulator
+    from PIL import Image
+    clip = np.stack([np.asarray(Image.open(tmp_path / "images/train/cam1" / f"{k:04d}.png")).astype(float)
+                     for k in range(3)])
+    np.testing.assert_array_equal(x, ev.emulate_dvs(clip, [0, 100_000, 200_000]))
+    assert len(x) > 0 and target["semantic"].shape == (6, 8)
+    frames = datasets.TrafficCAM(tmp_path, split="train", data_type="frame", window=3, frames_number=2)
+    assert frames[1][0].shape == (2, 2, 6, 8) and frames[1][0].sum() == len(x)
+    unlabelled = datasets.TrafficCAM(tmp_path, split="unlabelled")
+    assert len(unlabelled) == 3 and unlabelled[0][1] is None and unlabelled[0][0].shape == (1, 6, 8)
+    with pytest.raises(datasets.DatasetNotFoundError, match="semantic"):
+        datasets.TrafficCAM(tmp_path, split="val")

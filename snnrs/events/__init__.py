@@ -1,5 +1,6 @@
 """Neuromorphic event data: file readers and frame integration (SPEC §5)."""
 
+from snnrs.events.emulator import emulate_dvs
 from snnrs.events.frames import (integrate_events_by_fixed_duration, integrate_events_by_fixed_frames_number,
                                  integrate_many, integrate_windows, to_frame)
 from snnrs.events.io import (EVENT_DTYPE, FORMATS, as_events, decode_bytes, detect_format, iter_events,
@@ -7,4 +8,4 @@ from snnrs.events.io import (EVENT_DTYPE, FORMATS, as_events, decode_bytes, dete
 
 __all__ = ["EVENT_DTYPE", "FORMATS", "as_events", "decode_bytes", "detect_format", "iter_events", "read_events",
            "integrate_windows", "integrate_events_by_fixed_frames_number", "integrate_events_by_fixed_duration",
-           "to_frame", "integrate_many"]
+           "to_frame", "integrate_many", "emulate_dvs"]

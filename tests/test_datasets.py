@@ -204,3 +204,16 @@ def test_trafficcam_images_masks_instances_and_emulated_events(tmp_path, rng):
     assert len(unlabelled) == 3 and unlabelled[0][1] is None and unlabelled[0][0].shape == (1, 6, 8)
     with pytest.raises(datasets.DatasetNotFoundError, match="semantic"):
         datasets.TrafficCAM(tmp_path, split="val")
+
+
+def test_integrate_many_equals_one_by_one(rng):
+    samples = []
+    for n in (0, 5, 200):
+        events = np.zeros(n, ev.EVENT_DTYPE)
+        events["t"] = np.sort(rng.integers(0, 1000, n))
+        events["x"], events["y"], events["p"] = rng.integers(0, 8, n), rng.integers(0, 6, n), rng.integers(0, 2, n)
+        samples.append(events)
+    many = ev.integrate_many(samples, ev.integrate_events_by_fixed_frames_number, "time", 3, 6, 8, workers=2)
+    for got, events in zip(many, samples):
+        np.testing.assert_array_equal(got, ev.integrate_events_by_fixed_frames_number(events, "time", 3, 6, 8))
+    assert [f.sum() for f in many] == [0, 5, 200]

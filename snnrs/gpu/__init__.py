@@ -1,0 +1,7 @@
+"""The GPU path: WGSL compute shaders dispatched through wgpu-py (Vulkan, Metal, DX12)."""
+
+from snnrs.gpu.device import GPU, NoAdapterError, adapters, available, gpu
+from snnrs.gpu.neuron import SURROGATE_IDS, neuron_backward, neuron_forward
+
+__all__ = ["GPU", "NoAdapterError", "adapters", "available", "gpu", "neuron_forward", "neuron_backward",
+           "SURROGATE_IDS"]

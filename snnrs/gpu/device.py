@@ -1,0 +1,143 @@
+"""The WebGPU device (wgpu-py: Vulkan, Metal, DX12), device-resident arrays, and compiled
+pipelines cached by shader.
+
+Adapter choice: ``SNNRS_WGPU_ADAPTER`` (an index into :func:`adapters` or a substring of an
+adapter's device name, e.g. ``llvmpipe``), else the high-performance adapter wgpu offers.
+"""
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+SHADER_DIR = Path(__file__).parent / "shaders"
+WORKGROUP_SIZE = 64
+MAX_WORKGROUPS_PER_DIM = 65535
+
+
+class NoAdapterError(RuntimeError):
+    """No WebGPU adapter (GPU, or a software one such as lavapipe) is available."""
+
+
+def _wgpu():
+    try:
+        import wgpu
+    except ImportError:
+        raise NoAdapterError("the GPU path needs wgpu-py: pip install wgpu") from None
+    return wgpu
+
+
+def adapters() -> List[dict]:
+    """The adapters wgpu sees, as info dicts (vendor, device, adapter_type, backend_type)."""
+    return [dict(a.info) for a in _wgpu().gpu.enumerate_adapters_sync()]
+
+
+def _choose_adapter():
+    wgpu = _wgpu()
+    wanted = os.environ.get("SNNRS_WGPU_ADAPTER")
+    if wanted:
+        found = wgpu.gpu.enumerate_adapters_sync()
+        if wanted.isdigit() and int(wanted) < len(found):
+            return found[int(wanted)]
+        for a in found:
+            if wanted.lower() in str(a.info.get("device", "")).lower():
+                return a
+        names = [a.info.get("device") for a in found]
+        raise NoAdapterError(f"SNNRS_WGPU_ADAPTER={wanted!r} matches none of the adapters {names}")
+    adapter = wgpu.gpu.request_adapter_sync(power_preference="high-performance")
+    if adapter is None:
+        raise NoAdapterError("no WebGPU adapter found: install a GPU driver with Vulkan/Metal/DX12, or "
+                             "Mesa's lavapipe (apt-get install mesa-vulkan-drivers libvulkan1) for a software one")
+    return adapter
+
+
+class GPU:
+    """One device and its queue, with pipelines compiled once per shader."""
+
+    def __init__(self):
+        self.wgpu = _wgpu()
+        try:
+            self.adapter = _choose_adapter()
+        except NoAdapterError:
+            raise
+        except Exception as e:  # wgpu raises its own types when no backend loads
+            raise NoAdapterError(f"no usable WebGPU adapter: {e}") from e
+        self.device = self.adapter.request_device_sync()
+        self.queue = self.device.queue
+        self._pipelines: Dict[str, object] = {}
+
+    @property
+    def name(self) -> str:
+        info = self.adapter.info
+        return f"{info.get('device')} ({info.get('backend_type')}, {info.get('adapter_type')})"
+
+    def pipeline(self, kernel: str, includes: Sequence[str] = ("params", "surrogate")):
+        key = kernel
+        if key not in self._pipelines:
+            code = "\n".join(shader_source(name) for name in (*includes, kernel))
+            module = self.device.create_shader_module(code=code)
+            self._pipelines[key] = self.device.create_compute_pipeline(
+                layout="auto", compute={"module": module, "entry_point": "main"})
+        return self._pipelines[key]
+
+    def buffer(self, data: np.ndarray):
+        usage = self.wgpu.BufferUsage
+        data = np.ascontiguousarray(data)
+        if data.nbytes == 0:
+            data = np.zeros(1, data.dtype if data.dtype.itemsize == 4 else np.float32)
+        return self.device.create_buffer_with_data(data=data, usage=usage.STORAGE | usage.COPY_SRC | usage.COPY_DST)
+
+    def empty(self, nbytes: int):
+        usage = self.wgpu.BufferUsage
+        return self.device.create_buffer(size=max(4, nbytes), usage=usage.STORAGE | usage.COPY_SRC | usage.COPY_DST)
+
+    def uniform(self, data: np.ndarray):
+        usage = self.wgpu.BufferUsage
+        return self.device.create_buffer_with_data(data=np.ascontiguousarray(data), usage=usage.UNIFORM)
+
+    def run(self, kernel: str, buffers: Sequence, invocations: int, includes=("params", "surrogate")) -> None:
+        """Dispatches ``kernel`` over ``invocations`` threads with ``buffers`` bound in order
+        (binding 0 first); 2-D dispatch when one dimension would exceed 65,535 workgroups."""
+        pipeline = self.pipeline(kernel, includes)
+        entries = [{"binding": k, "resource": {"buffer": b, "offset": 0, "size": b.size}}
+                   for k, b in enumerate(buffers)]
+        group = self.device.create_bind_group(layout=pipeline.get_bind_group_layout(0), entries=entries)
+        x, y = dispatch_shape(invocations)
+        encoder = self.device.create_command_encoder()
+        compute = encoder.begin_compute_pass()
+        compute.set_pipeline(pipeline)
+        compute.set_bind_group(0, group)
+        compute.dispatch_workgroups(x, y, 1)
+        compute.end()
+        self.queue.submit([encoder.finish()])
+
+    def read(self, buf, dtype=np.float32, count: Optional[int] = None) -> np.ndarray:
+        out = np.frombuffer(self.queue.read_buffer(buf), dtype=dtype)
+        return out[:count].copy() if count is not None else out.copy()
+
+
+def dispatch_shape(invocations: int) -> Tuple[int, int]:
+    """(x, y) workgroups covering ``invocations`` threads; the row stride is ``x · 64``."""
+    groups = max(1, -(-invocations // WORKGROUP_SIZE))
+    x = min(groups, MAX_WORKGROUPS_PER_DIM)
+    return x, -(-groups // x)
+
+
+def shader_source(name: str) -> str:
+    return (SHADER_DIR / f"{name}.wgsl").read_text()
+
+
+@lru_cache(maxsize=1)
+def gpu() -> GPU:
+    """The process's device, created on first use."""
+    return GPU()
+
+
+def available() -> bool:
+    try:
+        gpu()
+        return True
+    except NoAdapterError:
+        return False

@@ -1,0 +1,77 @@
+// sg'(x) of every surrogate the CPU engine supports (ids as snnrs.gpu.SURROGATE_IDS),
+// in f32. sp0..sp3 hold the surrogate's parameters (see snnrs/gpu/neuron.py).
+const PI: f32 = 3.141592653589793;
+
+fn sg(x: f32) -> f32 {
+    let a = p.sp0;
+    switch p.surrogate {
+        case 0u: { // Sigmoid
+            let s = 1.0 / (1.0 + exp(-(a * x)));
+            return a * s * (1.0 - s);
+        }
+        case 1u: { // ATan
+            let z = PI / 2.0 * a * x;
+            return a / 2.0 / (1.0 + z * z);
+        }
+        case 2u: { // PiecewiseQuadratic
+            return select(0.0, a - a * a * abs(x), abs(x) <= 1.0 / a);
+        }
+        case 3u: { // PiecewiseExp
+            return a / 2.0 * exp(-(a * abs(x)));
+        }
+        case 4u: { // SoftSign
+            let d = 1.0 / a + abs(x);
+            return 1.0 / (2.0 * a * d * d);
+        }
+        case 5u: { // SuperSpike
+            let d = abs(x) + 1.0;
+            return a / (d * d);
+        }
+        case 6u: { // Erf
+            return a / sqrt(PI) * exp(-((a * x) * (a * x)));
+        }
+        case 7u: { // PiecewiseLeakyReLU (w, c)
+            return select(p.sp1, 1.0 / (2.0 * a), abs(x) < a);
+        }
+        case 8u: { // Rect
+            return select(0.0, a, abs(x) < 1.0 / (2.0 * a));
+        }
+        case 9u: { // QPseudoSpike
+            return pow(1.0 + 2.0 / (a - 1.0) * abs(x), -a);
+        }
+        case 10u: { // S2NN (alpha, beta)
+            if (x < 0.0) {
+                let s = 1.0 / (1.0 + exp(-(a * x)));
+                return a * s * (1.0 - s);
+            }
+            return p.sp1 / (x + 1.0);
+        }
+        case 11u: { // LeakyKReLU (leak, k)
+            return select(a, p.sp1, x >= 0.0);
+        }
+        case 12u: { // FakeNumericalGradient
+            let sign = select(-1.0, 1.0, x >= 0.0);
+            return min(sign / x, a);
+        }
+        case 13u: { // LogTailedReLU
+            if (x > 1.0) {
+                return 1.0 / x;
+            }
+            return select(a, 1.0, x > 0.0);
+        }
+        case 14u: { // NonzeroSignLogAbs
+            return 1.0 / (1.0 / a + abs(x));
+        }
+        case 15u: { // SquarewaveFourierSeries (n, T_period)
+            let omega = 2.0 * PI / p.sp1;
+            var sum = 0.0;
+            for (var i = 1u; i < u32(a); i++) {
+                sum += cos(f32(2u * i - 1u) * omega * x);
+            }
+            return 4.0 / p.sp1 * sum;
+        }
+        default: {
+            return 0.0;
+        }
+    }
+}

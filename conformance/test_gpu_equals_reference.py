@@ -94,3 +94,29 @@ def test_bad_arguments_raise_clear_errors():
         gpu.neuron_forward(x, np.zeros(4, np.float32), neuron="if")
     with pytest.raises(ValueError, match="surrogate"):
         gpu.neuron_backward(None, x, x, neuron="if", surrogate="Nope")
+
+
+@settings(max_examples=30)
+@given(data=st.data(), n=st.integers(0, 300), windows=st.integers(1, 6), channels=st.sampled_from([1, 2]),
+       binarize=st.booleans())
+def test_gpu_frame_integration_equals_the_engine(data, n, windows, channels, binarize):
+    """Overlapping and empty windows included; the engine's counting is held to the reference
+    by conformance/test_events_equal_reference.py."""
+    from snnrs import events as ev
+    rng = np.random.default_rng(n * 7 + windows)
+    events = np.zeros(n, ev.EVENT_DTYPE)
+    events["t"] = np.sort(rng.integers(0, 1000, n))
+    events["x"], events["y"], events["p"] = rng.integers(0, 5, n), rng.integers(0, 3, n), rng.integers(0, 2, n)
+    starts = np.array(data.draw(st.lists(st.integers(0, n), min_size=windows, max_size=windows)))
+    ends = starts + np.array(data.draw(st.lists(st.integers(0, n), min_size=windows, max_size=windows)))
+    got = gpu.integrate_windows(events, starts, ends, (5, 3, channels), binarize)
+    expected = ev.integrate_windows(events, starts, ends, (5, 3, channels), binarize)
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_gpu_frame_integration_rejects_events_outside_the_sensor():
+    from snnrs import events as ev
+    events = np.zeros(3, ev.EVENT_DTYPE)
+    events["x"] = [0, 9, 1]
+    with pytest.raises(ValueError, match="event 1 at \\(x=9, y=0\\) lies outside"):
+        gpu.integrate_windows(events, [0], [3], (4, 4))

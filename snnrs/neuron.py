@@ -19,6 +19,8 @@ from snnrs import _ops, surrogate
 from snnrs.base import BackendModule, MemoryModule
 
 BACKENDS = ("torch", "engine")
+# IF, LIF and ParametricLIF also run on the GPU (WGSL through wgpu-py).
+GPU_BACKENDS = BACKENDS + ("wgpu",)
 
 __all__ = ["BaseNode", "IFNode", "LIFNode", "ParametricLIFNode"]
 
@@ -38,7 +40,9 @@ class BaseNode(MemoryModule, BackendModule, metaclass=abc.ABCMeta):
         surrogate_function: gradient surrogate, e.g. ``surrogate.Sigmoid()``.
         detach_reset: stop gradients through the reset.
         step_mode: ``'s'`` (one step per call) or ``'m'`` (``[T, N, ...]`` per call).
-        backend: ``'engine'`` (fused Rust kernels, torch fallback) or ``'torch'``.
+        backend: ``'engine'`` (fused Rust kernels, torch fallback) or ``'torch'``; IF, LIF and
+            ParametricLIF also take ``'wgpu'`` (WGSL on the GPU, float32; the CPU engine with a
+            warning when there is no adapter).
         store_v_seq: in multi-step mode keep the post-reset voltages as ``self.v_seq``.
     """
 
@@ -129,13 +133,37 @@ class BaseNode(MemoryModule, BackendModule, metaclass=abc.ABCMeta):
         return [], True
 
     def engine_supports(self, x: torch.Tensor) -> bool:
-        """True when the engine can run this neuron on ``x``."""
+        """True when the engine (or, for backend='wgpu', the GPU kernels) can run this neuron on ``x``."""
         sg = self.surrogate_function
-        return (self.backend == "engine" and self._engine_neuron is not None and x.device.type == "cpu"
+        return (self.backend in ("engine", "wgpu") and self._engine_neuron is not None and x.device.type == "cpu"
                 and x.dtype in _ops.ENGINE_DTYPES and surrogate.is_engine_surrogate(sg) and x.dim() >= 1)
 
     def _engine_steps(self, x_seq: torch.Tensor) -> torch.Tensor:
+        if self.backend == "wgpu" and self._wgpu_supports(x_seq):
+            return self._wgpu_steps(x_seq)
         return self._engine_run(x_seq)[0]
+
+    # ---- the GPU backend: WGSL kernels through wgpu-py (IF, LIF, ParametricLIF) ----
+
+    def _wgpu_supports(self, x: torch.Tensor) -> bool:
+        from snnrs import _ops_wgpu
+        if x.dtype != torch.float32:
+            _ops_wgpu.warn_once(f"dtype-{x.dtype}", f"backend='wgpu' computes in float32; {x.dtype} runs on the "
+                                "CPU engine")
+            return False
+        return _ops_wgpu.available()
+
+    def _wgpu_steps(self, x_seq: torch.Tensor) -> torch.Tensor:
+        from snnrs import _ops_wgpu
+        name, params = self.surrogate_function.engine_spec()
+        charge_params, decay_input = self._charge_config()
+        spikes, v_last, v_seq = _ops_wgpu.WgpuMultistepNeuron.apply(
+            x_seq, self._carried_v(x_seq[0]), self._decay_weight(), self._engine_neuron, self.v_threshold,
+            self.v_reset, charge_params, decay_input, self.detach_reset, name, params, self.store_v_seq)
+        self.v = v_last
+        if self.store_v_seq:
+            self.v_seq = v_seq
+        return spikes
 
     def _engine_run(self, x_seq: torch.Tensor, need_h: bool = False):
         """The fused kernel over ``x_seq``; updates the state and returns ``(spikes, h_seq)``
@@ -187,6 +215,7 @@ class IFNode(BaseNode):
     """Integrate-and-fire: ``H = V + X``."""
 
     _engine_neuron = "if"
+    supported_backends = GPU_BACKENDS
 
     def neuronal_charge(self, x):
         self.v = self.v + x
@@ -199,6 +228,7 @@ class LIFNode(BaseNode):
     """
 
     _engine_neuron = "lif"
+    supported_backends = GPU_BACKENDS
 
     def __init__(self, tau: float = 2.0, decay_input: bool = True, v_threshold: float = 1.0,
                  v_reset: Optional[float] = 0.0, surrogate_function: Callable = surrogate.Sigmoid(),
@@ -228,6 +258,7 @@ class ParametricLIFNode(BaseNode):
     """LIF with a learnable time constant: ``1/tau = sigmoid(w)``, ``w`` initialised to ``-ln(init_tau - 1)``."""
 
     _engine_neuron = "plif"
+    supported_backends = GPU_BACKENDS
 
     def __init__(self, init_tau: float = 2.0, decay_input: bool = True, v_threshold: float = 1.0,
                  v_reset: Optional[float] = 0.0, surrogate_function: Callable = surrogate.Sigmoid(),

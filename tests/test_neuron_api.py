@@ -1,6 +1,7 @@
 """Behaviour of snnrs.neuron modules that SpikingJelly users rely on."""
 
 import math
+import os
 
 import pytest
 import torch
@@ -133,3 +134,32 @@ def test_custom_surrogate_falls_back_to_torch_and_saturated_plif_runs_on_the_eng
         with torch.no_grad():
             node.w.fill_(40.0)  # sigmoid(40) == 1.0 in float64: the kernel holds k just below 1
     assert torch.equal(engine(x.detach()), loop(x.detach()))
+
+
+@pytest.mark.parametrize("make", [lambda b: neuron.LIFNode(step_mode="m", backend=b, v_reset=None),
+                                  lambda b: neuron.ParametricLIFNode(step_mode="m", backend=b, detach_reset=True),
+                                  lambda b: neuron.IFNode(step_mode="m", backend=b, store_v_seq=True)])
+def test_wgpu_backend_trains_like_the_engine(make):
+    """Values and gradients (input, carried state, PLIF's w) of backend='wgpu' match the engine's."""
+    from snnrs import gpu
+    if not gpu.available():
+        if os.environ.get("CI") == "true":
+            pytest.fail("no WebGPU adapter in CI")
+        pytest.skip("no WebGPU adapter")
+    torch.manual_seed(0)
+    x = torch.rand(6, 4, 9) * 1.5
+    results = []
+    for backend in ("wgpu", "engine"):
+        torch.manual_seed(1)
+        node = make(backend)
+        xi = x.clone().requires_grad_()
+        out = torch.cat([node(xi[:3]), node(xi[3:])])
+        loss = (out * torch.linspace(-1, 1, out.numel()).view(out.shape)).sum() + node.v.sum()
+        loss.backward()
+        params = [p.grad.clone() for p in node.parameters()]
+        results.append((out.detach(), xi.grad, params))
+    (ow, gw, pw), (oe, ge, pe) = results
+    assert torch.equal(ow, oe)
+    torch.testing.assert_close(gw, ge, rtol=1e-5, atol=1e-6)
+    for a, b in zip(pw, pe):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)

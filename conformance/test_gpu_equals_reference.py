@@ -120,3 +120,17 @@ def test_gpu_frame_integration_rejects_events_outside_the_sensor():
     events["x"] = [0, 9, 1]
     with pytest.raises(ValueError, match="event 1 at \\(x=9, y=0\\) lies outside"):
         gpu.integrate_windows(events, [0], [3], (4, 4))
+
+
+def test_device_resident_arrays_chain_kernels_without_host_copies():
+    rng = np.random.default_rng(3)
+    x = rng.normal(0.7, 1.0, (4, 100)).astype(np.float32)
+    on_device = gpu.DeviceArray.upload(x)
+    spikes, v_last, h_seq, _ = gpu.neuron_forward(on_device, neuron="lif", params=[2.0], resident=True)
+    assert isinstance(spikes, gpu.DeviceArray) and spikes.shape == (4, 100)
+    grad_x, grad_v, _ = gpu.neuron_backward(gpu.DeviceArray.upload(np.ones_like(x)), h_seq, spikes,
+                                            neuron="lif", params=[2.0], resident=True)
+    host = gpu.neuron_forward(x, neuron="lif", params=[2.0])
+    np.testing.assert_array_equal(spikes.numpy(), host[0])
+    expected = gpu.neuron_backward(np.ones_like(x), host[2], host[0], neuron="lif", params=[2.0])
+    np.testing.assert_array_equal(grad_x.numpy(), expected[0])

@@ -64,8 +64,12 @@ class GPU:
             raise
         except Exception as e:  # wgpu raises its own types when no backend loads
             raise NoAdapterError(f"no usable WebGPU adapter: {e}") from e
-        self.device = self.adapter.request_device_sync()
+        # The default limits cap a storage binding at 128 MiB; ask for what the adapter offers.
+        wanted = {k: self.adapter.limits[k] for k in ("max-storage-buffer-binding-size", "max-buffer-size")
+                  if k in self.adapter.limits}
+        self.device = self.adapter.request_device_sync(required_limits=wanted)
         self.queue = self.device.queue
+        self.max_binding_bytes = int(self.device.limits.get("max-storage-buffer-binding-size", 128 << 20))
         self._pipelines: Dict[str, object] = {}
 
     @property
@@ -82,14 +86,23 @@ class GPU:
                 layout="auto", compute={"module": module, "entry_point": "main"})
         return self._pipelines[key]
 
-    def buffer(self, data: np.ndarray):
+    def check_size(self, nbytes: int, what: str = "buffer"):
+        if nbytes > self.max_binding_bytes:
+            raise ValueError(f"{what}: {nbytes} bytes exceed this device's storage binding limit "
+                             f"({self.max_binding_bytes} bytes on {self.name})")
+
+    def buffer(self, data):
+        if isinstance(data, DeviceArray):
+            return data.buffer
         usage = self.wgpu.BufferUsage
         data = np.ascontiguousarray(data)
+        self.check_size(data.nbytes)
         if data.nbytes == 0:
             data = np.zeros(1, data.dtype if data.dtype.itemsize == 4 else np.float32)
         return self.device.create_buffer_with_data(data=data, usage=usage.STORAGE | usage.COPY_SRC | usage.COPY_DST)
 
     def empty(self, nbytes: int):
+        self.check_size(nbytes)
         usage = self.wgpu.BufferUsage
         return self.device.create_buffer(size=max(4, nbytes), usage=usage.STORAGE | usage.COPY_SRC | usage.COPY_DST)
 
@@ -97,9 +110,11 @@ class GPU:
         usage = self.wgpu.BufferUsage
         return self.device.create_buffer_with_data(data=np.ascontiguousarray(data), usage=usage.UNIFORM)
 
-    def run(self, kernel: str, buffers: Sequence, invocations: int, includes=("params", "surrogate")) -> None:
+    def run(self, kernel: str, buffers: Sequence, invocations: int, includes=("params", "surrogate"),
+            repeats: int = 1) -> None:
         """Dispatches ``kernel`` over ``invocations`` threads with ``buffers`` bound in order
-        (binding 0 first); 2-D dispatch when one dimension would exceed 65,535 workgroups."""
+        (binding 0 first); 2-D dispatch when one dimension would exceed 65,535 workgroups.
+        ``repeats`` > 1 records that many dispatches in one submission (for timing)."""
         pipeline = self.pipeline(kernel, includes)
         entries = [{"binding": k, "resource": {"buffer": b, "offset": 0, "size": b.size}}
                    for k, b in enumerate(buffers)]
@@ -109,13 +124,52 @@ class GPU:
         compute = encoder.begin_compute_pass()
         compute.set_pipeline(pipeline)
         compute.set_bind_group(0, group)
-        compute.dispatch_workgroups(x, y, 1)
+        for _ in range(repeats):
+            compute.dispatch_workgroups(x, y, 1)
         compute.end()
         self.queue.submit([encoder.finish()])
+
+    def wait(self) -> None:
+        """Blocks until the submitted work is done (reading a buffer waits for the queue; the
+        work-done callback of some wgpu-py / wgpu-native pairings is broken)."""
+        if not hasattr(self, "_fence"):
+            self._fence = self.empty(4)
+        self.queue.read_buffer(self._fence)
 
     def read(self, buf, dtype=np.float32, count: Optional[int] = None) -> np.ndarray:
         out = np.frombuffer(self.queue.read_buffer(buf), dtype=dtype)
         return out[:count].copy() if count is not None else out.copy()
+
+
+class DeviceArray:
+    """A float32/uint32 array kept in GPU memory: pass it to the kernels instead of a NumPy
+    array to skip the upload; ``numpy()`` downloads it."""
+
+    def __init__(self, buffer, shape, dtype=np.float32):
+        self.buffer, self.shape, self.dtype = buffer, tuple(shape), np.dtype(dtype)
+
+    @classmethod
+    def upload(cls, array: np.ndarray) -> "DeviceArray":
+        array = np.ascontiguousarray(array)
+        return cls(gpu().buffer(array), array.shape, array.dtype)
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape))
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def nbytes(self) -> int:
+        return self.size * self.dtype.itemsize
+
+    def numpy(self) -> np.ndarray:
+        return gpu().read(self.buffer, self.dtype, self.size).reshape(self.shape)
+
+    def __repr__(self):
+        return f"DeviceArray(shape={self.shape}, dtype={self.dtype})"
 
 
 def dispatch_shape(invocations: int) -> Tuple[int, int]:

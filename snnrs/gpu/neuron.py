@@ -10,7 +10,7 @@ from typing import List, Optional
 import numpy as np
 
 from snnrs import _engine
-from snnrs.gpu.device import WORKGROUP_SIZE, dispatch_shape, gpu
+from snnrs.gpu.device import WORKGROUP_SIZE, DeviceArray, dispatch_shape, gpu
 
 NEURON_IDS = {"if": 0, "lif": 1, "plif": 2}
 SURROGATE_IDS = {name: k for k, name in enumerate(
@@ -53,6 +53,10 @@ def _params(steps, neurons, neuron, params, decay_input, v_threshold, v_reset, f
 
 
 def _f32(name, a, shape=None):
+    if isinstance(a, DeviceArray):
+        if a.dtype != np.float32 or (shape is not None and a.shape != shape):
+            raise ValueError(f"{name}: expected a float32 DeviceArray of shape {shape}, got {a}")
+        return a
     a = np.asarray(a)
     if a.dtype != np.float32:
         raise TypeError(f"{name}: expected float32 (the GPU path computes in float32), got {a.dtype}")
@@ -62,8 +66,11 @@ def _f32(name, a, shape=None):
 
 
 def neuron_forward(x, v_init=None, *, neuron: str, params: List[float] = (), decay_input: bool = True,
-                   v_threshold: float = 1.0, v_reset: Optional[float] = 0.0, store_v_seq: bool = False):
-    """``x`` float32 ``[T, N]``; returns ``(spikes, v_last, h_seq, v_seq or None)`` as numpy arrays."""
+                   v_threshold: float = 1.0, v_reset: Optional[float] = 0.0, store_v_seq: bool = False,
+                   resident: bool = False):
+    """``x`` float32 ``[T, N]`` (NumPy or :class:`DeviceArray`); returns
+    ``(spikes, v_last, h_seq, v_seq or None)``, NumPy arrays, or DeviceArrays left on the
+    device when ``resident``."""
     x = _f32("x", x)
     if x.ndim != 2 or x.shape[0] < 1:
         raise ValueError(f"x: expected a 2-D [T, N] array with T >= 1, got shape {x.shape}")
@@ -76,16 +83,19 @@ def neuron_forward(x, v_init=None, *, neuron: str, params: List[float] = (), dec
     out = [g.empty(x.nbytes), g.empty(x.nbytes), g.empty(x.nbytes if store_v_seq else 4), g.empty(4 * n)]
     inputs = [g.uniform(block), g.buffer(x), g.buffer(v_init if v_init is not None else np.zeros(1, np.float32))]
     g.run("neuron_forward", inputs + out, n)
-    spikes, h_seq = (g.read(b, count=steps * n).reshape(steps, n) for b in out[:2])
-    v_seq = g.read(out[2], count=steps * n).reshape(steps, n) if store_v_seq else None
-    return spikes, g.read(out[3], count=n), h_seq, v_seq
+    arrays = [DeviceArray(out[0], (steps, n)), DeviceArray(out[3], (n,)), DeviceArray(out[1], (steps, n)),
+              DeviceArray(out[2], (steps, n)) if store_v_seq else None]
+    if resident:
+        return tuple(arrays)
+    return tuple(a.numpy() if a is not None else None for a in arrays)
 
 
 def neuron_backward(grad_spikes, h_seq, spikes, v_init=None, *, grad_v_seq=None, grad_v_last=None, x=None,
                     neuron: str, params: List[float] = (), decay_input: bool = True, v_threshold: float = 1.0,
                     v_reset: Optional[float] = 0.0, detach_reset: bool = False, surrogate: str = "Sigmoid",
-                    surrogate_params: List[float] = (4.0,)):
-    """Exact BPTT; returns ``(grad_x, grad_v_init, grad_k)`` (grad_k: Σ gH·dH/dk, ParametricLIF)."""
+                    surrogate_params: List[float] = (4.0,), resident: bool = False):
+    """Exact BPTT; returns ``(grad_x, grad_v_init, grad_k)`` (grad_k: Σ gH·dH/dk, ParametricLIF);
+    with ``resident`` the gradients stay on the device and grad_k is its per-neuron DeviceArray."""
     h_seq = _f32("h_seq", h_seq)
     if h_seq.ndim != 2:
         raise ValueError(f"h_seq: expected a 2-D [T, N] array, got shape {h_seq.shape}")
@@ -111,6 +121,8 @@ def neuron_backward(grad_spikes, h_seq, spikes, v_init=None, *, grad_v_seq=None,
     inputs.append(g.buffer(x if (neuron == "plif") else dummy))
     out = [g.empty(h_seq.nbytes), g.empty(4 * n), g.empty(4 * n)]
     g.run("neuron_backward", inputs + out, n)
+    if resident:
+        return DeviceArray(out[0], (steps, n)), DeviceArray(out[1], (n,)), DeviceArray(out[2], (n,))
     grad_x = g.read(out[0], count=steps * n).reshape(steps, n)
     grad_k = float(g.read(out[2], count=n).astype(np.float64).sum())
     return grad_x, g.read(out[1], count=n), grad_k

@@ -60,9 +60,12 @@ def decode_atis(data):
 
 
 def header_end(data, marker):
-    """End of the leading lines starting with ``marker`` (b'%' or b'#'); a '% end' line closes it."""
+    """End of the leading lines starting with ``marker`` (b'%' or b'#'); a '% end' line closes it.
+    A '%' line must go on with a space or end there ('%' then another byte is data)."""
     pos = 0
     while pos < len(data) and data[pos] == marker:
+        if marker == ord("%") and data[pos + 1:pos + 2] not in (b" ", b"\n", b"\r"):
+            break
         newline = data.find(b"\n", pos)
         if newline < 0:
             return len(data)
@@ -99,6 +102,8 @@ def decode_aedat3(data):
         kind, size = _u16le(data, pos), _u32le(data, pos + 4)
         overflow, capacity = _u32le(data, pos + 12), _u32le(data, pos + 16)
         payload = size * capacity
+        if payload > 256 << 20:
+            raise DecodeError(pos + 4, f"packet declares {payload} bytes of events")
         if len(data) - pos - 28 < payload:
             break
         if kind == 1:
@@ -175,20 +180,24 @@ def decode_evt3(data):
 
 
 def decode_dat(data):
-    """Header, event type and size bytes, then records: t = u32, x = d[13:0], y = d[27:14], p = d[31:28]."""
+    """Header, then (only after a header) event type and size bytes, then records (8 bytes
+    without a header): t = u32, x = d[13:0], y = d[27:14], p = d[28]."""
     start = header_end(data, ord("%"))
-    if len(data) < start + 2:
-        raise DecodeError(len(data), "file ends before the event type and size bytes")
-    size = data[start + 1]
-    if size < 8:
-        raise DecodeError(start + 1, f"event size {size}")
-    body = data[start + 2:]
+    if start == 0:
+        size, body_start = 8, 0
+    else:
+        if len(data) < start + 2:
+            raise DecodeError(len(data), "file ends before the event type and size bytes")
+        size, body_start = data[start + 1], start + 2
+        if size < 8:
+            raise DecodeError(start + 1, f"event size {size}")
+    body = data[body_start:]
     if len(body) % size:
-        raise DecodeError(start + 2 + len(body) - len(body) % size, "trailing bytes do not make a whole record")
+        raise DecodeError(body_start + len(body) - len(body) % size, "trailing bytes do not make a whole record")
     events = []
     for i in range(0, len(body), size):
         t, d = _u32le(body, i), _u32le(body, i + 4)
-        events.append((t, d & 0x3FFF, (d >> 14) & 0x3FFF, d >> 28))
+        events.append((t, d & 0x3FFF, (d >> 14) & 0x3FFF, (d >> 28) & 1))
     return events
 
 

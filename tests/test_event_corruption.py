@@ -89,3 +89,30 @@ def test_corrupt_file_error_names_the_file_and_offset(sample_data, tmp_path):
     truncated.write_bytes((sample_data / "events" / "sample_nmnist.bin").read_bytes()[:-2])
     with pytest.raises(ValueError, match=r"short\.bin: byte offset 21620: file truncated"):
         ev.read_events(truncated)
+
+
+def test_a_data_byte_equal_to_percent_is_not_taken_for_a_header():
+    """0x25 is '%': a first EVT 2.0 word whose low byte is 0x25 must still decode."""
+    words = np.array([(0x8 << 28) | 0x25, (1 << 28) | (3 << 11) | 4], "<u4")
+    data = b"% evt 2.0\n" + words.tobytes()
+    events, _ = ev.decode_bytes(data, "evt2")
+    assert events["x"].tolist() == [3] and events["t"].tolist() == [0x25 << 6]
+
+
+def test_packets_declaring_absurd_sizes_fail_at_once(sample_data):
+    header = np.array([1 | (1 << 16), 1 << 16, 0, 0, 1 << 16, 1, 1], "<u4").tobytes()  # 4 GiB of payload
+    with pytest.raises(ValueError, match="byte offset 32: packet declares"):
+        ev.decode_bytes(b"#!AER-DAT3.1\r\n#!END-HEADER\r\n" + header, "aedat3")
+    data = (sample_data / "events" / "sample.aedat4").read_bytes()
+    start = data.index(b"\n") + 1
+    start += 4 + int.from_bytes(data[start:start + 4], "little")
+    huge = (0).to_bytes(4, "little") + (1 << 30).to_bytes(4, "little")
+    with pytest.raises(ValueError, match="packet size 1073741824 outside"):
+        ev.decode_bytes(data[:start] + huge, "aedat4")
+
+
+@pytest.mark.parametrize("size", [(2**62 + 1, 4, 1), (2**63, 4, 2), (40000, 4), (4, 4, 3)])
+def test_frame_integration_rejects_impossible_sensor_sizes(size):
+    events = np.zeros(2, ev.EVENT_DTYPE)
+    with pytest.raises((ValueError, OverflowError)):
+        ev.integrate_windows(events, [0], [2], size)

@@ -149,12 +149,14 @@ fn accumulate_frames<'py>(
         channels,
         binarize,
     };
+    spec.validate()
+        .map_err(|e| PyValueError::new_err(e.to_string()))?;
     let windows = starts.len();
     let total = windows
         .checked_mul(spec.frame_len())
-        .filter(|&n| n <= (1usize << 34))
+        .filter(|&n| n <= (1usize << 31))
         .ok_or_else(|| {
-            PyValueError::new_err("frames: too many windows x sensor pixels (> 2^34 values)")
+            PyValueError::new_err("frames: windows x channels x pixels exceed 2^31 values (8 GiB); ask for fewer windows")
         })?;
     let mut frames = vec![0f32; total];
     let (r, s, e) = (records.as_slice()?, starts.as_slice()?, ends.as_slice()?);

@@ -46,7 +46,7 @@ class DVS128Gesture(NeuromorphicDataset):
         for k, (cls, start, end) in enumerate((int(a), int(b), int(c)) for a, b, c, *_ in rows):
             if not 1 <= cls <= 11:
                 raise ValueError(f"{labels}: class {cls} outside 1..11")
-            part = events[np.searchsorted(t, start, "left"):np.searchsorted(t, end, "left")]
+            part = events[(t >= start) & (t < end)]  # a mask, as SpikingJelly: no sortedness assumed
             path = out_dir / f"{cls - 1:03d}" / f"{raw.stem}_{k}.npy"
             path.parent.mkdir(parents=True, exist_ok=True)
             partial = path.with_suffix(".partial.npy")
@@ -56,8 +56,9 @@ class DVS128Gesture(NeuromorphicDataset):
     def _index(self) -> List[Sample]:
         out_dir = self.root / "events_np" / self.split_name
         trials = self._trials()
-        done = out_dir / ".complete"
-        if not done.exists():
+        out_dir.mkdir(parents=True, exist_ok=True)
+        done = out_dir / ".complete"  # lists the trials cut; a different list cuts again
+        if not done.exists() or done.read_text() != "\n".join(trials):
             for trial in _progress(trials, len(trials), f"DVS128Gesture {self.split_name}: cutting recordings"):
                 self._cut(trial, out_dir)
             done.write_text("\n".join(trials))

@@ -106,8 +106,9 @@ class TrafficCAM(Dataset):
 
     def _input(self, frames: List[Path], k: int):
         if self.data_type == "image":
-            image = read_image(frames[k]).astype(np.float32)
-            image = image / 255.0 if image.max() > 1.0 else image
+            raw = read_image(frames[k])
+            scale = float(np.iinfo(raw.dtype).max) if np.issubdtype(raw.dtype, np.integer) else 1.0
+            image = raw.astype(np.float32) / scale  # integer images to [0, 1]; floats as stored
             return torch.from_numpy(image[None] if image.ndim == 2 else np.moveaxis(image, -1, 0).copy())
         first = max(0, k - self.window + 1)
         clip = np.stack([read_image(p).astype(np.float64) for p in frames[first:k + 1]])

@@ -111,7 +111,8 @@ def decode_bytes(data: bytes, format: str, source: str = "<bytes>"):
 
 def as_events(events) -> np.ndarray:
     """``events`` (a structured array or a dict with keys t, x, y, p) as a contiguous
-    :data:`EVENT_DTYPE` array; a copy only when the layout differs."""
+    :data:`EVENT_DTYPE` array; a copy only when the layout differs. Polarity becomes 1 where
+    ``p > 0`` and 0 elsewhere, so both the 0/1 and the -1/+1 conventions map OFF to 0."""
     if isinstance(events, np.ndarray) and events.dtype == EVENT_DTYPE and events.flags.c_contiguous:
         return events
     names = ("t", "x", "y", "p")

@@ -11,6 +11,9 @@ use super::{le_u16, le_u32, BodyDecoder, DecodeError, Events, HeaderParse};
 
 const END: &[u8] = b"#!END-HEADER\r\n";
 const PACKET_HEADER: usize = 28;
+/// A packet declaring more payload than this is refused (real packets hold kilobytes), so a
+/// streaming decoder never waits on, or buffers, an absurd packet.
+const MAX_PAYLOAD: u64 = 256 << 20;
 const POLARITY: u16 = 1;
 
 pub fn parse_header(data: &[u8], at_end: bool) -> Result<HeaderParse, DecodeError> {
@@ -50,9 +53,13 @@ impl BodyDecoder for Body {
             let event_type = le_u16(h, 0).unwrap_or(0);
             let (size, overflow, capacity) = (field(4) as u64, field(12) as i64, field(16) as u64);
             let payload = size * capacity;
-            if (data.len() - pos - PACKET_HEADER) as u64 > u64::MAX / 2
-                || ((data.len() - pos - PACKET_HEADER) as u64) < payload
-            {
+            if payload > MAX_PAYLOAD {
+                return Err(DecodeError::new(
+                    at + pos as u64 + 4,
+                    format!("packet declares {payload} bytes of events (more than {MAX_PAYLOAD})"),
+                ));
+            }
+            if ((data.len() - pos - PACKET_HEADER) as u64) < payload {
                 break; // the packet's payload has not all arrived
             }
             if event_type == POLARITY {

@@ -8,11 +8,16 @@
 
 use super::flatbuf::Table;
 use super::{le_u32, BodyDecoder, DecodeError, Events, HeaderParse};
+use std::borrow::Cow;
 use std::io::Read;
 
 const MAGIC: &[u8] = b"#!AER-DAT4";
-/// Decompressed packets larger than this are refused (bounded allocation).
-const MAX_PACKET_BYTES: u64 = 512 << 20;
+/// Packets (as stored, and decompressed) larger than this are refused, so memory stays
+/// bounded while streaming and hostile packets cannot inflate without limit.
+const MAX_PACKET_BYTES: u64 = 256 << 20;
+/// All packets of a file together may decompress to at most this many times the bytes read
+/// (event packets compress about 3-10x; LZ4's hard limit is 255x).
+const MAX_EXPANSION: u64 = 256;
 const EVENT_BYTES: usize = 16;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -80,6 +85,8 @@ pub fn parse_header(data: &[u8], at_end: bool) -> Result<HeaderParse, DecodeErro
             compression,
             data_table,
             event_streams: streams.event_ids,
+            read: end as u64,
+            inflated: 0,
         }),
     })
 }
@@ -139,28 +146,40 @@ struct Body {
     /// File offset of the data table (an index after the packets), or -1.
     data_table: i64,
     event_streams: Vec<i32>,
+    /// Bytes of the file seen so far, and bytes decompressed from them.
+    read: u64,
+    inflated: u64,
 }
 
-fn decompress(compression: Compression, payload: &[u8]) -> Result<Vec<u8>, String> {
+/// The packet's FlatBuffer: borrowed when stored uncompressed, else decompressed (at most `limit` bytes).
+fn decompress(
+    compression: Compression,
+    payload: &[u8],
+    limit: u64,
+) -> Result<Cow<'_, [u8]>, String> {
+    if compression == Compression::None {
+        return Ok(Cow::Borrowed(payload));
+    }
     let run = || -> Result<Vec<u8>, String> {
         let mut out = Vec::new();
-        let limit = MAX_PACKET_BYTES + 1;
+        let cap = limit.min(MAX_PACKET_BYTES);
         let read = match compression {
-            Compression::None => return Ok(payload.to_vec()),
+            Compression::None => unreachable!("handled above"),
             Compression::Lz4 => lz4_flex::frame::FrameDecoder::new(payload)
-                .take(limit)
+                .take(cap + 1)
                 .read_to_end(&mut out),
             Compression::Zstd => {
                 let mut source = payload;
                 let decoder = ruzstd::decoding::StreamingDecoder::new(&mut source)
                     .map_err(|e| format!("Zstd frame: {e}"))?;
-                decoder.take(limit).read_to_end(&mut out)
+                decoder.take(cap + 1).read_to_end(&mut out)
             }
         };
         read.map_err(|e| format!("{compression:?} frame: {e}"))?;
-        if out.len() as u64 > MAX_PACKET_BYTES {
+        if out.len() as u64 > cap {
             return Err(format!(
-                "packet decompresses to more than {MAX_PACKET_BYTES} bytes"
+                "packet decompresses to more than {cap} bytes (limits: {MAX_PACKET_BYTES} per packet, \
+                 {MAX_EXPANSION}x the bytes read so far)"
             ));
         }
         Ok(out)
@@ -168,6 +187,7 @@ fn decompress(compression: Compression, payload: &[u8]) -> Result<Vec<u8>, Strin
     // The decompressors are third-party code: a panic on hostile bytes becomes an error here.
     std::panic::catch_unwind(run)
         .unwrap_or_else(|_| Err(format!("{compression:?} decoder failed on corrupt data")))
+        .map(Cow::Owned)
 }
 
 fn decode_events(packet: &[u8], out: &mut Events) -> Result<(), String> {
@@ -201,19 +221,24 @@ impl BodyDecoder for Body {
                 return Ok(pos);
             };
             let (stream, size) = (stream as i32, size as i32);
-            if size < 0 {
+            if size < 0 || size as u64 > MAX_PACKET_BYTES {
                 return Err(DecodeError::new(
                     offset + 4,
-                    format!("negative packet size {size}"),
+                    format!("packet size {size} outside 0..={MAX_PACKET_BYTES}"),
                 ));
             }
-            let end = pos + 8 + size as usize;
+            let Some(end) = pos.checked_add(8 + size as usize) else {
+                return Err(DecodeError::new(offset + 4, "packet size overflows"));
+            };
             if data.len() < end {
                 return Ok(pos);
             }
+            self.read += 8 + size as u64;
             if self.event_streams.contains(&stream) {
-                let packet = decompress(self.compression, &data[pos + 8..end])
+                let budget = (self.read * MAX_EXPANSION).saturating_sub(self.inflated);
+                let packet = decompress(self.compression, &data[pos + 8..end], budget)
                     .map_err(|r| DecodeError::new(offset + 8, r))?;
+                self.inflated += packet.len() as u64;
                 decode_events(&packet, out).map_err(|r| DecodeError::new(offset + 8, r))?;
             }
             pos = end;

@@ -1,7 +1,7 @@
-//! Prophesee `.dat` (e.g. N-CARS): `%` header lines, one byte event type and
-//! one byte event size (>= 8), then records of that size whose first 8 bytes
-//! are little-endian `(t u32, data u32)`: `x = data[13:0], y = data[27:14],
-//! p = data[31:28]`, `t` in µs.
+//! Prophesee `.dat` (e.g. N-CARS): `%` header lines, then (only after a header, as
+//! Prophesee's reader) one byte event type and one byte event size (>= 8); then records of
+//! that size (8 without a header) whose first 8 bytes are little-endian `(t u32, data u32)`:
+//! `x = data[13:0], y = data[27:14], p = data[28]`, `t` in µs.
 
 use super::header::{marked_lines_len, prophesee_header_text, prophesee_sensor};
 use super::parallel::{decode_records, write_record};
@@ -14,7 +14,7 @@ fn fields(r: &[u8]) -> (i64, i16, i16, u8) {
         t as i64,
         (d & 0x3FFF) as i16,
         ((d >> 14) & 0x3FFF) as i16,
-        (d >> 28) as u8,
+        ((d >> 28) & 1) as u8,
     )
 }
 
@@ -22,6 +22,13 @@ pub fn parse_header(data: &[u8], at_end: bool) -> Result<HeaderParse, DecodeErro
     let Some(len) = marked_lines_len(data, b'%', at_end) else {
         return Ok(HeaderParse::NeedMore);
     };
+    if len == 0 {
+        return Ok(HeaderParse::Done {
+            len: 0,
+            body: Box::new(Body { size: 8 }),
+            sensor: None,
+        });
+    }
     if data.len() < len + 2 {
         return if at_end {
             Err(DecodeError::new(
@@ -77,13 +84,8 @@ impl BodyDecoder for Body {
         let whole = data.len() / self.size * self.size;
         out.bytes.reserve(whole / self.size * super::RECORD_BYTES);
         for r in data[..whole].chunks_exact(self.size) {
-            let (t, d) = (le_u32(r, 0).unwrap_or(0), le_u32(r, 4).unwrap_or(0));
-            out.push(
-                t as i64,
-                (d & 0x3FFF) as i16,
-                ((d >> 14) & 0x3FFF) as i16,
-                (d >> 28) as u8,
-            );
+            let (t, x, y, p) = fields(r);
+            out.push(t, x, y, p);
         }
         Ok(whole)
     }
@@ -97,7 +99,7 @@ mod tests {
     fn records_decode() {
         let mut file = b"% Version 2\n% Width 120\n% Height 100\n\x00\x08".to_vec();
         file.extend_from_slice(&77u32.to_le_bytes());
-        file.extend_from_slice(&((1u32 << 28) | (40 << 14) | 25).to_le_bytes());
+        file.extend_from_slice(&((3u32 << 28) | (40 << 14) | 25).to_le_bytes());
         let (e, sensor) = decode_all(Format::Dat, &file).unwrap();
         assert_eq!(sensor, Some((120, 100)));
         assert_eq!(e.get(0), (77, 25, 40, 1));

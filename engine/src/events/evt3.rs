@@ -56,10 +56,11 @@ impl Body {
         let mut m = mask;
         while m != 0 {
             let i = m.trailing_zeros() as i32;
-            out.push(t, (self.base_x + i) as i16, self.y, self.polarity);
+            out.push(t, self.base_x.wrapping_add(i) as i16, self.y, self.polarity);
             m &= m - 1;
         }
-        self.base_x += bits;
+        // Wrapping: a hostile run of vectors may push x past 16 bits; values then wrap, never panic.
+        self.base_x = self.base_x.wrapping_add(bits);
     }
 }
 

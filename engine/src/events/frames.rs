@@ -19,9 +19,32 @@ pub struct FrameSpec {
     pub binarize: bool,
 }
 
+/// Event coordinates are 16-bit: no sensor side beyond this.
+pub const MAX_SENSOR_SIDE: usize = 1 << 15;
+
 impl FrameSpec {
     pub fn frame_len(&self) -> usize {
         self.channels * self.height * self.width
+    }
+
+    pub fn validate(&self) -> Result<(), EngineError> {
+        if !(self.channels == 1 || self.channels == 2) {
+            return Err(EngineError::param(
+                "sensor_size",
+                format!("expected 1 or 2 polarity channels, got {}", self.channels),
+            ));
+        }
+        for (arg, side) in [("width", self.width), ("height", self.height)] {
+            if side == 0 || side > MAX_SENSOR_SIDE {
+                return Err(EngineError::param(
+                    arg,
+                    format!(
+                        "expected 1..={MAX_SENSOR_SIDE} (16-bit event coordinates), got {side}"
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -42,12 +65,7 @@ pub fn accumulate(
             ),
         ));
     }
-    if !(spec.channels == 1 || spec.channels == 2) {
-        return Err(EngineError::param(
-            "sensor_size",
-            format!("expected 1 or 2 polarity channels, got {}", spec.channels),
-        ));
-    }
+    spec.validate()?;
     let n = (records.len() / RECORD_BYTES) as u64;
     if starts.len() != ends.len() {
         return Err(EngineError::param(
@@ -64,7 +82,7 @@ pub fn accumulate(
         }
     }
     let frame_len = spec.frame_len();
-    if frames.len() != starts.len() * frame_len {
+    if Some(frames.len()) != starts.len().checked_mul(frame_len) {
         return Err(EngineError::param(
             "frames",
             "expected [windows, channels, height, width]",

@@ -4,10 +4,20 @@ use super::Format;
 
 /// Length of the run of header lines at the start of `data` that begin with
 /// `marker`; None while the last such line has not ended (more bytes needed).
-/// A line `% end` (Prophesee) closes the header explicitly.
+/// A line `% end` (Prophesee) closes the header explicitly. A Prophesee header line is
+/// `%` then a space or the line's end (as Prophesee's own reader has it), so a first
+/// data byte that happens to be `%` is not taken for a header.
 pub fn marked_lines_len(data: &[u8], marker: u8, at_end: bool) -> Option<usize> {
     let mut pos = 0;
     while data.get(pos) == Some(&marker) {
+        if marker == b'%' {
+            match data.get(pos + 1) {
+                Some(b' ' | b'\n' | b'\r') => {}
+                Some(_) => break,
+                None if at_end => break,
+                None => return None,
+            }
+        }
         let newline = data[pos..].iter().position(|&b| b == b'\n');
         match newline {
             Some(n) => {
@@ -125,6 +135,8 @@ mod tests {
         );
         assert_eq!(marked_lines_len(b"\x00", b'%', false), Some(0));
         assert_eq!(marked_lines_len(b"% a\n", b'%', true), Some(4));
+        assert_eq!(marked_lines_len(b"% a\n%\x01\x02", b'%', false), Some(4));
+        assert_eq!(marked_lines_len(b"% a\n%", b'%', false), None);
     }
 
     #[test]

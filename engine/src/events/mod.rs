@@ -234,6 +234,12 @@ pub fn decode_all(
 ) -> Result<(Events, Option<(u32, u32)>), DecodeError> {
     let mut out = Events::default();
     let (len, mut body, sensor) = match parse_header(format, data, true)? {
+        HeaderParse::Done { len, .. } if len > MAX_HEADER_BYTES => {
+            return Err(DecodeError::new(
+                0,
+                format!("no end of header within {MAX_HEADER_BYTES} bytes"),
+            ))
+        }
         HeaderParse::Done { len, body, sensor } => (len, body, sensor),
         HeaderParse::NeedMore => {
             return Err(DecodeError::new(

@@ -56,8 +56,14 @@ where
         state = chain(state, &summary);
     }
     let total: usize = counts.iter().sum();
+    let Some(out_bytes) = total.checked_mul(RECORD_BYTES) else {
+        return Err(DecodeError::new(
+            at,
+            "too many events for this machine's address space",
+        ));
+    };
     // Zeroed allocation maps fresh pages lazily, so the writers fault them in in parallel.
-    let mut out = vec![0u8; total * RECORD_BYTES];
+    let mut out = vec![0u8; out_bytes];
     advise_huge_pages(&mut out);
     let mut slices = Vec::with_capacity(chunks.len());
     let mut rest: &mut [u8] = &mut out;

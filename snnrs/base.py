@@ -44,6 +44,10 @@ class BackendModule:
         if value not in self.supported_backends:
             raise ValueError(f"backend: expected one of {self.supported_backends}, got {value!r}")
         self._backend = value
+        self._backend_chosen(value)
+
+    def _backend_chosen(self, value):
+        """Hook: a subclass prepares what a backend needs when it is chosen."""
 
 
 class MemoryModule(nn.Module, StepModule):

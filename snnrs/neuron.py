@@ -145,6 +145,11 @@ class BaseNode(MemoryModule, BackendModule, metaclass=abc.ABCMeta):
 
     # ---- the GPU backend: WGSL kernels through wgpu-py (IF, LIF, ParametricLIF) ----
 
+    def _backend_chosen(self, value):
+        if value == "wgpu":
+            from snnrs import _ops_wgpu
+            _ops_wgpu.available()  # find the adapter now, outside any compiled region
+
     def _wgpu_supports(self, x: torch.Tensor) -> bool:
         from snnrs import _ops_wgpu
         if x.dtype != torch.float32:
@@ -157,7 +162,7 @@ class BaseNode(MemoryModule, BackendModule, metaclass=abc.ABCMeta):
         from snnrs import _ops_wgpu
         name, params = self.surrogate_function.engine_spec()
         charge_params, decay_input = self._charge_config()
-        spikes, v_last, v_seq = _ops_wgpu.WgpuMultistepNeuron.apply(
+        spikes, v_last, _, v_seq = _ops_wgpu.wgpu_multistep_neuron(
             x_seq, self._carried_v(x_seq[0]), self._decay_weight(), self._engine_neuron, self.v_threshold,
             self.v_reset, charge_params, decay_input, self.detach_reset, name, params, self.store_v_seq)
         self.v = v_last

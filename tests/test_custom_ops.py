@@ -179,3 +179,42 @@ def test_compiled_izhikevich_and_klif_network_trains_like_eager():
     assert any(g.abs().sum() > 0 for g in grads_c)
     for ge, gc in zip(grads_e, grads_c):
         torch.testing.assert_close(gc, ge, rtol=1e-5, atol=1e-6)
+
+
+def _wgpu_or_skip():
+    import os
+    from snnrs import gpu
+    if not gpu.available():
+        if os.environ.get("CI") == "true":
+            pytest.fail("no WebGPU adapter in CI")
+        pytest.skip("no WebGPU adapter")
+    import snnrs._ops_wgpu  # noqa: F401  (registers torch.ops.snnrs.wgpu_*)
+
+
+@pytest.mark.parametrize("cfg", [c for c in CONFIGS if c[0] in ("if", "lif", "plif")], ids=lambda c: c[0] + "-" + c[4])
+def test_wgpu_ops_pass_opcheck(cfg):
+    _wgpu_or_skip()
+    torch.manual_seed(0)
+    args = _forward_args(cfg, torch.float32)
+    forward = torch.ops.snnrs.wgpu_neuron_forward.default
+    torch.library.opcheck(forward, args[:12])
+    x, v_init, w = (a.detach() if a is not None else None for a in args[:3])
+    spikes, v_last, h_seq, v_seq = forward(x, v_init, w, *args[3:12])
+    store = cfg[6]
+    torch.library.opcheck(torch.ops.snnrs.wgpu_neuron_backward.default, (
+        torch.randn_like(spikes), torch.randn_like(v_last), torch.randn_like(h_seq) if store else None, h_seq, spikes,
+        v_init, x if w is not None else None, w, *args[3:11]))
+
+
+def test_compiled_network_on_wgpu_trains_like_eager():
+    _wgpu_or_skip()
+    eager_net, compiled_net = _network(), _network()
+    for net in (eager_net, compiled_net):
+        functional.set_backend(net, "wgpu")
+    x, y = torch.rand(6, 8, 12) * 2, torch.rand(8, 4)
+    loss_e, grads_e = _train_step(eager_net, eager_net, x, y)
+    loss_c, grads_c = _train_step(torch.compile(compiled_net, fullgraph=True), compiled_net, x, y)
+    torch.testing.assert_close(loss_c, loss_e)
+    assert any(g.abs().sum() > 0 for g in grads_c)
+    for ge, gc in zip(grads_e, grads_c):
+        torch.testing.assert_close(gc, ge, rtol=1e-5, atol=1e-6)

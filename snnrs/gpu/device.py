@@ -21,7 +21,21 @@ class NoAdapterError(RuntimeError):
     """No WebGPU adapter (GPU, or a software one such as lavapipe) is available."""
 
 
+def _load_triton_first():
+    """Mesa's software devices (lavapipe, llvmpipe) and triton (shipped with CUDA builds of
+    torch) each bring their own LLVM; importing triton after Mesa has loaded its LLVM crashes
+    the process (symbol clash). Loading triton first is safe, so do it before wgpu looks for
+    adapters whenever triton is installed."""
+    import importlib.util
+    if importlib.util.find_spec("triton") is not None:
+        try:
+            import triton  # noqa: F401
+        except Exception:  # a broken triton install must not take the GPU path down with it
+            pass
+
+
 def _wgpu():
+    _load_triton_first()
     try:
         import wgpu
     except ImportError:

@@ -163,3 +163,17 @@ def test_wgpu_backend_trains_like_the_engine(make):
     torch.testing.assert_close(gw, ge, rtol=1e-5, atol=1e-6)
     for a, b in zip(pw, pe):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
+
+
+def test_wgpu_backend_without_adapter_warns_and_runs_on_the_engine(monkeypatch):
+    from snnrs import _ops_wgpu, gpu
+    monkeypatch.setattr(gpu, "available", lambda: False)
+    monkeypatch.setattr(_ops_wgpu, "_AVAILABLE", None)
+    monkeypatch.setattr(_ops_wgpu, "_warned", set())
+    x = torch.rand(5, 3, 4) * 2
+    with pytest.warns(UserWarning, match="no WebGPU adapter found; running on the CPU engine"):
+        node = neuron.LIFNode(step_mode="m", backend="wgpu")
+    out = node(x)
+    assert torch.equal(out, neuron.LIFNode(step_mode="m")(x))
+    with pytest.raises(ValueError, match="backend: expected one of"):
+        neuron.QIFNode(backend="wgpu")

@@ -723,22 +723,14 @@ fn backward_steps<
             } else {
                 extra_row.fill(zero);
             }
-            if R::LEARNABLE_DECAY && x_t.len() == hs.len() {
-                for i in 0..hs.len() {
-                    let (h, s, vp) = (hs[i], spike_row[i], v_prev[i]);
-                    let g = sg(h - f.v_threshold);
-                    let gh = gs[i] * g + carry[i] * dv_dh(h, s, g) + extra_row[i];
-                    gx[i] = gh * rule.dh_dx(vp, h);
-                    carry[i] = gh * rule.dh_dv(vp, h);
+            for i in 0..hs.len() {
+                let (h, s, vp) = (hs[i], spike_row[i], v_prev[i]);
+                let g = sg(h - f.v_threshold);
+                let gh = gs[i] * g + carry[i] * dv_dh(h, s, g) + extra_row[i];
+                gx[i] = gh * rule.dh_dx(vp, h);
+                carry[i] = gh * rule.dh_dv(vp, h);
+                if R::LEARNABLE_DECAY {
                     grad_k_lanes[i] = grad_k_lanes[i] + gh * rule.dh_dk(vp, x_t[i], h);
-                }
-            } else {
-                for i in 0..hs.len() {
-                    let (h, s, vp) = (hs[i], spike_row[i], v_prev[i]);
-                    let g = sg(h - f.v_threshold);
-                    let gh = gs[i] * g + carry[i] * dv_dh(h, s, g) + extra_row[i];
-                    gx[i] = gh * rule.dh_dx(vp, h);
-                    carry[i] = gh * rule.dh_dv(vp, h);
                 }
             }
         } else {

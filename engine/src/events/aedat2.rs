@@ -4,8 +4,8 @@
 //! with no flips (x and y as the sensor addresses them).
 
 use super::header::marked_lines_len;
-use super::parallel::{decode_records, write_record};
-use super::{BodyDecoder, DecodeError, Events, HeaderParse, RECORD_BYTES};
+use super::parallel::FixedRecords;
+use super::{DecodeError, HeaderParse};
 
 #[inline(always)]
 fn fields(r: &[u8]) -> (i64, i16, i16, u8) {
@@ -27,41 +27,9 @@ pub fn parse_header(data: &[u8], at_end: bool) -> Result<HeaderParse, DecodeErro
     let sensor = text.contains("dvs128").then_some((128, 128));
     Ok(HeaderParse::Done {
         len,
-        body: Box::new(Body),
+        body: Box::new(FixedRecords { size: 8, fields }),
         sensor,
     })
-}
-
-struct Body;
-
-impl BodyDecoder for Body {
-    fn decode_whole(
-        &mut self,
-        data: &[u8],
-        at: u64,
-    ) -> Option<Result<(Events, usize), DecodeError>> {
-        let write = |chunk: &[u8], _: (), out: &mut [u8]| {
-            for (r, slot) in chunk
-                .chunks_exact(8)
-                .zip(out.chunks_exact_mut(RECORD_BYTES))
-            {
-                let (t, x, y, p) = fields(r);
-                write_record(slot, t, x, y, p);
-            }
-        };
-        let scan = |chunk: &[u8], _| Ok((chunk.len() / 8, ()));
-        Some(decode_records(data, 8, at, (), scan, |_, _| (), write).map(|(e, used, _)| (e, used)))
-    }
-
-    fn decode(&mut self, data: &[u8], _at: u64, out: &mut Events) -> Result<usize, DecodeError> {
-        let whole = data.len() / 8 * 8;
-        out.bytes.reserve(whole / 8 * super::RECORD_BYTES);
-        for r in data[..whole].chunks_exact(8) {
-            let (t, x, y, p) = fields(r);
-            out.push(t, x, y, p);
-        }
-        Ok(whole)
-    }
 }
 
 #[cfg(test)]

@@ -4,8 +4,8 @@
 //! `x = data[13:0], y = data[27:14], p = data[28]`, `t` in µs.
 
 use super::header::{marked_lines_len, prophesee_header_text, prophesee_sensor};
-use super::parallel::{decode_records, write_record};
-use super::{le_u32, BodyDecoder, DecodeError, Events, HeaderParse, RECORD_BYTES};
+use super::parallel::FixedRecords;
+use super::{le_u32, DecodeError, HeaderParse};
 
 #[inline(always)]
 fn fields(r: &[u8]) -> (i64, i16, i16, u8) {
@@ -25,7 +25,7 @@ pub fn parse_header(data: &[u8], at_end: bool) -> Result<HeaderParse, DecodeErro
     if len == 0 {
         return Ok(HeaderParse::Done {
             len: 0,
-            body: Box::new(Body { size: 8 }),
+            body: Box::new(FixedRecords { size: 8, fields }),
             sensor: None,
         });
     }
@@ -48,47 +48,9 @@ pub fn parse_header(data: &[u8], at_end: bool) -> Result<HeaderParse, DecodeErro
     }
     Ok(HeaderParse::Done {
         len: len + 2,
-        body: Box::new(Body { size }),
+        body: Box::new(FixedRecords { size, fields }),
         sensor: prophesee_sensor(&prophesee_header_text(&data[..len])),
     })
-}
-
-struct Body {
-    size: usize,
-}
-
-impl BodyDecoder for Body {
-    fn decode_whole(
-        &mut self,
-        data: &[u8],
-        at: u64,
-    ) -> Option<Result<(Events, usize), DecodeError>> {
-        let size = self.size;
-        let write = |chunk: &[u8], _: (), out: &mut [u8]| {
-            for (r, slot) in chunk
-                .chunks_exact(size)
-                .zip(out.chunks_exact_mut(RECORD_BYTES))
-            {
-                let (t, x, y, p) = fields(r);
-                write_record(slot, t, x, y, p);
-            }
-        };
-        let scan = |chunk: &[u8], _| Ok((chunk.len() / size, ()));
-        Some(
-            decode_records(data, size, at, (), scan, |_, _| (), write)
-                .map(|(e, used, _)| (e, used)),
-        )
-    }
-
-    fn decode(&mut self, data: &[u8], _at: u64, out: &mut Events) -> Result<usize, DecodeError> {
-        let whole = data.len() / self.size * self.size;
-        out.bytes.reserve(whole / self.size * super::RECORD_BYTES);
-        for r in data[..whole].chunks_exact(self.size) {
-            let (t, x, y, p) = fields(r);
-            out.push(t, x, y, p);
-        }
-        Ok(whole)
-    }
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 //! chunk starts are then chained in file order, the output is allocated once at
 //! its exact size, and pass two writes each chunk's share in parallel.
 
-use super::{DecodeError, Events, RECORD_BYTES};
+use super::{BodyDecoder, DecodeError, Events, RECORD_BYTES};
 use rayon::prelude::*;
 
 /// One event record written in place.
@@ -102,4 +102,46 @@ pub fn advise_huge_pages(buf: &mut [u8]) {
     }
     #[cfg(not(target_os = "linux"))]
     let _ = buf;
+}
+
+/// A body of fixed-size records that decode independently of each other
+/// (`fields` maps one record to `(t, x, y, p)`): sequential when streaming,
+/// parallel when the whole file is at hand.
+pub struct FixedRecords {
+    pub size: usize,
+    pub fields: fn(&[u8]) -> (i64, i16, i16, u8),
+}
+
+impl BodyDecoder for FixedRecords {
+    fn decode_whole(
+        &mut self,
+        data: &[u8],
+        at: u64,
+    ) -> Option<Result<(Events, usize), DecodeError>> {
+        let (size, fields) = (self.size, self.fields);
+        let write = |chunk: &[u8], _: (), out: &mut [u8]| {
+            for (r, slot) in chunk
+                .chunks_exact(size)
+                .zip(out.chunks_exact_mut(RECORD_BYTES))
+            {
+                let (t, x, y, p) = fields(r);
+                write_record(slot, t, x, y, p);
+            }
+        };
+        let scan = |chunk: &[u8], _| Ok((chunk.len() / size, ()));
+        Some(
+            decode_records(data, size, at, (), scan, |_, _| (), write)
+                .map(|(e, used, _)| (e, used)),
+        )
+    }
+
+    fn decode(&mut self, data: &[u8], _at: u64, out: &mut Events) -> Result<usize, DecodeError> {
+        let whole = data.len() / self.size * self.size;
+        out.bytes.reserve(whole / self.size * RECORD_BYTES);
+        for r in data[..whole].chunks_exact(self.size) {
+            let (t, x, y, p) = (self.fields)(r);
+            out.push(t, x, y, p);
+        }
+        Ok(whole)
+    }
 }

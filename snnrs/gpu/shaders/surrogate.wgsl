@@ -2,6 +2,22 @@
 // in f32. sp0..sp3 hold the surrogate's parameters (see snnrs/gpu/neuron.py).
 const PI: f32 = 3.141592653589793;
 
+// cos(2π·turns), accurate to ~1e-7: WGSL's own cos may be off by 2^-11 absolute.
+// The turns are reduced exactly to [-1/2, 1/2], then an even Taylor polynomial to r^16.
+fn cos_turns(turns: f32) -> f32 {
+    let r = 2.0 * PI * (turns - round(turns));
+    let r2 = r * r;
+    var c = 1.0 / 20922789888000.0;               // 1/16!
+    c = c * r2 - 1.0 / 87178291200.0;             // 1/14!
+    c = c * r2 + 1.0 / 479001600.0;               // 1/12!
+    c = c * r2 - 1.0 / 3628800.0;                 // 1/10!
+    c = c * r2 + 1.0 / 40320.0;                   // 1/8!
+    c = c * r2 - 1.0 / 720.0;                     // 1/6!
+    c = c * r2 + 1.0 / 24.0;
+    c = c * r2 - 0.5;
+    return c * r2 + 1.0;
+}
+
 fn sg(x: f32) -> f32 {
     let a = p.sp0;
     switch p.surrogate {
@@ -62,11 +78,11 @@ fn sg(x: f32) -> f32 {
         case 14u: { // NonzeroSignLogAbs
             return 1.0 / (1.0 / a + abs(x));
         }
-        case 15u: { // SquarewaveFourierSeries (n, T_period)
-            let omega = 2.0 * PI / p.sp1;
+        case 15u: { // SquarewaveFourierSeries (n, T_period): cos((2i-1)·2π·x/T)
+            let turns = x / p.sp1;
             var sum = 0.0;
             for (var i = 1u; i < u32(a); i++) {
-                sum += cos(f32(2u * i - 1u) * omega * x);
+                sum += cos_turns(f32(2u * i - 1u) * turns);
             }
             return 4.0 / p.sp1 * sum;
         }

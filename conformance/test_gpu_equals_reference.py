@@ -1,6 +1,11 @@
 """The WGSL shaders (through wgpu-py, on whatever adapter is present; lavapipe in CI) equal
 the NumPy reference: spikes equal wherever no step came within 1e-4 of the threshold, values and
-gradients within 1e-5 relative (float32), for every neuron, reset, flag and surrogate."""
+gradients within 1e-5 relative (float32), for every neuron, reset, flag and surrogate.
+
+SquarewaveFourierSeries gradients are held to 1e-4, as on the CPU engine's float32 path: sg'
+oscillates so fast that the float32 rounding of H alone moves a gradient chain by more than 1e-5
+(a case drawn in CI: the CPU float32 engine, which even evaluates sg' in float64, is 1.4e-5 off,
+the shader 3.5e-5)."""
 
 import os
 
@@ -23,11 +28,11 @@ def device():
         pytest.skip("no WebGPU adapter on this machine")
 
 
-def _close(actual, expected, mask, what, scale_of=None):
+def _close(actual, expected, mask, what, scale_of=None, tolerance=1e-5):
     a, e = np.asarray(actual, np.float64)[mask], np.asarray(expected)[mask]
     scale_src = e if scale_of is None else np.asarray(scale_of)
     scale = 1.0 + (np.max(np.abs(scale_src)) if scale_src.size else 0.0)
-    np.testing.assert_allclose(a, e, rtol=1e-5, atol=1e-5 * scale, err_msg=what)
+    np.testing.assert_allclose(a, e, rtol=tolerance, atol=tolerance * scale, err_msg=what)
 
 
 def check_gpu(x, cfg):
@@ -43,8 +48,10 @@ def check_gpu(x, cfg):
     _close(h_seq, ref["h_seq"], h_mask, "h_seq")
     _close(v_seq, ref["v_seq"], s_mask, "v_seq")
     _close(v_last, ref["v_seq"][-1], s_mask[-1], "v_last")
-    _close(grad_x, ref["grad_x"], np.broadcast_to(neuron_mask, x.shape), "grad_x")
-    _close(grad_v_init, ref["grad_v_init"], neuron_mask, "grad_v_init", scale_of=ref["grad_x"][:, neuron_mask])
+    tolerance = 1e-4 if cfg["surrogate"] == "SquarewaveFourierSeries" else 1e-5
+    _close(grad_x, ref["grad_x"], np.broadcast_to(neuron_mask, x.shape), "grad_x", tolerance=tolerance)
+    _close(grad_v_init, ref["grad_v_init"], neuron_mask, "grad_v_init", scale_of=ref["grad_x"][:, neuron_mask],
+           tolerance=tolerance)
     if cfg["neuron"] == "plif" and neuron_mask.all():
         k = 1 / (1 + np.exp(-cfg["w"]))
         np.testing.assert_allclose(grad_k * k * (1 - k), ref["grad_w"], rtol=1e-4, atol=1e-4 * (1 + abs(ref["grad_w"])))

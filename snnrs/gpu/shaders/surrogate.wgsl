@@ -2,6 +2,11 @@
 // in f32. sp0..sp3 hold the surrogate's parameters (see snnrs/gpu/neuron.py).
 const PI: f32 = 3.141592653589793;
 
+// cos(2π·(hi + lo)) with the whole turns taken off hi exactly.
+fn cos_turns_split(hi: f32, lo: f32) -> f32 {
+    return cos_turns((hi - round(hi)) + lo);
+}
+
 // cos(2π·turns), accurate to ~1e-7: WGSL's own cos may be off by 2^-11 absolute.
 // The turns are reduced exactly to [-1/2, 1/2], then an even Taylor polynomial to r^16.
 fn cos_turns(turns: f32) -> f32 {
@@ -79,10 +84,16 @@ fn sg(x: f32) -> f32 {
             return 1.0 / (1.0 / a + abs(x));
         }
         case 15u: { // SquarewaveFourierSeries (n, T_period): cos((2i-1)·2π·x/T)
-            let turns = x / p.sp1;
+            // x/T and its multiples carried as hi + lo pairs (error-free products via fma), so the
+            // phase keeps about 40 bits, as the CPU engine's float64 evaluation.
+            let q = x / p.sp1;
+            let q_lo = fma(-q, p.sp1, x) / p.sp1;
             var sum = 0.0;
             for (var i = 1u; i < u32(a); i++) {
-                sum += cos_turns(f32(2u * i - 1u) * turns);
+                let k = f32(2u * i - 1u);
+                let hi = k * q;
+                let lo = fma(k, q, -hi) + k * q_lo;
+                sum += cos_turns_split(hi, lo);
             }
             return 4.0 / p.sp1 * sum;
         }

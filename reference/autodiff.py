@@ -90,6 +90,12 @@ def exp(a):
     return Dual(e, a.tangent * e)
 
 
+def log(a):
+    if not isinstance(a, Dual):
+        return np.log(a)
+    return Dual(np.log(a.value), a.tangent / a.value)
+
+
 def relu(a):
     if not isinstance(a, Dual):
         return np.maximum(a, 0.0)

@@ -12,12 +12,11 @@ frame) and tonic's (np.add.at). Medians of --repeats runs.
 
 import argparse
 import os
-import statistics
 import tempfile
-import time
 
 import numpy as np
 
+from timing import median_seconds
 from snnrs import events as ev
 
 W = H = 128
@@ -108,16 +107,6 @@ def numpy_integrate_add_at(events, frames):
         part = events[s:e]
         np.add.at(out[i], (part["p"].astype(np.int64), part["y"], part["x"]), 1)
     return out
-
-
-def median_seconds(fn, repeats):
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main():

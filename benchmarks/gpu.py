@@ -11,12 +11,11 @@ storage-binding limit are reported as such. Runs unattended in a few minutes; pr
 """
 
 import argparse
-import statistics
-import time
 
 import numpy as np
 import torch
 
+from timing import median_seconds
 from snnrs import _engine, gpu
 from snnrs.gpu.neuron import _params
 
@@ -24,16 +23,6 @@ from snnrs.gpu.neuron import _params
 # backward reads H, spikes and grad_spikes and writes grad_x.
 FORWARD_BYTES = 12
 BACKWARD_BYTES = 16
-
-
-def wall(fn, repeats):
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def copy_bandwidth(g, nbytes, repeats):
@@ -47,7 +36,7 @@ def copy_bandwidth(g, nbytes, repeats):
             encoder.copy_buffer_to_buffer(src, 0, dst, 0, nbytes)
         g.queue.submit([encoder.finish()])
         g.wait()
-    seconds = wall(copies, 3) / repeats
+    seconds = median_seconds(copies, 3) / repeats
     return 2 * nbytes / seconds  # read + write
 
 
@@ -65,7 +54,7 @@ def gpu_times(g, steps, n, repeats):
         def go():
             g.run(kernel, buffers, n, repeats=repeats)
             g.wait()
-        return wall(go, 3) / repeats
+        return median_seconds(go, 3) / repeats
     t_fwd = run("neuron_forward", forward)
     t_bwd = run("neuron_backward", backward)
     return t_fwd, t_fwd + t_bwd
@@ -75,9 +64,9 @@ def engine_times(steps, n, repeats):
     x = np.random.default_rng(0).normal(0.6, 1.0, (steps, n)).astype(np.float32)
     grad = np.ones_like(x)
     kwargs = dict(neuron="lif", params=[2.0])
-    t_fwd = wall(lambda: _engine.neuron_forward(x, **kwargs), repeats)
+    t_fwd = median_seconds(lambda: _engine.neuron_forward(x, **kwargs), repeats)
     _, _, h, bits, _ = _engine.neuron_forward(x, **kwargs)
-    t_bwd = wall(lambda: _engine.neuron_backward(grad, h, bits, **kwargs, surrogate="ATan",
+    t_bwd = median_seconds(lambda: _engine.neuron_backward(grad, h, bits, **kwargs, surrogate="ATan",
                                                  surrogate_params=[2.0]), repeats)
     return t_fwd, t_fwd + t_bwd
 
@@ -98,7 +87,7 @@ def torch_cuda_times(steps, n, repeats):
         node(x).sum().backward()
         node.reset()
         torch.cuda.synchronize()
-    return wall(fwd, repeats), wall(both, repeats)
+    return median_seconds(fwd, repeats), median_seconds(both, repeats)
 
 
 def main():

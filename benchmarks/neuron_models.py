@@ -7,11 +7,10 @@ fused kernel pays off.
 """
 
 import argparse
-import statistics
-import time
 
 import torch
 
+from timing import median_seconds
 from snnrs import neuron
 
 
@@ -32,14 +31,7 @@ def time_ns(node, x, grad, repeats):
         x.grad = None
         node(x).backward(grad)
         node.reset()
-    run()
-    run()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) / x.numel() * 1e9
+    return median_seconds(run, repeats, warmup=2) / x.numel() * 1e9
 
 
 def main():

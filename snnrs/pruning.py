@@ -3,6 +3,7 @@ reparameterisation with the LATS / S-LATS / PGH threshold schedules, and connect
 Formulas as ``reference/pruning.py``.
 """
 
+import abc
 import math
 from typing import Dict, Iterable, Optional, Sequence
 
@@ -87,7 +88,7 @@ def sparsity(model: nn.Module) -> Dict[str, float]:
 
 # ---- LATS: soft-threshold reparameterisation ----
 
-class ThresholdSchedule:
+class ThresholdSchedule(abc.ABC):
     """The current threshold d, advanced by ``step()`` once per optimizer step."""
 
     def __init__(self, D: float, total_steps: int):
@@ -102,8 +103,9 @@ class ThresholdSchedule:
         return min(self.t / self.total_steps, 1.0)
 
     @property
+    @abc.abstractmethod
     def value(self) -> float:
-        raise NotImplementedError
+        """The threshold d at the current step."""
 
     def step(self):
         self.t += 1

@@ -8,6 +8,7 @@ returns its events. Frames are integrated with :mod:`snnrs.events` (SpikingJelly
 ``root/frames_<spec>/<split>/``; later runs load them.
 """
 
+import abc
 import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -38,7 +39,7 @@ def _progress(iterable, total, desc):
     return tqdm(iterable, total=total, desc=desc, unit="sample")
 
 
-class NeuromorphicDataset(Dataset):
+class NeuromorphicDataset(Dataset, abc.ABC):
     """Base of the event datasets (arguments as SpikingJelly's ``NeuromorphicDatasetFolder``).
 
     Args:
@@ -83,11 +84,13 @@ class NeuromorphicDataset(Dataset):
 
     # ---- what subclasses provide ----
 
+    @abc.abstractmethod
     def _index(self) -> List[Sample]:
-        raise NotImplementedError
+        """The samples of the chosen split."""
 
+    @abc.abstractmethod
     def _layout_help(self) -> str:
-        raise NotImplementedError
+        """Which files go where, for the error a missing dataset raises."""
 
     @property
     def split_name(self) -> str:

@@ -14,6 +14,7 @@ Layouts accepted (what the original archives extract to):
   swipe left, swipe right, select, swipe up); per-class split as CIFAR10DVS.
 """
 
+import abc
 from pathlib import Path
 from typing import List
 
@@ -45,11 +46,13 @@ class _PerClassSplit(NeuromorphicDataset):
         self.train_ratio = float(train_ratio)
         super().__init__(root, train, **kwargs)
 
+    @abc.abstractmethod
     def _files(self):
-        raise NotImplementedError
+        """(name, label, path) of every file of every class."""
 
+    @abc.abstractmethod
     def _loader(self, path: Path):
-        raise NotImplementedError
+        """A function returning the events of ``path``."""
 
     def _index(self) -> List[Sample]:
         chosen = split_per_class(self._files(), self.train, self.train_ratio)

@@ -85,8 +85,12 @@ def test_invalid_shader_code_is_rejected():
     g = gpu.gpu()
     with pytest.raises(Exception, match="(?i)(error|invalid|parse)"):
         g.device.create_shader_module(code="fn main( { this is not wgsl }")
-    for name in ("neuron_forward", "neuron_backward"):  # every shipped shader compiles
-        g.pipeline(name)
+    kernels = {"neuron_forward": ("params", "surrogate"), "neuron_backward": ("params", "surrogate"),
+               "frames": (), "copy": ()}
+    shipped = {p.stem for p in gpu.device.SHADER_DIR.glob("*.wgsl")} - {"params", "surrogate"}
+    assert shipped == set(kernels)  # a new shader must join this check
+    for name, includes in kernels.items():  # every shipped shader compiles
+        g.pipeline(name, includes)
 
 
 def test_bad_arguments_raise_clear_errors():

@@ -4,7 +4,15 @@ A conv or linear layer whose input is truly binary (only 0 and 1) performs synap
 ``SOPs = fr_in · FLOPs`` summed over every row it processes (so T time steps count T times);
 any other layer multiply-accumulates, ``MACs = FLOPs`` per row. ``E = e_mac·ΣMACs + e_ac·ΣSOPs``
 with 4.6 pJ and 0.9 pJ by default (45 nm, as the papers). FLOPs per row: conv
-``Kh·Kw·Cin/groups·Cout·Hout·Wout``, linear ``in·out``.
+``Kh·Kw·Cin/groups·Cout·Hout·Wout``, linear ``in·out``. Spiking self-attention (Spikformer's SSA)
+adds ``T·H·L·d_h²·(fr_Q + min(fr_K, fr_V))`` SOPs per sample, the firing rates read off its Q, K, V
+neurons.
+
+``spike_counts=True`` (**our definition**, off by default): an input of non-negative integers —
+sums of spike tensors, as residual additions in SEW ResNet (ADD) and Spikformer produce — counts
+as SOPs too, each count k costing k accumulates (``fr_in`` = the mean count). This is how the
+Spikformer paper counts (only the first, real-valued layer multiply-accumulates). Keep it off
+where a first layer's input could be integer-valued (raw 0..255 pixels).
 """
 
 from dataclasses import dataclass, field
@@ -27,7 +35,7 @@ class LayerCount:
     sops: float = 0.0
     input_ones: float = 0.0
     input_values: int = 0
-    binary: bool = True
+    binary: bool = True  # every input seen was spikes (binary, or counts with spike_counts=True)
 
     @property
     def firing_rate(self) -> float:
@@ -62,15 +70,43 @@ class EnergyCounter:
     model: nn.Module
     e_mac_pj: float = 4.6
     e_ac_pj: float = 0.9
+    spike_counts: bool = False
     layers: Dict[str, LayerCount] = field(default_factory=dict)
     _handles: List = field(default_factory=list)
 
     def __enter__(self):
+        from snnrs.models.spikformer import SpikingSelfAttention
         for name, m in self.model.named_modules():
             if isinstance(m, COUNTED):
                 self.layers[name] = LayerCount(name, type(m).__name__)
                 self._handles.append(m.register_forward_hook(self._hook(name)))
+            elif isinstance(m, SpikingSelfAttention):
+                self.layers[name] = LayerCount(name, "SSA")
+                self._handles += self._attention_hooks(name, m)
         return self
+
+    def _attention_hooks(self, name, attention):
+        spikes = {}
+
+        def keep(key):
+            def hook(module, inputs, output):
+                spikes[key] = output.detach()
+            return hook
+
+        def count(module, inputs, output):
+            q, k, v = spikes.pop("q"), spikes.pop("k"), spikes.pop("v")
+            steps, batch, tokens, dim = q.shape
+            head_dim = dim // module.num_heads
+            rates = [float(s.float().mean()) for s in (q, k, v)]
+            c = self.layers[name]
+            c.calls += 1
+            c.rows += steps * batch
+            c.flops_per_row = module.num_heads * tokens * head_dim * head_dim
+            c.input_ones += rates[0] * q.numel()
+            c.input_values += q.numel()
+            c.sops += steps * batch * c.flops_per_row * (rates[0] + min(rates[1], rates[2]))
+        return [attention.q_lif.register_forward_hook(keep("q")), attention.k_lif.register_forward_hook(keep("k")),
+                attention.v_lif.register_forward_hook(keep("v")), attention.register_forward_hook(count)]
 
     def __exit__(self, *exc):
         for h in self._handles:
@@ -83,6 +119,8 @@ class EnergyCounter:
             x = inputs[0].detach()
             c = self.layers[name]
             binary = bool(torch.all((x == 0) | (x == 1)))
+            if not binary and self.spike_counts:
+                binary = bool(torch.all((x >= 0) & (x == torch.floor(x))))
             rows, per_row = _rows(module, x), _flops_per_row(module, output)
             ones = float(x.sum()) if binary else 0.0
             c.calls += 1
@@ -108,13 +146,14 @@ class EnergyCounter:
 
     def summary(self, samples: int = 1) -> str:
         """A per-layer table (per sample) and the totals."""
-        lines = [f"{'layer':<32} {'type':<8} {'kind':<4} {'fr_in':>7} {'MACs':>14} {'SOPs':>14}"]
+        width = max([8] + [len(c.kind) for c in self.layers.values()])
+        lines = [f"{'layer':<32} {'type':<{width}} {'kind':<4} {'fr_in':>7} {'MACs':>14} {'SOPs':>14}"]
         for c in self.layers.values():
             if not c.calls:
                 continue
             kind = "SOP" if c.binary else "MAC"
             rate = f"{c.firing_rate:.3f}" if c.binary else "-"
-            lines.append(f"{c.name or '(model)':<32} {c.kind:<8} {kind:<4} {rate:>7} {c.macs / samples:>14,.0f} "
+            lines.append(f"{c.name or '(model)':<32} {c.kind:<{width}} {kind:<4} {rate:>7} {c.macs / samples:>14,.0f} "
                          f"{c.sops / samples:>14,.0f}")
         t = self.totals(samples)
         lines.append(f"total per sample: {t['MACs']:,.0f} MACs x {self.e_mac_pj} pJ + {t['SOPs']:,.0f} SOPs x "

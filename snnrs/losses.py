@@ -8,6 +8,7 @@
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 
 def tet_loss(outputs: torch.Tensor, labels: torch.Tensor, lamb: float = 0.05, means: float = 1.0) -> torch.Tensor:
@@ -60,4 +61,17 @@ def tcl_objective(logits_seq: torch.Tensor, z_seq: torch.Tensor, labels: torch.T
     return F.cross_entropy(logits_seq.mean(0), labels) + lamb * tcl_loss(z_seq, labels, temperature)
 
 
-__all__ = ["tet_loss", "supervised_contrastive", "tcl_loss", "stcl_loss", "tcl_objective"]
+class ProjectionHead(nn.Module):
+    """``Linear-ReLU-Linear`` applied to each step's features: the ``z_t`` that TCL/STCL contrast
+    (the losses L2-normalise them). Input ``[..., in_features]``."""
+
+    def __init__(self, in_features: int, out_features: int = 128, hidden_features: int = 256):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(in_features, hidden_features), nn.ReLU(),
+                                 nn.Linear(hidden_features, out_features))
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return self.net(features)
+
+
+__all__ = ["ProjectionHead", "tet_loss", "supervised_contrastive", "tcl_loss", "stcl_loss", "tcl_objective"]

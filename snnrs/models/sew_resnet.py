@@ -96,13 +96,16 @@ def _finish(block, branch, last_neuron, x):
 class SEWResNet(nn.Module):
     """Args as torchvision's ResNet, plus ``T`` (time steps an image is repeated for), ``cnf``
     (None: the plain spiking ResNet), ``spiking_neuron`` (any snnrs neuron class) and its kwargs.
-    Input ``[N, C, H, W]`` (repeated T times) or ``[T, N, C, H, W]``; output ``[N, num_classes]``."""
+    Input ``[N, C, H, W]`` (repeated T times) or ``[T, N, C, H, W]``; output ``[N, num_classes]``,
+    or ``[T, N, num_classes]`` with ``return_sequence=True`` (for TET-style losses)."""
 
     def __init__(self, block: Type[Union[BasicBlock, Bottleneck]], layers: List[int], num_classes: int = 1000,
                  zero_init_residual: bool = False, groups: int = 1, width_per_group: int = 64,
                  replace_stride_with_dilation: Optional[List[bool]] = None, norm_layer=None, T: int = 4,
-                 cnf: Optional[str] = "ADD", spiking_neuron: Callable = neuron.IFNode, **kwargs):
+                 cnf: Optional[str] = "ADD", spiking_neuron: Callable = neuron.IFNode, return_sequence: bool = False,
+                 **kwargs):
         super().__init__()
+        self.return_sequence = bool(return_sequence)
         if cnf is not None and cnf not in CONNECT_FUNCTIONS:
             raise ValueError(f"cnf: expected one of {CONNECT_FUNCTIONS} (or None), got {cnf!r}")
         if isinstance(T, bool) or not isinstance(T, int) or T < 1:
@@ -161,7 +164,8 @@ class SEWResNet(nn.Module):
         x = self.maxpool(self.sn1(self.conv1(x)))
         x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
         x = torch.flatten(self.avgpool(x), 2)
-        return self.fc(x.mean(0))
+        # The head is linear, so fc(mean_t x) == mean_t fc(x); the mean first is T times cheaper.
+        return self.fc(x) if self.return_sequence else self.fc(x.mean(0))
 
 
 def _builder(block, layers, cnf_default, **fixed):

@@ -31,7 +31,13 @@ class SpikingCNN(nn.Module):
         self.classifier = nn.Sequential(layer.Flatten(step_mode="m"),
                                         layer.Linear(c * image_size * image_size, num_classes, step_mode="m"))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, return_features: bool = False):
+        """``[T, N, classes]``; with ``return_features`` also the flattened features ``[T, N, F]``
+        the readout sees (for contrastive losses such as TCL)."""
         if x.dim() == 4:
             x = x.unsqueeze(0).expand(self.T, *x.shape)
-        return self.classifier(self.features(x))
+        elif x.dim() != 5:
+            raise ValueError(f"x: expected [N, C, H, W] or [T, N, C, H, W], got shape {tuple(x.shape)}")
+        features = self.classifier[0](self.features(x))
+        logits = self.classifier[1](features)
+        return (logits, features) if return_features else logits

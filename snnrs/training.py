@@ -1,0 +1,269 @@
+"""A training loop for spiking networks, used by the examples and the CLI.
+
+What it adds to a plain torch loop: the network's state is reset after every batch
+(``functional.reset_net``), outputs ``[T, N, C]`` are averaged over T for accuracy, a cosine
+learning-rate schedule per optimizer step, automatic mixed precision on CUDA, a progress bar,
+a metrics log (``metrics.csv``), checkpoints (``last.pt`` every epoch, ``best.pt`` at the best
+validation accuracy, resumable), and a plot of the curves::
+
+    trainer = Trainer(model, torch.optim.Adam(model.parameters(), 1e-3), epochs=20, log_dir="runs/a")
+    history = trainer.fit(train_loader, val_loader)
+    trainer.plot("runs/a/curves.png")
+"""
+
+import csv
+import math
+import time
+from pathlib import Path
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Union
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from snnrs import functional
+
+Batch = Sequence[torch.Tensor]
+
+
+def class_scores(output) -> torch.Tensor:
+    """The class scores ``[N, C]`` in a model's output: the first element of a tuple, averaged
+    over T when time-first ``[T, N, C]``."""
+    if isinstance(output, (tuple, list)):
+        output = output[0]
+    return output.mean(0) if output.dim() == 3 else output
+
+
+def mean_over_time_cross_entropy(output, labels: torch.Tensor) -> torch.Tensor:
+    """The default loss: cross-entropy of the time-averaged scores (SpikingJelly's examples)."""
+    return F.cross_entropy(class_scores(output), labels)
+
+
+class TensorBatches:
+    """Mini-batches of in-memory tensors, reshuffled each pass (a light DataLoader)."""
+
+    def __init__(self, x: torch.Tensor, y: torch.Tensor, batch_size: int = 64, shuffle: bool = True,
+                 seed: int = 0):
+        if len(x) != len(y):
+            raise ValueError(f"x, y: expected the same length, got {len(x)} and {len(y)}")
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size: expected a positive int, got {batch_size!r}")
+        self.x, self.y, self.batch_size, self.shuffle = x, y, batch_size, shuffle
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def __len__(self):
+        return math.ceil(len(self.y) / self.batch_size)
+
+    def __iter__(self):
+        order = torch.randperm(len(self.y), generator=self.generator) if self.shuffle else torch.arange(len(self.y))
+        for idx in order.split(self.batch_size):
+            yield self.x[idx], self.y[idx]
+
+
+class Trainer:
+    """Trains ``model`` with one optimizer or several (e.g. Grad R for weights + Adam for the rest).
+
+    ``loss_fn(output, labels)``: defaults to cross-entropy of the time-averaged scores.
+    ``scheduler``: ``'cosine'`` (per step, to zero at the end), ``None``, or a callable making a
+    scheduler from an optimizer and the total step count. ``amp``: ``'auto'`` (on for CUDA),
+    True or False. ``after_step()``: called after each optimizer step (threshold schedules).
+    ``checkpoint_dir`` / ``log_dir``: where ``last.pt``/``best.pt`` and ``metrics.csv`` go
+    (None: nowhere). ``resume``: a checkpoint path to continue from.
+    """
+
+    def __init__(self, model: nn.Module, optimizers: Union[torch.optim.Optimizer, List[torch.optim.Optimizer]], *,
+                 epochs: int, loss_fn: Callable = mean_over_time_cross_entropy,
+                 scheduler: Union[str, None, Callable] = "cosine", device: Union[str, torch.device, None] = None,
+                 amp: Union[str, bool] = "auto", after_step: Optional[Callable[[], None]] = None,
+                 checkpoint_dir: Union[str, Path, None] = None, log_dir: Union[str, Path, None] = None,
+                 progress: bool = True, resume: Union[str, Path, None] = None):
+        if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+            raise ValueError(f"epochs: expected a positive int, got {epochs!r}")
+        self.optimizers = list(optimizers) if isinstance(optimizers, (list, tuple)) else [optimizers]
+        if not self.optimizers or not all(isinstance(o, torch.optim.Optimizer) for o in self.optimizers):
+            raise TypeError("optimizers: expected a torch.optim.Optimizer or a list of them")
+        if not (scheduler is None or scheduler == "cosine" or callable(scheduler)):
+            raise ValueError(f"scheduler: expected 'cosine', None or a callable, got {scheduler!r}")
+        if amp not in ("auto", True, False):
+            raise ValueError(f"amp: expected 'auto', True or False, got {amp!r}")
+        self.device = torch.device(device) if device is not None else next(model.parameters()).device
+        self.model = model.to(self.device)
+        self.epochs, self.loss_fn, self.scheduler_spec = epochs, loss_fn, scheduler
+        self.amp = (self.device.type == "cuda") if amp == "auto" else bool(amp)
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp and self.device.type == "cuda")
+        self.after_step, self.progress = after_step, progress
+        self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir is not None else None
+        self.log_dir = Path(log_dir) if log_dir is not None else None
+        self.history: List[Dict[str, float]] = []
+        self.schedulers: List = []
+        self.start_epoch = 0
+        self.best_accuracy = -1.0
+        self._resume = Path(resume) if resume is not None else None
+
+    # ---- one pass ----
+
+    def _to_device(self, batch: Batch):
+        x, y = batch[0], batch[1]
+        return x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
+
+    def _autocast(self):
+        return torch.autocast(self.device.type, enabled=self.amp)
+
+    def train_epoch(self, loader: Iterable[Batch], epoch: int = 0) -> Dict[str, float]:
+        self.model.train()
+        total_loss, correct, seen = 0.0, 0, 0
+        bar = _progress(loader, f"epoch {epoch + 1}/{self.epochs}", self.progress)
+        for batch in bar:
+            x, y = self._to_device(batch)
+            with self._autocast():
+                output = self.model(x)
+                loss = self.loss_fn(output, y)
+            for o in self.optimizers:
+                o.zero_grad(set_to_none=True)
+            self.scaler.scale(loss).backward()
+            for o in self.optimizers:
+                self.scaler.step(o)
+            self.scaler.update()
+            for s in self.schedulers:
+                s.step()
+            if self.after_step is not None:
+                self.after_step()
+            functional.reset_net(self.model)
+            n = len(y)
+            total_loss += float(loss.detach()) * n
+            correct += int((class_scores(output).argmax(1) == y).sum())
+            seen += n
+            if hasattr(bar, "set_postfix"):
+                bar.set_postfix(loss=f"{total_loss / seen:.4f}", acc=f"{correct / seen:.3f}")
+        if seen == 0:
+            raise ValueError("train_loader: yielded no batches")
+        return {"train_loss": total_loss / seen, "train_accuracy": correct / seen}
+
+    @torch.no_grad()
+    def evaluate(self, loader: Iterable[Batch]) -> Dict[str, float]:
+        """Mean loss and accuracy over ``loader`` in eval mode."""
+        self.model.eval()
+        total_loss, correct, seen = 0.0, 0, 0
+        for batch in loader:
+            x, y = self._to_device(batch)
+            with self._autocast():
+                output = self.model(x)
+                loss = self.loss_fn(output, y)
+            functional.reset_net(self.model)
+            total_loss += float(loss) * len(y)
+            correct += int((class_scores(output).argmax(1) == y).sum())
+            seen += len(y)
+        if seen == 0:
+            raise ValueError("loader: yielded no batches")
+        return {"loss": total_loss / seen, "accuracy": correct / seen}
+
+    # ---- the whole run ----
+
+    def fit(self, train_loader: Iterable[Batch], val_loader: Optional[Iterable[Batch]] = None) -> List[Dict]:
+        """Trains for the remaining epochs; returns the history (one dict per epoch)."""
+        steps = self.epochs * len(train_loader)
+        self.schedulers = [self._make_scheduler(o, steps) for o in self.optimizers] if self.scheduler_spec else []
+        if self._resume is not None:
+            self.load_checkpoint(self._resume)
+        for epoch in range(self.start_epoch, self.epochs):
+            started = time.perf_counter()
+            row = {"epoch": epoch + 1, **self.train_epoch(train_loader, epoch)}
+            if val_loader is not None:
+                row.update({f"val_{k}": v for k, v in self.evaluate(val_loader).items()})
+            row["lr"] = self.optimizers[0].param_groups[0]["lr"]
+            row["seconds"] = time.perf_counter() - started
+            self.history.append(row)
+            self._log(row)
+            self.start_epoch = epoch + 1
+            accuracy = row.get("val_accuracy", row["train_accuracy"])
+            if self.checkpoint_dir is not None:
+                self.save_checkpoint(self.checkpoint_dir / "last.pt")
+                if accuracy > self.best_accuracy:
+                    self.best_accuracy = accuracy
+                    self.save_checkpoint(self.checkpoint_dir / "best.pt")
+            self.best_accuracy = max(self.best_accuracy, accuracy)
+        return self.history
+
+    def _make_scheduler(self, optimizer, steps):
+        if self.scheduler_spec == "cosine":
+            return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, max(1, steps))
+        return self.scheduler_spec(optimizer, steps)
+
+    def _log(self, row):
+        if self.log_dir is None:
+            return
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        path = self.log_dir / "metrics.csv"
+        new = not path.exists()
+        with path.open("a", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(row))
+            if new:
+                writer.writeheader()
+            writer.writerow(row)
+
+    # ---- checkpoints ----
+
+    def save_checkpoint(self, path: Union[str, Path]) -> None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save({"model": self.model.state_dict(), "optimizers": [o.state_dict() for o in self.optimizers],
+                    "schedulers": [s.state_dict() for s in self.schedulers], "scaler": self.scaler.state_dict(),
+                    "epoch": self.start_epoch, "best_accuracy": self.best_accuracy, "history": self.history}, path)
+
+    def load_checkpoint(self, path: Union[str, Path]) -> None:
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"resume: no checkpoint at {path}")
+        state = torch.load(path, map_location=self.device, weights_only=False)
+        self.model.load_state_dict(state["model"])
+        if len(state["optimizers"]) != len(self.optimizers):
+            raise ValueError(f"{path}: holds {len(state['optimizers'])} optimizer states, the trainer has "
+                             f"{len(self.optimizers)}")
+        for o, s in zip(self.optimizers, state["optimizers"]):
+            o.load_state_dict(s)
+        for sch, s in zip(self.schedulers, state["schedulers"]):
+            sch.load_state_dict(s)
+        self.scaler.load_state_dict(state["scaler"])
+        self.start_epoch, self.best_accuracy = state["epoch"], state["best_accuracy"]
+        self.history = list(state["history"])
+
+    # ---- pictures ----
+
+    def plot(self, path: Union[str, Path]) -> Path:
+        """Loss and accuracy curves per epoch, saved as an image."""
+        return plot_history(self.history, path)
+
+
+def plot_history(history: List[Dict[str, float]], path: Union[str, Path]) -> Path:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    if not history:
+        raise ValueError("history: nothing to plot (train first)")
+    epochs = [row["epoch"] for row in history]
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(9, 3.5))
+    for key, axis in (("loss", ax_loss), ("accuracy", ax_acc)):
+        for prefix in ("train_", "val_"):
+            if prefix + key in history[0]:
+                axis.plot(epochs, [row[prefix + key] for row in history], marker="o", label=prefix.rstrip("_"))
+        axis.set_xlabel("epoch")
+        axis.set_ylabel(key)
+        axis.legend()
+        axis.grid(alpha=0.3)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def _progress(iterable, description, enabled):
+    if not enabled:
+        return iterable
+    from tqdm.auto import tqdm
+    return tqdm(iterable, desc=description, leave=False, dynamic_ncols=True)
+
+
+__all__ = ["Trainer", "TensorBatches", "class_scores", "mean_over_time_cross_entropy", "plot_history"]

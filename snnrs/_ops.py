@@ -180,7 +180,9 @@ _CONFIG = ("neuron", "v_threshold", "v_reset", "params", "decay_input", "detach_
 def _setup_context(ctx, inputs, output):
     x, v_init, w = inputs[:3]
     if len(inputs) > 12 and not inputs[12]:
-        raise ValueError("save_for_backward: False, but the inputs require grad (pass True to train)")
+        if torch.is_grad_enabled():
+            raise ValueError("save_for_backward: False, but the inputs require grad (pass True to train)")
+        return  # inference of a neuron with a learnable parameter: nothing to save
     ctx.config = dict(zip(_CONFIG, inputs[3:11]))
     ctx.store_v_seq = inputs[11]
     _, _, h_seq, bits, _ = output

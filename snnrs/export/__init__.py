@@ -1,0 +1,17 @@
+"""Deployment: NIR export and import (SPEC §8). :func:`to_nir` writes snnrs models as NIR graphs;
+:func:`from_nir` builds torch modules from NIR graphs of any framework. ``nir.write(path, graph)``
+saves a graph; ``snnrs.runtime`` runs saved graphs without torch."""
+
+from snnrs.export.nir_export import to_nir
+from snnrs.export.nir_import import NIRGraphModule, from_nir
+from snnrs.export.nir_modules import NIRNeuron, Scale, Threshold
+
+__all__ = ["to_nir", "from_nir", "NIRGraphModule", "NIRNeuron", "Scale", "Threshold", "write_nir"]
+
+
+def write_nir(model, example_input, path, dt: float = 1e-4):
+    """``to_nir`` and ``nir.write`` in one call; returns the graph."""
+    import nir
+    graph = to_nir(model, example_input, dt)
+    nir.write(str(path), graph)
+    return graph

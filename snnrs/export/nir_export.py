@@ -1,0 +1,259 @@
+"""snnrs models to NIR graphs (SPEC §8).
+
+Supported: ``nn.Linear`` (Affine, or Linear without bias), ``nn.Conv1d``/``nn.Conv2d``,
+BatchNorm after a conv or linear layer (folded into it with its running statistics),
+``nn.AvgPool2d`` (``divisor_override=1``: SumPool2d), ``nn.Flatten``, ``VoltageScaler`` and
+:class:`~snnrs.export.nir_modules.Scale` (Scale), IF, LIF, ParametricLIF and CUBA-LIF neurons, and
+``LinearRecurrentContainer`` around a neuron (a nested graph whose recurrent edge carries the
+previous step's spikes). Containers (``nn.Sequential``, ``SeqToANNContainer``, ...) are walked
+in order; a model with ``nir_layers()`` lists its own layers. Dropout and Identity are skipped.
+
+Neurons, with ``dt`` the time step in seconds (snnrs fires where ``H >= V_th``, NIR where
+``v > θ``: θ is written as float32's ``nextafter(V_th, -inf)``):
+
+* IF: ``r = 1/dt``, ``v_reset``.
+* LIF(τ, decay_input): ``tau = τ·dt``, ``r = 1`` (decay_input) or ``r = τ``, ``v_leak = v_reset``.
+* ParametricLIF: a LIF with ``τ = 1/sigmoid(w)``.
+* CUBA-LIF(c_decay, v_decay): ``tau_syn = dt/(1 - c_decay)``, ``w_in = tau_syn/dt``,
+  ``tau_mem = dt/(1 - v_decay)``, ``r = tau_mem/dt``, ``v_leak = 0``.
+* Soft reset (``v_reset=None``) has no NIR node: it is written as a reset to 0, with a warning;
+  snnrs reads its own files back exactly (the snnrs parameters travel in each node's metadata
+  and are used when they agree with the NIR fields).
+"""
+
+import math
+import warnings
+from typing import Dict, List, Optional, Tuple
+
+import numpy as np
+import torch
+from torch import nn
+
+from snnrs import neuron
+from snnrs.conversion import VoltageScaler
+from snnrs.export.nir_modules import Scale
+from snnrs.layer import SeqToANNContainer, StepModeContainer, MultiStepContainer
+from snnrs.neuron_models import CUBALIFNode
+from snnrs.runtime.conventions import strict_threshold
+from snnrs.runtime.plan import _nir
+from snnrs.stateful_layer import Dropout, LinearRecurrentContainer
+
+CONTAINERS = (nn.Sequential, SeqToANNContainer, StepModeContainer, MultiStepContainer)
+SKIPPED = (nn.Identity, nn.Dropout, Dropout)
+
+
+def _layers(module: nn.Module) -> List[nn.Module]:
+    if hasattr(module, "nir_layers"):
+        return [leaf for m in module.nir_layers() for leaf in _layers(m)]
+    if isinstance(module, CONTAINERS):
+        return [leaf for m in module for leaf in _layers(m)]
+    if isinstance(module, SKIPPED):
+        return []
+    return [module]
+
+
+def _np(t) -> np.ndarray:
+    return t.detach().cpu().numpy().astype(np.float32)
+
+
+def _fold(layer: nn.Module, bn: nn.Module) -> Tuple[np.ndarray, np.ndarray]:
+    weight = layer.weight.detach().double()
+    bias = layer.bias.detach().double() if layer.bias is not None else torch.zeros(weight.shape[0],
+                                                                                    dtype=torch.float64)
+    scale = bn.weight.detach().double() / torch.sqrt(bn.running_var.double() + bn.eps)
+    shape = (-1,) + (1,) * (weight.dim() - 1)
+    return (weight * scale.view(shape)).float().numpy(), ((bias - bn.running_mean.double()) * scale
+                                                          + bn.bias.detach().double()).float().numpy()
+
+
+def _fill(value: float, shape) -> np.ndarray:
+    return np.full(tuple(shape), value, np.float32)
+
+
+def _neuron_node(m: nn.Module, shape, dt: float, nir):
+    # HDF5 attributes cannot hold None: a soft reset travels as a flag
+    meta = {"class": type(m).__name__, "v_threshold": float(m.v_threshold), "dt": dt,
+            "soft_reset": m.v_reset is None, "v_reset": 0.0 if m.v_reset is None else float(m.v_reset)}
+    if m.v_reset is None:
+        warnings.warn(f"{type(m).__name__} with soft reset (v_reset=None): NIR has no soft reset; written as a "
+                      "reset to 0 (snnrs reads it back exactly; other simulators will reset to 0)", stacklevel=3)
+    v_reset = 0.0 if m.v_reset is None else float(m.v_reset)
+    threshold = strict_threshold(_fill(m.v_threshold, shape))
+    if isinstance(m, neuron.IFNode):
+        return nir.IF(r=_fill(1.0 / dt, shape), v_threshold=threshold, v_reset=_fill(v_reset, shape),
+                      metadata={"snnrs": meta})
+    if isinstance(m, (neuron.LIFNode, neuron.ParametricLIFNode)):
+        if isinstance(m, neuron.ParametricLIFNode):
+            tau = 1.0 / float(torch.sigmoid(m.w.detach().double()))
+            meta["w"] = float(m.w.detach())
+        else:
+            tau = float(m.tau)
+            meta["tau"] = tau
+        meta["decay_input"] = bool(m.decay_input)
+        return nir.LIF(tau=_fill(tau * dt, shape), r=_fill(1.0 if m.decay_input else tau, shape),
+                       v_leak=_fill(v_reset if m.v_reset is not None else 0.0, shape), v_threshold=threshold,
+                       v_reset=_fill(v_reset, shape), metadata={"snnrs": meta})
+    if isinstance(m, CUBALIFNode):
+        c_decay, v_decay = float(m.c_decay), float(m.v_decay)
+        meta.update(c_decay=c_decay, v_decay=v_decay)
+        tau_syn, tau_mem = dt / (1 - c_decay), dt / (1 - v_decay)
+        return nir.CubaLIF(tau_syn=_fill(tau_syn, shape), tau_mem=_fill(tau_mem, shape),
+                           r=_fill(tau_mem / dt, shape), v_leak=_fill(0.0, shape), v_threshold=threshold,
+                           v_reset=_fill(v_reset, shape), w_in=_fill(tau_syn / dt, shape),
+                           metadata={"snnrs": meta})
+    return None
+
+
+def _synapse_out_shape(m: nn.Module, shape) -> Tuple[int, ...]:
+    with torch.no_grad():
+        weight = getattr(m, "weight", None)
+        x = torch.zeros(1, *shape, dtype=weight.dtype if isinstance(weight, torch.Tensor) else torch.float32)
+        torch_class = next(c for c in type(m).__mro__ if c.__module__.startswith("torch.nn"))
+        return tuple(torch_class.forward(m, x).shape[1:])
+
+
+class _Builder:
+    def __init__(self, dt: float, nir):
+        self.dt, self.nir = dt, nir
+        self.nodes: Dict[str, object] = {}
+        self.edges: List[Tuple[str, str]] = []
+        self.previous = "input"
+
+    def add(self, node, name: Optional[str] = None):
+        name = name or str(len(self.nodes) - 1)
+        self.nodes[name] = node
+        self.edges.append((self.previous, name))
+        self.previous = name
+
+    def layers(self, layers: List[nn.Module], shape):
+        i = 0
+        while i < len(layers):
+            m = layers[i]
+            following = layers[i + 1] if i + 1 < len(layers) else None
+            folded = isinstance(following, (nn.BatchNorm1d, nn.BatchNorm2d)) and isinstance(
+                m, (nn.Linear, nn.Conv1d, nn.Conv2d))
+            shape = self.layer(m, shape, following if folded else None)
+            i += 2 if folded else 1
+        return shape
+
+    def layer(self, m: nn.Module, shape, bn=None):
+        nir = self.nir
+        node = _neuron_node(m, shape, self.dt, nir) if isinstance(m, neuron.BaseNode) else None
+        if node is not None:
+            self.add(node)
+            return shape
+        if isinstance(m, neuron.BaseNode):
+            raise ValueError(f"{type(m).__name__}: no NIR neuron for it (IF, LIF, ParametricLIF, CUBA-LIF are)")
+        if isinstance(m, (nn.Linear, nn.Conv1d, nn.Conv2d)):
+            weight, bias = _fold(m, bn) if bn is not None else (
+                _np(m.weight), None if m.bias is None else _np(m.bias))
+            out = _synapse_out_shape(m, shape)
+            if isinstance(m, nn.Linear):
+                self.add(nir.Affine(weight=weight, bias=bias) if bias is not None else nir.Linear(weight=weight))
+            else:
+                bias = bias if bias is not None else np.zeros(weight.shape[0], np.float32)
+                padding = m.padding if isinstance(m.padding, str) else tuple(m.padding)
+                # nir 1.0's type inference reads the input channels off weight.shape[1], ignoring groups:
+                # a grouped conv is written dense (block-diagonal, zeros elsewhere), the groups in metadata
+                weight, meta = (_dense(weight, m.groups), {"snnrs": {"groups": m.groups}}) if m.groups > 1 \
+                    else (weight, {})
+                if isinstance(m, nn.Conv2d):
+                    node = nir.Conv2d(input_shape=tuple(shape[1:]), weight=weight, stride=tuple(m.stride),
+                                      padding=padding, dilation=tuple(m.dilation), groups=1, bias=bias,
+                                      metadata=meta)
+                else:
+                    node = nir.Conv1d(input_shape=int(shape[1]), weight=weight, stride=int(m.stride[0]),
+                                      padding=padding if isinstance(padding, str) else int(padding[0]),
+                                      dilation=int(m.dilation[0]), groups=1, bias=bias, metadata=meta)
+                self.add(node)
+            return out
+        if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
+            raise ValueError(f"{type(m).__name__}: only BatchNorm right after a conv or linear layer is exported "
+                             "(folded into it)")
+        if isinstance(m, nn.AvgPool2d):
+            if m.ceil_mode or (m.padding and m.count_include_pad is False):
+                raise ValueError("AvgPool2d: ceil_mode and count_include_pad=False have no NIR form")
+            k, s, p = (np.array(_pair(v), dtype=np.int64) for v in (m.kernel_size, m.stride or m.kernel_size,
+                                                                      m.padding))
+            if m.divisor_override == 1:
+                self.add(nir.SumPool2d(kernel_size=k, stride=s, padding=p))
+            elif m.divisor_override is None:
+                self.add(nir.AvgPool2d(kernel_size=k, stride=s, padding=p))
+            else:
+                raise ValueError("AvgPool2d: divisor_override other than 1 has no NIR form")
+            return _synapse_out_shape(m, shape)
+        if isinstance(m, nn.MaxPool2d):
+            raise ValueError("MaxPool2d: NIR has no max pooling; use AvgPool2d or a sum pool "
+                             "(nn.AvgPool2d(k, divisor_override=1)) before exporting")
+        if isinstance(m, nn.Flatten):
+            out = _synapse_out_shape(m, shape)
+            start = m.start_dim - 1 if m.start_dim > 0 else m.start_dim
+            end = m.end_dim - 1 if m.end_dim > 0 else m.end_dim
+            self.add(nir.Flatten(input_type={"input": np.array(shape)}, start_dim=start, end_dim=end))
+            return out
+        if isinstance(m, (VoltageScaler, Scale)):
+            self.add(nir.Scale(scale=_fill(1.0, shape) * _np(m.scale)))
+            return shape
+        if isinstance(m, LinearRecurrentContainer):
+            return self.recurrent(m, shape)
+        raise ValueError(f"{type(m).__name__}: no NIR node for it (see snnrs.export.nir_export's doc)")
+
+    def recurrent(self, m: LinearRecurrentContainer, shape):
+        """``y[t] = SN(W_x·x[t] + b + W_y·y[t-1])`` as a nested graph with a cycle."""
+        nir = self.nir
+        if not isinstance(m.sub_module, neuron.BaseNode):
+            raise ValueError("LinearRecurrentContainer: only a neuron as sub_module is exported")
+        n_in = m.rc.in_features - m.out_features
+        if n_in != m.out_features:
+            raise ValueError("LinearRecurrentContainer: the neuron must keep the size (in_features == out_features)")
+        w = _np(m.rc.weight)
+        inner = {"input": nir.Input(input_type=np.array([n_in])),
+                 "w_in": nir.Affine(weight=w[:, :n_in], bias=_np(m.rc.bias)) if m.rc.bias is not None
+                 else nir.Linear(weight=w[:, :n_in]),
+                 "neuron": _neuron_node(m.sub_module, (m.out_features,), self.dt, nir),
+                 "w_rec": nir.Linear(weight=w[:, n_in:]),
+                 "output": nir.Output(output_type=np.array([m.out_features]))}
+        edges = [("input", "w_in"), ("w_in", "neuron"), ("neuron", "w_rec"), ("w_rec", "neuron"),
+                 ("neuron", "output")]
+        self.add(nir.NIRGraph(nodes=inner, edges=edges, metadata={"snnrs": {"class": "LinearRecurrentContainer"}}))
+        return (m.out_features,)
+
+
+def _dense(weight: np.ndarray, groups: int) -> np.ndarray:
+    out_per, in_per = weight.shape[0] // groups, weight.shape[1]
+    dense = np.zeros((weight.shape[0], in_per * groups, *weight.shape[2:]), weight.dtype)
+    for g in range(groups):
+        dense[g * out_per:(g + 1) * out_per, g * in_per:(g + 1) * in_per] = weight[g * out_per:(g + 1) * out_per]
+    return dense
+
+
+def _pair(v):
+    return (v, v) if isinstance(v, int) else tuple(v)
+
+
+def to_nir(model: nn.Module, example_input, dt: float = 1e-4):
+    """The NIR graph of ``model``. ``example_input``: one time step of a batch, ``[N, ...]``
+    (only its per-sample shape is used), or that shape as a tuple; ``dt``: seconds per step."""
+    nir = _nir()
+    if not (isinstance(dt, (int, float)) and math.isfinite(dt) and dt > 0):
+        raise ValueError(f"dt: expected a positive time step in seconds, got {dt!r}")
+    if isinstance(example_input, torch.Tensor):
+        if example_input.dim() < 2:
+            raise ValueError(f"example_input: expected a batch [N, ...], got shape {tuple(example_input.shape)}")
+        shape = tuple(example_input.shape[1:])
+    elif isinstance(example_input, (tuple, list)) and all(isinstance(s, int) and s > 0 for s in example_input):
+        shape = tuple(example_input)
+    else:
+        raise TypeError("example_input: expected a tensor [N, ...] or a tuple of positive ints")
+    if model.training and any(isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)) for m in model.modules()):
+        warnings.warn("to_nir: the model is in training mode; BatchNorm is folded with its running statistics "
+                      "(as in eval mode)", stacklevel=2)
+    builder = _Builder(float(dt), nir)
+    builder.nodes["input"] = nir.Input(input_type=np.array(shape))
+    out = builder.layers(_layers(model), shape)
+    builder.nodes["output"] = nir.Output(output_type=np.array(out))
+    builder.edges.append((builder.previous, "output"))
+    return nir.NIRGraph(nodes=builder.nodes, edges=builder.edges, metadata={"snnrs": {"dt": float(dt)}})
+
+
+__all__ = ["to_nir"]

@@ -1,0 +1,119 @@
+"""A NIR graph as an execution order (no torch): nested graphs flattened, nodes sorted from the
+input, and the edges that close a cycle marked as delayed — they carry the previous step's output,
+which is how recurrent NIR graphs (a neuron feeding back through weights) are meant."""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Tuple, Union
+
+
+def _nir():
+    try:
+        import nir
+    except ImportError as e:  # pragma: no cover - nir is in the test extra
+        raise ImportError("snnrs needs the package 'nir' for NIR graphs: pip install nir") from e
+    return nir
+
+
+@dataclass
+class Plan:
+    nodes: Dict[str, object]                 # flat name -> NIR node (Input/Output of subgraphs included)
+    order: List[str]                         # evaluation order within a step
+    inputs: Dict[str, List[Tuple[str, bool]]] = field(default_factory=dict)  # node -> [(source, delayed)]
+    input_name: str = "input"
+    output_name: str = "output"
+
+    @property
+    def recurrent(self) -> bool:
+        return any(delayed for sources in self.inputs.values() for _, delayed in sources)
+
+
+def load_graph(graph_or_path: Union[str, Path, object]):
+    """A NIRGraph from a graph or a path (read with type checks)."""
+    nir = _nir()
+    if isinstance(graph_or_path, (str, Path)):
+        path = Path(graph_or_path)
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: no such NIR file")
+        try:
+            return nir.read(str(path))
+        except Exception as e:
+            raise ValueError(f"{path}: not a readable NIR file ({e})") from e
+    if not isinstance(graph_or_path, nir.NIRGraph):
+        raise TypeError(f"graph: expected a nir.NIRGraph or a path, got {type(graph_or_path).__name__}")
+    return graph_or_path
+
+
+def _flatten(graph, prefix: str, nodes: Dict[str, object], edges: List[Tuple[str, str]], nir):
+    """Adds ``graph``'s nodes under ``prefix``; a nested graph's own Input/Output nodes stand in
+    for it (edges into the subgraph go to its input, edges out of it leave from its output)."""
+    def entry(name):
+        node = graph.nodes[name]
+        return f"{prefix}{name}.{_io(node, nir.Input)}" if isinstance(node, nir.NIRGraph) else f"{prefix}{name}"
+
+    def exit_(name):
+        node = graph.nodes[name]
+        return f"{prefix}{name}.{_io(node, nir.Output)}" if isinstance(node, nir.NIRGraph) else f"{prefix}{name}"
+
+    for name, node in graph.nodes.items():
+        if isinstance(node, nir.NIRGraph):
+            _flatten(node, f"{prefix}{name}.", nodes, edges, nir)
+        else:
+            nodes[f"{prefix}{name}"] = node
+    for source, target in graph.edges:
+        for end in (source, target):
+            if end not in graph.nodes:
+                raise ValueError(f"NIR graph: edge ({source!r}, {target!r}) names an unknown node {end!r}")
+        edges.append((exit_(source), entry(target)))
+
+
+def _io(graph, kind) -> str:
+    names = [n for n, node in graph.nodes.items() if isinstance(node, kind)]
+    if len(names) != 1:
+        raise ValueError(f"NIR subgraph: expected exactly one {kind.__name__} node, found {len(names)}")
+    return names[0]
+
+
+def plan(graph) -> Plan:
+    """The execution plan of a NIRGraph: one Input and one Output at the top level."""
+    nir = _nir()
+    nodes: Dict[str, object] = {}
+    edges: List[Tuple[str, str]] = []
+    _flatten(graph, "", nodes, edges, nir)
+    input_name, output_name = _io(graph, nir.Input), _io(graph, nir.Output)
+    successors: Dict[str, List[str]] = {n: [] for n in nodes}
+    for source, target in edges:
+        successors[source].append(target)
+    # depth-first from the input; an edge to a node still on the stack closes a cycle: delayed
+    order, state, delayed = [], {}, set()
+
+    def visit(name):
+        stack = [(name, iter(successors[name]))]
+        state[name] = "open"
+        while stack:
+            current, children = stack[-1]
+            child = next(children, None)
+            if child is None:
+                stack.pop()
+                state[current] = "done"
+                order.append(current)
+            elif state.get(child) == "open":
+                delayed.add((current, child))
+            elif child not in state:
+                state[child] = "open"
+                stack.append((child, iter(successors[child])))
+
+    visit(input_name)
+    unreachable = sorted(set(nodes) - set(state))
+    if unreachable:
+        raise ValueError(f"NIR graph: nodes not reachable from the input: {unreachable}")
+    order.reverse()
+    inputs: Dict[str, List[Tuple[str, bool]]] = {n: [] for n in nodes}
+    for source, target in edges:
+        inputs[target].append((source, (source, target) in delayed))
+    if output_name not in order:
+        raise ValueError("NIR graph: the output is not reachable from the input")
+    return Plan(nodes, order, inputs, input_name, output_name)
+
+
+__all__ = ["Plan", "plan", "load_graph"]

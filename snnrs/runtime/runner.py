@@ -1,0 +1,110 @@
+"""Run a NIR graph on event frames, step by step with persistent state, without torch."""
+
+from pathlib import Path
+from typing import Dict, Union
+
+import numpy as np
+
+from snnrs.runtime.conventions import NEURONS, discrete_neuron
+from snnrs.runtime.neurons import NeuronLayer
+from snnrs.runtime.numpy_ops import synapse
+from snnrs.runtime.plan import load_graph, plan
+
+
+class Runtime:
+    """A loaded NIR graph. ``run(frames)`` takes ``[T, N, *input_shape]`` (or ``[T, *input_shape]``
+    for one sample) and returns the output node's ``[T, N, ...]``; the neurons keep their state
+    between calls (stream a long recording in chunks) until ``reset()``.
+
+    ``dt``: the time step in seconds that NIR's time constants are divided by (SPEC §8);
+    ``device``: ``'cpu'`` (neurons on the engine) or ``'wgpu'`` (neurons on the WGSL shaders);
+    ``dtype``: float32 or float64 (the GPU computes float32).
+    """
+
+    def __init__(self, graph_or_path, dt: float = 1e-4, device: str = "cpu", dtype=np.float32):
+        if device not in ("cpu", "wgpu"):
+            raise ValueError(f"device: expected 'cpu' or 'wgpu', got {device!r}")
+        self.dtype = np.dtype(dtype)
+        if self.dtype not in (np.float32, np.float64):
+            raise TypeError(f"dtype: expected float32 or float64, got {self.dtype}")
+        if device == "wgpu" and self.dtype != np.float32:
+            raise TypeError("dtype: the wgpu device computes float32")
+        self.graph = load_graph(graph_or_path)
+        self.plan = plan(self.graph)
+        self.dt, self.device = dt, device
+        self.ops: Dict[str, object] = {}
+        for name in self.plan.order:
+            node = self.plan.nodes[name]
+            if type(node).__name__ in NEURONS:
+                self.ops[name] = NeuronLayer(discrete_neuron(node, dt), device)
+            else:
+                self.ops[name] = synapse(node)
+        self.input_shape = tuple(int(s) for s in np.atleast_1d(self.plan.nodes[self.plan.input_name]
+                                                               .input_type["input"]))
+        self._previous: Dict[str, np.ndarray] = {}
+
+    def reset(self) -> None:
+        for op in self.ops.values():
+            if isinstance(op, NeuronLayer):
+                op.reset()
+        self._previous = {}
+
+    def _frames(self, frames) -> np.ndarray:
+        x = np.asarray(frames)
+        if x.ndim == len(self.input_shape) + 1:
+            x = x[:, None]
+        if x.ndim != len(self.input_shape) + 2 or tuple(x.shape[2:]) != self.input_shape:
+            raise ValueError(f"frames: expected [T, N, {', '.join(map(str, self.input_shape))}] (or without N), "
+                             f"got shape {x.shape}")
+        return x.astype(self.dtype, copy=False)
+
+    def run(self, frames) -> np.ndarray:
+        x = self._frames(frames)
+        if not self.plan.recurrent:
+            return self._run_layerwise(x)
+        return np.stack([self._step(x[t]) for t in range(len(x))])
+
+    def _apply(self, name, value, multistep):
+        op = self.ops[name]
+        if isinstance(op, NeuronLayer):
+            return op.run(value) if multistep else op.run(value[None])[0]
+        if multistep:  # fold T into the batch for the stateless nodes
+            steps, batch = value.shape[:2]
+            out = op(value.reshape(steps * batch, *value.shape[2:]))
+            return out.reshape(steps, batch, *out.shape[1:])
+        return op(value)
+
+    def _gather(self, name, outputs, previous, batch):
+        """The sum of a node's inputs; a delayed input is the source's previous output (zeros at the
+        first step, shaped by the source's output type)."""
+        total = None
+        for source, delayed in self.plan.inputs[name]:
+            value = previous.get(source) if delayed else outputs[source]
+            if value is None:
+                shape = np.atleast_1d(self.plan.nodes[source].output_type["output"]).astype(int)
+                value = np.zeros((batch, *shape), self.dtype)
+            total = value if total is None else total + value
+        return total
+
+    def _run_layerwise(self, x):
+        outputs = {}
+        for name in self.plan.order:
+            value = x if name == self.plan.input_name else self._gather(name, outputs, {}, len(x[0]))
+            outputs[name] = self._apply(name, value, True)
+        return outputs[self.plan.output_name]
+
+    def _step(self, x):
+        outputs = {}
+        for name in self.plan.order:
+            value = x if name == self.plan.input_name else self._gather(name, outputs, self._previous, len(x))
+            outputs[name] = self._apply(name, value, False)
+        self._previous = outputs
+        return outputs[self.plan.output_name]
+
+
+def load(path: Union[str, Path], dt: float = 1e-4, device: str = "cpu", dtype=np.float32) -> Runtime:
+    """Loads a NIR file for :class:`Runtime`."""
+    return Runtime(path, dt=dt, device=device, dtype=dtype)
+
+
+__all__ = ["Runtime", "load"]

@@ -21,6 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+import torch.distributed as dist
+
 from snnrs import functional
 
 Batch = Sequence[torch.Tensor]
@@ -39,24 +41,37 @@ def mean_over_time_cross_entropy(output, labels: torch.Tensor) -> torch.Tensor:
     return F.cross_entropy(class_scores(output), labels)
 
 
+def is_main_process() -> bool:
+    """True outside ``torch.distributed`` and on rank 0 inside it (the one that prints and writes)."""
+    return not (dist.is_available() and dist.is_initialized()) or dist.get_rank() == 0
+
+
 class TensorBatches:
-    """Mini-batches of in-memory tensors, reshuffled each pass (a light DataLoader)."""
+    """Mini-batches of in-memory tensors, reshuffled each pass (a light DataLoader). Under
+    ``torch.distributed``, ``shard=(rank, world_size)`` keeps every world_size-th sample of each
+    shuffled pass (the same permutation on every rank, as ``DistributedSampler``)."""
 
     def __init__(self, x: torch.Tensor, y: torch.Tensor, batch_size: int = 64, shuffle: bool = True,
-                 seed: int = 0):
+                 seed: int = 0, shard=None):
         if len(x) != len(y):
             raise ValueError(f"x, y: expected the same length, got {len(x)} and {len(y)}")
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size: expected a positive int, got {batch_size!r}")
         self.x, self.y, self.batch_size, self.shuffle = x, y, batch_size, shuffle
         self.generator = torch.Generator().manual_seed(seed)
+        self.rank, self.world = shard if shard is not None else (0, 1)
+        if not 0 <= self.rank < self.world:
+            raise ValueError(f"shard: expected (rank, world_size) with 0 <= rank < world_size, got {shard}")
+
+    def _count(self):
+        return len(range(self.rank, len(self.y), self.world))
 
     def __len__(self):
-        return math.ceil(len(self.y) / self.batch_size)
+        return math.ceil(self._count() / self.batch_size)
 
     def __iter__(self):
         order = torch.randperm(len(self.y), generator=self.generator) if self.shuffle else torch.arange(len(self.y))
-        for idx in order.split(self.batch_size):
+        for idx in order[self.rank::self.world].split(self.batch_size):
             yield self.x[idx], self.y[idx]
 
 
@@ -91,9 +106,11 @@ class Trainer:
         self.epochs, self.loss_fn, self.scheduler_spec = epochs, loss_fn, scheduler
         self.amp = (self.device.type == "cuda") if amp == "auto" else bool(amp)
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp and self.device.type == "cuda")
-        self.after_step, self.progress = after_step, progress
-        self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir is not None else None
-        self.log_dir = Path(log_dir) if log_dir is not None else None
+        # under torch.distributed only rank 0 shows progress and writes logs and checkpoints
+        self.main = is_main_process()
+        self.after_step, self.progress = after_step, progress and self.main
+        self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir is not None and self.main else None
+        self.log_dir = Path(log_dir) if log_dir is not None and self.main else None
         self.history: List[Dict[str, float]] = []
         self.schedulers: List = []
         self.start_epoch = 0
@@ -206,7 +223,7 @@ class Trainer:
     def save_checkpoint(self, path: Union[str, Path]) -> None:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        torch.save({"model": self.model.state_dict(), "optimizers": [o.state_dict() for o in self.optimizers],
+        torch.save({"model": getattr(self.model, "module", self.model).state_dict(), "optimizers": [o.state_dict() for o in self.optimizers],
                     "schedulers": [s.state_dict() for s in self.schedulers], "scaler": self.scaler.state_dict(),
                     "epoch": self.start_epoch, "best_accuracy": self.best_accuracy, "history": self.history}, path)
 
@@ -215,7 +232,7 @@ class Trainer:
         if not path.is_file():
             raise FileNotFoundError(f"resume: no checkpoint at {path}")
         state = torch.load(path, map_location=self.device, weights_only=False)
-        self.model.load_state_dict(state["model"])
+        getattr(self.model, "module", self.model).load_state_dict(state["model"])
         if len(state["optimizers"]) != len(self.optimizers):
             raise ValueError(f"{path}: holds {len(state['optimizers'])} optimizer states, the trainer has "
                              f"{len(self.optimizers)}")
@@ -263,7 +280,7 @@ def _progress(iterable, description, enabled):
     if not enabled:
         return iterable
     from tqdm.auto import tqdm
-    return tqdm(iterable, desc=description, leave=False, dynamic_ncols=True)
+    return tqdm(iterable, desc=description, leave=False, dynamic_ncols=True, mininterval=0.5)
 
 
-__all__ = ["Trainer", "TensorBatches", "class_scores", "mean_over_time_cross_entropy", "plot_history"]
+__all__ = ["Trainer", "TensorBatches", "is_main_process", "class_scores", "mean_over_time_cross_entropy", "plot_history"]

@@ -68,6 +68,22 @@ def plot_membrane_trace(v_seq, path, spikes=None, v_threshold=None, neurons=4, t
     return _save(plt, fig, path)
 
 
+def plot_firing_rates(rates, path, title="Firing rate per layer"):
+    """Horizontal bars of ``rates`` (a dict layer name -> mean firing rate), first layer on top."""
+    if not rates:
+        raise ValueError("rates: expected at least one layer")
+    names, values = list(rates), [float(v) for v in rates.values()]
+    plt = _figure()
+    fig, ax = plt.subplots(figsize=(7, 0.4 * len(names) + 1.2))
+    ax.barh(np.arange(len(names)), values, color="tab:blue")
+    ax.set_yticks(np.arange(len(names)), names)
+    ax.invert_yaxis()
+    ax.set(xlabel="mean spikes per neuron per step", title=title, xlim=(0, max(1e-3, max(values)) * 1.15))
+    for k, v in enumerate(values):
+        ax.text(v, k, f" {v:.3f}", va="center")
+    return _save(plt, fig, path)
+
+
 def _save(plt, fig, path):
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,22 @@
+"""The benchmarks behind the README's tables, runnable as ``snnrs bench NAME`` or
+``python benchmarks/NAME.py``: each prints one table of measured ratios (median of repeats)."""
+
+import importlib
+
+BENCHMARKS = {
+    "neuron": "multi-step LIF: engine vs torch backend, against the copy bandwidth",
+    "neuron_models": "every neuron model, forward+backward: engine vs torch backend",
+    "events": "event-file reading and frame integration: engine vs NumPy",
+    "gpu": "WGSL kernels vs CPU engine (and torch on CUDA)",
+    "train_step": "training steps of SEW ResNet-18 and Spikformer: engine vs torch backend",
+    "vs_spikingjelly": "snnrs vs SpikingJelly (if installed): same numbers, measured speed",
+}
+
+
+def run(name: str, argv=None):
+    if name not in BENCHMARKS:
+        raise ValueError(f"benchmark: expected one of {', '.join(BENCHMARKS)}, got {name!r}")
+    return importlib.import_module(f"snnrs.bench.{name}").main(argv)
+
+
+__all__ = ["BENCHMARKS", "run"]

@@ -1,0 +1,164 @@
+"""Events per second for reading and for integrating into frames: the engine vs a plain NumPy
+implementation (and tonic when installed), in one run.
+
+    python benchmarks/events.py [--events 10000000] [--repeats 5] [--frames 16]
+
+Two synthetic recordings of the same events are written to a temporary folder: N-MNIST's
+ATIS .bin and Prophesee EVT 2.0. Reading: the engine's reader vs NumPy vectorised decoding
+of the same format (frombuffer and bit operations). Integrating (16 frames split by time,
+128x128 sensor, two polarities): the engine vs SpikingJelly's NumPy recipe (np.bincount per
+frame) and tonic's (np.add.at). Medians of --repeats runs.
+"""
+
+import argparse
+import os
+import tempfile
+
+import numpy as np
+
+from snnrs.bench.timing import median_seconds
+from snnrs import events as ev
+
+W = H = 128
+
+
+def synthetic_events(n, rng):
+    events = np.zeros(n, ev.EVENT_DTYPE)
+    events["t"] = np.sort(rng.integers(0, 8_000_000, n))  # < 2^23 µs: no ATIS overflow markers
+    events["x"], events["y"] = rng.integers(0, W, n), rng.integers(0, H, n)
+    events["p"] = rng.integers(0, 2, n)
+    return events
+
+
+def write_atis(events, path):
+    t = events["t"]
+    raw = np.empty((len(events), 5), np.uint8)
+    raw[:, 0], raw[:, 1] = events["x"], events["y"]
+    raw[:, 2] = (events["p"].astype(np.uint8) << 7) | ((t >> 16) & 0x7F).astype(np.uint8)
+    raw[:, 3], raw[:, 4] = (t >> 8) & 0xFF, t & 0xFF
+    raw.tofile(path)
+
+
+def write_evt2(events, path):
+    t = events["t"]
+    high = t >> 6
+    change = np.flatnonzero(np.diff(high, prepend=-1) != 0)
+    words = np.empty(len(events) + len(change), np.uint32)
+    cd_pos = np.arange(len(events)) + np.searchsorted(change, np.arange(len(events)), side="right")
+    th_pos = change + np.arange(len(change))
+    words[th_pos] = (np.uint32(8) << 28) | high[change].astype(np.uint32)
+    words[cd_pos] = ((events["p"].astype(np.uint32) << 28) | ((t & 0x3F).astype(np.uint32) << 22)
+                     | (events["x"].astype(np.uint32) << 11) | events["y"].astype(np.uint32))
+    with open(path, "wb") as f:
+        f.write(b"% evt 2.0\n")
+        words.tofile(f)
+
+
+def numpy_read_atis(path):
+    raw = np.fromfile(path, np.uint8).reshape(-1, 5)
+    events = np.empty(len(raw), ev.EVENT_DTYPE)
+    overflow = raw[:, 1] == 240
+    t = ((raw[:, 2].astype(np.int64) & 0x7F) << 16) | (raw[:, 3].astype(np.int64) << 8) | raw[:, 4]
+    t += np.cumsum(overflow) * (1 << 13)
+    keep = ~overflow
+    events = np.empty(int(keep.sum()), ev.EVENT_DTYPE)
+    events["t"], events["x"], events["y"] = t[keep], raw[keep, 0], raw[keep, 1]
+    events["p"] = raw[keep, 2] >> 7
+    return events
+
+
+def numpy_read_evt2(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    start = data.index(b"\n") + 1
+    words = np.frombuffer(data, np.uint32, offset=start)
+    kind = words >> 28
+    is_high = kind == 8
+    last_high = np.maximum.accumulate(np.where(is_high, np.arange(len(words)), -1))
+    high = np.where(last_high >= 0, words[np.maximum(last_high, 0)] & 0x0FFFFFFF, 0).astype(np.int64)
+    cd = kind <= 1
+    w = words[cd]
+    events = np.empty(len(w), ev.EVENT_DTYPE)
+    events["t"] = (high[cd] << 6) | ((w >> 22) & 0x3F)
+    events["x"], events["y"], events["p"] = (w >> 11) & 0x7FF, w & 0x7FF, kind[cd]
+    return events
+
+
+def time_windows(t, frames):
+    dt = (int(t[-1]) - int(t[0])) // frames
+    bounds = int(t[0]) + np.arange(frames + 1) * dt
+    starts = np.searchsorted(t, bounds[:-1])
+    ends = np.append(np.searchsorted(t, bounds[1:-1]), len(t))
+    return starts, ends
+
+
+def numpy_integrate_bincount(events, frames):
+    out = np.zeros((frames, 2, H, W), np.float32)
+    for i, (s, e) in enumerate(zip(*time_windows(events["t"], frames))):
+        part = events[s:e]
+        position = part["p"].astype(np.int64) * (H * W) + part["y"].astype(np.int64) * W + part["x"]
+        out[i].reshape(-1)[:] = np.bincount(position, minlength=2 * H * W)
+    return out
+
+
+def numpy_integrate_add_at(events, frames):
+    out = np.zeros((frames, 2, H, W), np.float32)
+    for i, (s, e) in enumerate(zip(*time_windows(events["t"], frames))):
+        part = events[s:e]
+        np.add.at(out[i], (part["p"].astype(np.int64), part["y"], part["x"]), 1)
+    return out
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=10_000_000)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--frames", type=int, default=16)
+    args = parser.parse_args(argv)
+    rng = np.random.default_rng(0)
+    events = synthetic_events(args.events, rng)
+    n, frames = args.events, args.frames
+    integrate_engine = lambda e: ev.integrate_events_by_fixed_frames_number(e, "time", frames, H, W)  # noqa: E731
+    with tempfile.TemporaryDirectory() as folder:
+        paths = {"atis_bin": os.path.join(folder, "events.bin"), "evt2": os.path.join(folder, "events.raw")}
+        write_atis(events, paths["atis_bin"])
+        write_evt2(events, paths["evt2"])
+        readers = {"atis_bin": numpy_read_atis, "evt2": numpy_read_evt2}
+        decoded = {}
+        for fmt, path in paths.items():  # both readers agree before anything is timed
+            decoded[fmt] = ev.read_events(path, format=fmt)
+            np.testing.assert_array_equal(decoded[fmt], readers[fmt](path))
+            np.testing.assert_array_equal(decoded[fmt], events)
+        np.testing.assert_array_equal(integrate_engine(events), numpy_integrate_bincount(events, frames))
+        print(f"{n:,} events, {frames} frames split by time, {W}x{H} sensor; median of {args.repeats}; "
+              f"Mev/s = million events per second\n")
+        print("| step | engine (Mev/s) | NumPy (Mev/s) | engine / NumPy |")
+        print("|---|---|---|---|")
+        rows = []
+        for fmt, path in paths.items():
+            e_s = median_seconds(lambda: ev.read_events(path, format=fmt), args.repeats)
+            n_s = median_seconds(lambda: readers[fmt](path), args.repeats)
+            rows.append((f"read {fmt}", e_s, n_s))
+        e_int = median_seconds(lambda: integrate_engine(events), args.repeats)
+        n_bin = median_seconds(lambda: numpy_integrate_bincount(events, frames), args.repeats)
+        n_add = median_seconds(lambda: numpy_integrate_add_at(events, frames), max(1, args.repeats // 2))
+        rows += [("integrate (NumPy: np.bincount, SpikingJelly)", e_int, n_bin),
+                 ("integrate (NumPy: np.add.at, tonic)", e_int, n_add)]
+        for fmt in paths:
+            read_e = next(r for r in rows if r[0] == f"read {fmt}")
+            rows.append((f"read {fmt} + integrate (vs bincount)", read_e[1] + e_int, read_e[2] + n_bin))
+            rows.append((f"read {fmt} + integrate (vs add.at)", read_e[1] + e_int, read_e[2] + n_add))
+        for name, e_s, n_s in rows:
+            print(f"| {name} | {n / e_s / 1e6:.1f} | {n / n_s / 1e6:.1f} | {n_s / e_s:.1f}x |", flush=True)
+        try:
+            import tonic  # noqa: F401
+            from tonic.functional import to_frame_numpy
+            t_s = median_seconds(lambda: to_frame_numpy(events, (W, H, 2), n_time_bins=frames), 1)
+            print(f"\ntonic.functional.to_frame_numpy (n_time_bins={frames}): {n / t_s / 1e6:.1f} Mev/s, "
+                  f"engine {t_s / e_int:.1f}x faster")
+        except ImportError:
+            print("\n(tonic not installed: no tonic column)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,5 @@
+import sys
+
+from snnrs.cli import main
+
+sys.exit(main())

@@ -1,0 +1,72 @@
+"""``snnrs events info FILE`` and ``snnrs events frames FILE -o frames.npy``."""
+
+from pathlib import Path
+
+import numpy as np
+
+
+def add_parser(sub):
+    p = sub.add_parser("events", help="inspect event files or integrate them into frames")
+    action = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    info = action.add_parser("info", help="format, event count, duration, sensor extent, polarity balance")
+    info.add_argument("file", type=Path)
+    frames = action.add_parser("frames", help="integrate into frames (SpikingJelly's split by number or time)")
+    frames.add_argument("file", type=Path)
+    frames.add_argument("-o", "--output", type=Path, required=True, help=".npy file for the [T, 2, H, W] frames")
+    frames.add_argument("--frames", type=int, default=10, help="number of frames T")
+    frames.add_argument("--split-by", choices=["number", "time"], default="number")
+    frames.add_argument("--size", type=int, nargs=2, metavar=("H", "W"), default=None,
+                        help="sensor size (default: the recording's extent)")
+    frames.add_argument("--plot", type=Path, default=None, help="also draw the frames as a PNG")
+    return p
+
+
+def _read(path: Path):
+    from snnrs.events import detect_format, read_events
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    return detect_format(str(path)), read_events(str(path))
+
+
+def run(args):
+    fmt, ev = _read(args.file)
+    if args.action == "info":
+        print(f"file      {args.file}")
+        print(f"format    {fmt}")
+        print(f"events    {len(ev):,}")
+        if len(ev):
+            span = int(ev['t'][-1]) - int(ev['t'][0])
+            print(f"time      {int(ev['t'][0])} .. {int(ev['t'][-1])} µs ({span / 1e6:.3f} s)")
+            print(f"x, y      0..{int(ev['x'].max())}, 0..{int(ev['y'].max())}")
+            on = int(np.count_nonzero(ev["p"]))
+            print(f"polarity  {on:,} on, {len(ev) - on:,} off")
+            if span > 0:
+                print(f"rate      {len(ev) / (span / 1e6) / 1e6:.3f} Mev/s")
+        return
+    from snnrs.events import integrate_events_by_fixed_frames_number
+    if len(ev) == 0:
+        raise ValueError(f"{args.file}: no events to integrate")
+    height, width = args.size or (int(ev["y"].max()) + 1, int(ev["x"].max()) + 1)
+    frames = integrate_events_by_fixed_frames_number(ev, args.split_by, args.frames, height, width)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    np.save(args.output, frames)
+    print(f"wrote {args.output}: frames {frames.shape}, {int(frames.sum()):,} events")
+    if args.plot is not None:
+        _plot(frames, args.plot)
+        print(f"wrote {args.plot}")
+
+
+def _plot(frames, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    steps = len(frames)
+    fig, axes = plt.subplots(1, steps, figsize=(1.6 * steps, 1.9), squeeze=False)
+    for t, ax in enumerate(axes[0]):
+        ax.imshow(frames[t, 1] - frames[t, 0], cmap="bwr", interpolation="nearest")
+        ax.set_title(f"t={t}", fontsize=8)
+        ax.axis("off")
+    fig.tight_layout()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

@@ -1,0 +1,89 @@
+"""The `snnrs` command: the main job on the embedded digits reaches >= 95% and writes what it
+promises; export, events and bench work; every failure is one line and a non-zero exit code."""
+
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from snnrs import export, functional
+from snnrs.cli import main
+
+nir = pytest.importorskip("nir", reason="nir is in the test extra")
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    out = tmp_path_factory.mktemp("train")
+    result = subprocess.run([sys.executable, "-m", "snnrs.cli", "train", "--out", str(out), "--no-progress"],
+                            capture_output=True, text=True, timeout=900)
+    return out, result
+
+
+def test_train_with_defaults_reaches_95_percent_and_writes_everything(trained):
+    out, result = trained
+    assert result.returncode == 0, result.stderr
+    accuracy = float(re.search(r"test accuracy ([0-9.]+)", result.stdout).group(1))
+    assert accuracy >= 0.95
+    assert "firing rate per layer" in result.stdout and "mJ" in result.stdout
+    for name in ("best.pt", "last.pt", "metrics.csv", "model.nir", "training_curve.png", "firing_rates.png",
+                 "raster.png"):
+        assert (out / name).is_file(), name
+        if name.endswith(".png"):
+            assert (out / name).read_bytes()[:4] == b"\x89PNG"
+    graph = nir.read(str(out / "model.nir"), type_check=True)
+    assert any(type(n).__name__ == "LIF" for n in graph.nodes.values())
+
+
+def test_export_rebuilds_the_trained_model(trained, tmp_path):
+    out, _ = trained
+    assert main(["export", str(out / "best.pt"), "-o", str(tmp_path / "m.nir")]) == 0
+    from snnrs.cli.train import build_model
+    state = torch.load(out / "best.pt", weights_only=False)
+    model = build_model(state["config"])
+    model.load_state_dict(state["model"])
+    model.eval()
+    x = torch.rand(4, 3, 1, 8, 8)
+    with torch.no_grad():
+        expected = model(x)
+        got = export.from_nir(tmp_path / "m.nir", dt=1e-3)(x)
+    functional.reset_net(model)
+    assert torch.allclose(got, expected, atol=1e-5)
+
+
+def test_events_info_and_frames(sample_data, tmp_path, capsys):
+    path = sample_data / "events" / "sample_nmnist.bin"
+    assert main(["events", "info", str(path)]) == 0
+    text = capsys.readouterr().out
+    assert "atis_bin" in text and "4,325" in text
+    assert main(["events", "frames", str(path), "-o", str(tmp_path / "f.npy"), "--frames", "5",
+                 "--plot", str(tmp_path / "f.png")]) == 0
+    frames = np.load(tmp_path / "f.npy")
+    assert frames.shape == (5, 2, 34, 34) and frames.sum() == 4325
+    assert (tmp_path / "f.png").read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["train", "--epochs", "0"], "--epochs"),
+    (["train", "--dataset", "NMNIST"], "--root"),
+    (["train", "--dataset", "NMNIST", "--root", "/nonexistent"], "/nonexistent"),
+    (["export", "/nonexistent.pt"], "no such checkpoint"),
+    (["events", "info", "/nonexistent.bin"], "no such file"),
+    (["bench", "nope"], "benchmark"),
+])
+def test_failures_print_one_line_and_exit_non_zero(argv, message, capsys):
+    assert main(argv) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"snnrs {argv[0]}: error:") and message in err[0]
+
+
+def test_help_and_a_benchmark_run(capsys):
+    result = subprocess.run([sys.executable, "-m", "snnrs.cli", "--help"], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0 and "train" in result.stdout and "bench" in result.stdout
+    assert main(["bench", "neuron_models", "--repeats", "1"]) == 0
+    table = capsys.readouterr().out
+    assert "| LIF |" in table and "x |" in table

@@ -180,9 +180,7 @@ _CONFIG = ("neuron", "v_threshold", "v_reset", "params", "decay_input", "detach_
 def _setup_context(ctx, inputs, output):
     x, v_init, w = inputs[:3]
     if len(inputs) > 12 and not inputs[12]:
-        if torch.is_grad_enabled():
-            raise ValueError("save_for_backward: False, but the inputs require grad (pass True to train)")
-        return  # inference of a neuron with a learnable parameter: nothing to save
+        raise ValueError("save_for_backward: False, but the inputs require grad (pass True to train)")
     ctx.config = dict(zip(_CONFIG, inputs[3:11]))
     ctx.store_v_seq = inputs[11]
     _, _, h_seq, bits, _ = output
@@ -238,6 +236,8 @@ def multistep_neuron(*inputs):
     an autograd.Function over the very same kernel functions.
     """
     if EAGER_FAST_PATH and not torch.compiler.is_compiling():
+        if not torch.is_grad_enabled():  # inference: no graph to record (a learnable w may still require grad)
+            return _forward_kernel(*inputs)
         return _EagerMultistepNeuron.apply(*inputs)
     return torch.ops.snnrs.multistep_neuron_forward(*inputs)
 

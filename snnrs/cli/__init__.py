@@ -1,13 +1,13 @@
-"""The ``snnrs`` command: ``train``, ``export``, ``events``, ``bench`` (and ``search``).
+"""The ``snnrs`` command: ``train``, ``export``, ``events``, ``bench``, ``search``.
 
 Every failure prints one line ``snnrs <command>: error: <reason>`` and exits non-zero."""
 
 import argparse
 import sys
 
-from snnrs.cli import bench, events, export, train
+from snnrs.cli import bench, events, export, search, train
 
-COMMANDS = {"train": train, "export": export, "events": events, "bench": bench}
+COMMANDS = {"train": train, "export": export, "events": events, "bench": bench, "search": search}
 EXPECTED_ERRORS = (ValueError, TypeError, FileNotFoundError, ImportError, RuntimeError, OSError)
 
 

@@ -1,0 +1,90 @@
+"""The Auto-Spikformer search space (SPEC §7) and its genes.
+
+A configuration holds architecture genes (embed_dim, num_heads, mlp_ratio, depth) and neuron genes
+(T, one threshold per block position, tau). Thresholds apply to a block's LIF neurons except the
+attention neuron, which keeps its 0.5 (**our definition**: SSA's scale and threshold are part of
+the operator); tau applies to every LIF of the network.
+"""
+
+import random
+from dataclasses import dataclass, field
+from typing import Dict, List, Sequence, Tuple
+
+
+def _steps(start: float, stop: float, step: float) -> Tuple[float, ...]:
+    count = int(round((stop - start) / step)) + 1
+    return tuple(round(start + k * step, 6) for k in range(count))
+
+
+@dataclass(frozen=True)
+class SearchSpace:
+    embed_dim: Tuple[int, ...] = (192, 240, 336, 384)
+    num_heads: Tuple[int, ...] = (6, 12)
+    mlp_ratio: Tuple[float, ...] = (3.0, 3.5, 4.0)
+    depth: Tuple[int, ...] = (2, 3, 4)
+    T: Tuple[int, ...] = (2, 3, 4, 5, 6)
+    threshold: Tuple[float, ...] = field(default_factory=lambda: _steps(0.6, 2.0, 0.2))
+    tau: Tuple[float, ...] = (1.25, 2.0, 10.0)
+
+    def __post_init__(self):
+        for name in ("embed_dim", "num_heads", "mlp_ratio", "depth", "T", "threshold", "tau"):
+            if not getattr(self, name):
+                raise ValueError(f"{name}: expected at least one choice")
+        if any(d % 8 for d in self.embed_dim):
+            raise ValueError(f"embed_dim: expected multiples of 8 (SPS uses D/8), got {self.embed_dim}")
+        if not any(d % h == 0 for d in self.embed_dim for h in self.num_heads):
+            raise ValueError("num_heads: no choice divides any embed_dim")
+        if min(self.tau) <= 1:
+            raise ValueError(f"tau: expected values > 1, got {self.tau}")
+
+    @property
+    def max_depth(self) -> int:
+        return max(self.depth)
+
+    @property
+    def max_config(self) -> Dict:
+        """The largest architecture (the supernet's shape)."""
+        return {"embed_dim": max(self.embed_dim), "num_heads": max(h for h in self.num_heads
+                                                                  if max(self.embed_dim) % h == 0),
+                "mlp_ratio": max(self.mlp_ratio), "depth": self.max_depth, "T": max(self.T),
+                "threshold": [1.0] * self.max_depth, "tau": 2.0 if 2.0 in self.tau else self.tau[0]}
+
+    def valid(self, config: Dict) -> bool:
+        return config["embed_dim"] % config["num_heads"] == 0
+
+    def sample(self, rng: random.Random) -> Dict:
+        while True:
+            config = {"embed_dim": rng.choice(self.embed_dim), "num_heads": rng.choice(self.num_heads),
+                      "mlp_ratio": rng.choice(self.mlp_ratio), "depth": rng.choice(self.depth), "T": rng.choice(self.T),
+                      "threshold": [rng.choice(self.threshold) for _ in range(self.max_depth)],
+                      "tau": rng.choice(self.tau)}
+            if self.valid(config):
+                return config
+
+    def genes(self) -> List[Tuple[str, Sequence]]:
+        """(gene, choices); thresholds are one gene per block position (``threshold.k``)."""
+        plain = [(name, getattr(self, name)) for name in ("embed_dim", "num_heads", "mlp_ratio", "depth", "T", "tau")]
+        return plain + [(f"threshold.{k}", self.threshold) for k in range(self.max_depth)]
+
+
+def get_gene(config: Dict, gene: str):
+    if gene.startswith("threshold."):
+        return config["threshold"][int(gene.split(".")[1])]
+    return config[gene]
+
+
+def set_gene(config: Dict, gene: str, value) -> None:
+    if gene.startswith("threshold."):
+        config["threshold"][int(gene.split(".")[1])] = value
+    else:
+        config[gene] = value
+
+
+def key(config: Dict) -> str:
+    """A canonical text for a configuration (only the thresholds of blocks in use count)."""
+    used = config["threshold"][:config["depth"]]
+    return (f"D{config['embed_dim']}-H{config['num_heads']}-R{config['mlp_ratio']}-L{config['depth']}-T{config['T']}"
+            f"-tau{config['tau']}-th{'/'.join(f'{t:g}' for t in used)}")
+
+
+__all__ = ["SearchSpace", "get_gene", "set_gene", "key"]

@@ -1,0 +1,123 @@
+"""Auto-Spikformer: subnets are views of the supernet's weights and compute what a standalone
+Spikformer with those weights computes; F_AEB and the Pareto front by definition; a 5-generation
+search on the digits finishes in minutes, its front is non-dominated, its best subnet beats random
+subnets of no lower energy, and it resumes from its checkpoint."""
+
+import random
+
+import pytest
+import torch
+
+from snnrs import functional, models
+from snnrs.search import (DIGITS_SPACE, Evaluation, EvolutionSearch, SearchSpace, SpikformerSupernet, fitness,
+                          key, pareto_front, search_digits)
+
+SMALL = {"embed_dim": 16, "num_heads": 2, "mlp_ratio": 3.0, "depth": 1, "T": 2, "threshold": [1.0, 1.0], "tau": 2.0}
+
+
+def test_subnet_weights_are_views_of_the_supernet():
+    torch.manual_seed(0)
+    supernet = SpikformerSupernet(DIGITS_SPACE)
+    x = torch.rand(3, 1, 8, 8)
+    views = supernet.subnet_weights(SMALL, x)
+    q = views["blocks.0.attn.q.linear"]
+    assert q.shape == (16, 16) and "blocks.1.attn.q.linear" not in views  # depth 1: block 1 unused
+    full = supernet.blocks[0].attn.q.linear.weight
+    assert q.data_ptr() == full.data_ptr()
+    with torch.no_grad():
+        full[3, 5] += 1.0
+    assert q[3, 5] == full[3, 5]  # the change is seen through the subnet's weights
+    assert views["patch_embed.stages.0.conv.0"].shape == (2, 1, 3, 3)  # D/8 = 2 output channels
+
+
+def test_subnet_computes_what_a_standalone_spikformer_with_its_weights_computes():
+    torch.manual_seed(0)
+    supernet = SpikformerSupernet(DIGITS_SPACE)
+    supernet.train()
+    for _ in range(2):  # give BatchNorm non-trivial statistics
+        supernet.set_config(DIGITS_SPACE.max_config)(torch.rand(8, 1, 8, 8))
+        functional.reset_net(supernet)
+    standalone = models.Spikformer(img_size=8, patch_size=2, in_channels=1, num_classes=10, embed_dim=16,
+                                   num_heads=2, mlp_ratio=3.0, depths=1, T=2)
+    big = supernet.state_dict()
+    sliced = {}
+    for name, value in standalone.state_dict().items():
+        source = big[name]
+        sliced[name] = source[tuple(slice(0, n) for n in value.shape)] if value.dim() else source
+    standalone.load_state_dict(sliced)
+    supernet.set_config(SMALL).eval()
+    standalone.eval()
+    x = torch.rand(5, 1, 8, 8) * 3
+    with torch.no_grad():
+        assert torch.allclose(supernet(x), standalone(x), atol=1e-5)
+
+
+def test_fitness_and_pareto_front_by_definition():
+    assert fitness(0.9, 2.0, 2.0) == pytest.approx(0.9)
+    assert fitness(0.9, 1.0, 2.0, beta=0.02) == pytest.approx(0.92)  # half the energy: +beta
+    points = [Evaluation(dict(SMALL, embed_dim=d), a, e) for d, a, e in
+              [(16, 0.9, 3.0), (24, 0.8, 1.0), (32, 0.85, 3.5), (16, 0.95, 5.0), (24, 0.7, 2.0)]]
+    front = pareto_front(points)
+    assert [(p.accuracy, p.energy_mj) for p in front] == [(0.8, 1.0), (0.9, 3.0), (0.95, 5.0)]
+
+
+@pytest.fixture(scope="module")
+def searched(tmp_path_factory):
+    out = tmp_path_factory.mktemp("search")
+    return out, search_digits(out, epochs=15, generations=5, seed=0, progress=False)
+
+
+def _dominates(b, a):
+    return (b.accuracy >= a.accuracy and b.energy_mj <= a.energy_mj
+            and (b.accuracy > a.accuracy or b.energy_mj < a.energy_mj))
+
+
+def test_search_front_is_non_dominated_and_written(searched):
+    out, result = searched
+    evaluated = list(result["search"].cache.values())
+    assert len(evaluated) >= 12 and len(result["search"].history) == 5
+    front = result["front"]
+    assert front and not any(_dominates(b, a) for a in front for b in evaluated)
+    for name in ("front.csv", "front.md", "front.png", "best.json", "supernet.pt", "search_state.json"):
+        assert (out / name).is_file(), name
+
+
+def test_best_subnet_beats_random_subnets_of_no_lower_energy(searched):
+    _, result = searched
+    best, evaluate = result["best"], result["evaluate"]
+    assert best.accuracy > 0.5
+    rng = random.Random(123)
+    compared = 0
+    for _ in range(20):
+        config = DIGITS_SPACE.sample(rng)
+        if key(config) == key(best.config):
+            continue
+        accuracy, energy = evaluate(config)
+        if energy >= best.energy_mj:
+            assert best.accuracy > accuracy, (key(config), accuracy, energy, best)
+            compared += 1
+        if compared == 3:
+            break
+    assert compared >= 1
+
+
+def test_search_resumes_without_evaluating_again(tmp_path):
+    space = SearchSpace(embed_dim=(16, 24), num_heads=(2,), mlp_ratio=(3.0,), depth=(1, 2), T=(2, 3))
+    calls = []
+
+    def evaluate(config):  # a stand-in scorer: bigger is more accurate and costlier
+        calls.append(key(config))
+        size = config["embed_dim"] * config["depth"] * config["T"]
+        return size / 200.0, float(size)
+
+    args = dict(population=4, top_k=2, mutations=2, crossovers=2, seed=3, checkpoint=tmp_path / "s.json",
+                progress=False, reference_energy=96.0)
+    first = EvolutionSearch(space, evaluate, generations=2, **args)
+    first.run()
+    seen = len(calls)
+    second = EvolutionSearch(space, evaluate, generations=4, **args)
+    second.run()
+    assert len(second.history) == 4 and second.history[:2] == first.history
+    assert len(calls) - seen == len(second.cache) - len(first.cache)  # nothing scored twice
+    with pytest.raises(ValueError, match="top_k"):
+        EvolutionSearch(space, evaluate, top_k=9, population=4, reference_energy=1.0)

@@ -87,3 +87,35 @@ def test_help_and_a_benchmark_run(capsys):
     assert main(["bench", "neuron_models", "--repeats", "1"]) == 0
     table = capsys.readouterr().out
     assert "| LIF |" in table and "x |" in table
+
+
+def test_train_on_dataset_classes_from_their_folders(tmp_path, capsys):
+    """N-MNIST (images: the CNN) and SHD (1-D: the MLP), written in their own formats."""
+    from tests import event_writers as write
+    rng = np.random.default_rng(0)
+    root = tmp_path / "nmnist"
+    for split in ("Train", "Test"):
+        for digit in (1, 7):
+            for k in range(3):
+                path = root / split / str(digit) / f"{k:05d}.bin"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(write.atis_bin(write.random_events(rng, 80, 34, 34)))
+    assert main(["train", "--dataset", "NMNIST", "--root", str(root), "--epochs", "1", "--channels", "4", "8",
+                 "--out", str(tmp_path / "run_nmnist"), "--no-progress"]) == 0
+    assert "spiking_cnn" in capsys.readouterr().out and (tmp_path / "run_nmnist" / "model.nir").is_file()
+
+    h5py = pytest.importorskip("h5py")
+    shd = tmp_path / "shd"
+    shd.mkdir()
+    for name in ("shd_train.h5", "shd_test.h5"):
+        with h5py.File(shd / name, "w") as f:
+            f.create_dataset("labels", data=np.array([0, 1, 2, 1]))
+            group = f.create_group("spikes")
+            times, units = np.empty(4, dtype=object), np.empty(4, dtype=object)
+            times[:] = [np.sort(rng.random(30)) for _ in range(4)]
+            units[:] = [rng.integers(0, 700, 30) for _ in range(4)]
+            group.create_dataset("times", data=times, dtype=h5py.vlen_dtype(np.float64))
+            group.create_dataset("units", data=units, dtype=h5py.vlen_dtype(np.int64))
+    assert main(["train", "--dataset", "SHD", "--root", str(shd), "--epochs", "1", "--channels", "16",
+                 "--out", str(tmp_path / "run_shd"), "--no-progress"]) == 0
+    assert "spiking_mlp" in capsys.readouterr().out

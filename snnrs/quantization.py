@@ -25,7 +25,7 @@ import numpy as np
 
 from snnrs.runtime.conventions import discrete_neuron
 from snnrs.runtime.numpy_ops import convolution
-from snnrs.runtime.plan import load_graph, plan
+from snnrs.runtime.plan import graph_dt, load_graph, plan
 
 DECAY_BITS = 12
 WEIGHT_LIMIT = 127  # int8, symmetric
@@ -44,6 +44,8 @@ class IntegerNetwork:
         """Integer inputs ``[T, N, *input_shape]`` → the last layer's integers ``[T, N, ...]``;
         state starts at 0 for every call."""
         x_seq = np.asarray(x_seq)
+        if x_seq.ndim < 2 or x_seq.shape[0] == 0 or x_seq.shape[1] == 0:
+            raise ValueError(f"x_seq: expected [T, N, ...] with T, N >= 1, got shape {x_seq.shape}")
         if not np.issubdtype(x_seq.dtype, np.integer):
             if not np.array_equal(x_seq, np.round(x_seq)):
                 raise ValueError("x_seq: the integer network reads integers (scale inputs with input_scale)")
@@ -104,16 +106,31 @@ def _int(values: np.ndarray) -> np.ndarray:
     return np.round(values).astype(np.int64)
 
 
-def quantize(graph_or_path, dt: float = 1e-4, per_channel: bool = True, input_scale: float = 1.0) -> IntegerNetwork:
-    """Quantizes a chain-shaped NIR graph (see the module doc); ``dt`` as for ``from_nir``."""
-    p = plan(load_graph(graph_or_path))
+def _chain(p) -> List:
+    """The nodes of a graph that is one chain (each node fed by exactly the one before it)."""
+    names = list(p.order)
+    for previous, name in zip(names, names[1:]):
+        sources = p.inputs[name]
+        if len(sources) != 1 or sources[0][0] != previous or sources[0][1]:
+            raise ValueError(f"quantize: the graph must be one chain of layers; node {name!r} is fed by "
+                             f"{[s for s, _ in sources]}")
+    return [p.nodes[name] for name in names if type(p.nodes[name]).__name__ not in ("Input", "Output")]
+
+
+def quantize(graph_or_path, dt: Optional[float] = None, per_channel: bool = True,
+             input_scale: float = 1.0) -> IntegerNetwork:
+    """Quantizes a chain-shaped NIR graph (see the module doc); ``dt`` as for ``from_nir`` (None: the
+    dt snnrs wrote into the graph)."""
+    graph = load_graph(graph_or_path)
+    dt = graph_dt(graph) if dt is None else dt
+    p = plan(graph)
     if p.recurrent:
         raise ValueError("quantize: recurrent graphs are not supported (a chain of layers is)")
-    chain = [p.nodes[name] for name in p.order if type(p.nodes[name]).__name__ not in ("Input", "Output")]
+    chain = _chain(p)
     layers: List[Dict] = []
     carry = float(input_scale)   # multiplies the next synaptic layer's weights (input scale, 1/k² of pools)
     pending: Optional[np.ndarray] = None  # scale s of the synaptic layer awaiting its neuron
-    clipped = total = 0
+    clipped = total = raised = 0
     for node in chain:
         kind = type(node).__name__
         if kind in ("Conv2d", "Affine", "Linear"):
@@ -147,23 +164,35 @@ def quantize(graph_or_path, dt: float = 1e-4, per_channel: bool = True, input_sc
             channels = len(pending)
             theta = theta.reshape(channels, -1)[:, 0] if theta.size % channels == 0 else np.full(channels, theta[0])
             m = gain * pending
-            layers.append({"kind": "neuron", "dv": int(round((1 << DECAY_BITS) * mem_leak)),
-                           "threshold": _int(theta / m)})
+            threshold = _int(theta / m)
+            # a threshold that rounds to 0 would fire on no input at all: the smallest positive one instead
+            raised += int(np.sum(threshold < 1))
+            threshold = np.maximum(threshold, 1)
+            layers.append({"kind": "neuron", "dv": int(round((1 << DECAY_BITS) * mem_leak)), "threshold": threshold})
             pending = None
         elif kind in ("AvgPool2d", "SumPool2d"):
-            k, s_, pad = (int(np.atleast_1d(v)[0]) for v in (node.kernel_size, node.stride, node.padding))
+            values = [np.atleast_1d(np.asarray(v)).astype(int).ravel() for v in (node.kernel_size, node.stride,
+                                                                              node.padding)]
+            if any(len(set(v.tolist())) != 1 for v in values):
+                raise ValueError("quantize: only square pooling (one kernel size and stride) is supported")
+            k, s_, pad = (int(v[0]) for v in values)
             if pad != 0:
                 raise ValueError("quantize: padded pooling is not supported")
             layers.append({"kind": "sumpool", "kernel": k, "stride": s_})
             if kind == "AvgPool2d":
-                carry *= 1.0 / (k * k)
+                # 1/k² joins the layer the pooled values reach: the pending neuron's current or the next weights
+                if pending is not None:
+                    pending = pending / (k * k)
+                else:
+                    carry *= 1.0 / (k * k)
         elif kind == "Flatten":
             layers.append({"kind": "flatten"})
         else:
             raise ValueError(f"quantize: NIR node {kind} is not supported")
     if pending is None:
         raise ValueError("quantize: the chain must end in a readout layer (conv or linear without a neuron)")
-    return IntegerNetwork(layers, pending, {"clipped_weights": clipped / max(total, 1)})
+    return IntegerNetwork(layers, pending, {"clipped_weights": clipped / max(total, 1),
+                                            "thresholds_raised_to_1": raised})
 
 
 def reference_layers(network: IntegerNetwork) -> List[Dict]:

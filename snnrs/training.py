@@ -64,13 +64,16 @@ class TensorBatches:
             raise ValueError(f"shard: expected (rank, world_size) with 0 <= rank < world_size, got {shard}")
 
     def _count(self):
-        return len(range(self.rank, len(self.y), self.world))
+        return math.ceil(len(self.y) / self.world)
 
     def __len__(self):
         return math.ceil(self._count() / self.batch_size)
 
     def __iter__(self):
         order = torch.randperm(len(self.y), generator=self.generator) if self.shuffle else torch.arange(len(self.y))
+        if self.world > 1:  # every rank the same number of samples (and batches): wrap around, as DistributedSampler
+            padding = self._count() * self.world - len(order)
+            order = torch.cat([order, order[:padding]])
         for idx in order[self.rank::self.world].split(self.batch_size):
             yield self.x[idx], self.y[idx]
 
@@ -184,6 +187,7 @@ class Trainer:
             self.load_checkpoint(self._resume)
         for epoch in range(self.start_epoch, self.epochs):
             started = time.perf_counter()
+            _set_epoch(train_loader, epoch)
             row = {"epoch": epoch + 1, **self.train_epoch(train_loader, epoch)}
             if val_loader is not None:
                 row.update({f"val_{k}": v for k, v in self.evaluate(val_loader).items()})
@@ -231,7 +235,10 @@ class Trainer:
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"resume: no checkpoint at {path}")
-        state = torch.load(path, map_location=self.device, weights_only=False)
+        try:
+            state = torch.load(path, map_location=self.device, weights_only=True)
+        except Exception as e:  # torch raises several types for foreign or damaged files
+            raise ValueError(f"{path}: not a snnrs checkpoint ({str(e).splitlines()[0]})") from e
         getattr(self.model, "module", self.model).load_state_dict(state["model"])
         if len(state["optimizers"]) != len(self.optimizers):
             raise ValueError(f"{path}: holds {len(state['optimizers'])} optimizer states, the trainer has "
@@ -274,6 +281,15 @@ def plot_history(history: List[Dict[str, float]], path: Union[str, Path]) -> Pat
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
+
+
+def _set_epoch(loader, epoch: int) -> None:
+    """A DistributedSampler (also behind a wrapper's ``loader``) reshuffles per epoch only when told."""
+    for candidate in (loader, getattr(loader, "loader", None)):
+        sampler = getattr(candidate, "sampler", None)
+        if hasattr(sampler, "set_epoch"):
+            sampler.set_epoch(epoch)
+            return
 
 
 def _progress(iterable, description, enabled):

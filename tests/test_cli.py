@@ -42,7 +42,7 @@ def test_export_rebuilds_the_trained_model(trained, tmp_path):
     out, _ = trained
     assert main(["export", str(out / "best.pt"), "-o", str(tmp_path / "m.nir")]) == 0
     from snnrs.cli.train import build_model
-    state = torch.load(out / "best.pt", weights_only=False)
+    state = torch.load(out / "best.pt", weights_only=True)
     model = build_model(state["config"])
     model.load_state_dict(state["model"])
     model.eval()
@@ -71,6 +71,7 @@ def test_events_info_and_frames(sample_data, tmp_path, capsys):
     (["train", "--dataset", "NMNIST"], "--root"),
     (["train", "--dataset", "NMNIST", "--root", "/nonexistent"], "/nonexistent"),
     (["export", "/nonexistent.pt"], "no such checkpoint"),
+    (["export", __file__], "not a snnrs checkpoint"),
     (["events", "info", "/nonexistent.bin"], "no such file"),
     (["bench", "nope"], "benchmark"),
 ])

@@ -67,6 +67,31 @@ def test_every_neuron_round_trips_exactly(name, tmp_path):
     expected = outputs(model, x)
     assert 0 < expected.sum() < expected.numel()
     assert torch.equal(outputs(back, x), expected)
+    assert torch.equal(outputs(export.from_nir(tmp_path / "n.nir"), x), expected)  # dt read from the graph
+    if name.endswith("soft"):
+        return  # other readers reset to 0: the documented approximation
+    # the NIR fields alone (metadata stripped, as another framework reads the file) and the torch-free
+    # runtime give the same spikes
+    graph = nir.read(str(tmp_path / "n.nir"))
+    for node in graph.nodes.values():
+        node.metadata = {}
+    plain = export.from_nir(graph, dt=1e-3)
+    assert not any(isinstance(m, type(model[1])) and type(model[1]).__name__ in ("ParametricLIFNode", "CUBALIFNode")
+                   for m in plain.modules())
+    assert torch.equal(outputs(plain, x), expected)
+    assert np.array_equal(runtime.load(tmp_path / "n.nir").run(x.numpy()), expected.numpy())
+    assert np.array_equal(runtime.load(graph, dt=1e-3).run(x.numpy()), expected.numpy())
+
+
+def test_edited_nir_fields_win_over_stale_metadata(tmp_path):
+    model = nn.Sequential(layer.Linear(3, 4, step_mode="m"), neuron.IFNode(step_mode="m"))
+    excite(model)
+    graph = export.to_nir(model, (3,), dt=1e-3)
+    graph.nodes["1"].v_threshold = np.full(4, 5.0, np.float32)  # another tool raised the threshold
+    x = torch.rand(6, 2, 3) * 3
+    edited = outputs(export.from_nir(graph), x)
+    assert torch.equal(edited, torch.from_numpy(runtime.load(graph).run(x.numpy())))
+    assert edited.sum() < outputs(model, x).sum()
 
 
 def test_every_synaptic_layer_round_trips_exactly(tmp_path):
@@ -132,6 +157,12 @@ def test_export_refuses_what_nir_cannot_express():
         export.to_nir(nn.Sequential(nn.Linear(2, 2)), "2")
     with pytest.raises(FileNotFoundError):
         export.from_nir("/nonexistent.nir")
+    with pytest.raises(ValueError, match="padding_mode"):
+        export.to_nir(nn.Sequential(nn.Conv2d(1, 1, 3, padding=1, padding_mode="circular")), (1, 4, 4))
+    with pytest.raises(ValueError, match="track_running_stats"), pytest.warns(UserWarning, match="training mode"):
+        export.to_nir(nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2, track_running_stats=False)), (1, 4, 4))
+    with pytest.raises(ValueError, match="sub_module"):
+        export.to_nir(nn.Sequential(LinearRecurrentContainer(neuron.QIFNode(), 2, 2)), (2,))
 
 
 # ---- graphs from other frameworks ----
@@ -197,6 +228,11 @@ def test_recurrent_cuba_lif_graphs_from_snntorch_run(sample_data, name):
     # streaming: two chunks with persistent state equal one call
     rt.reset()
     assert np.array_equal(np.concatenate([rt.run(x[:25]), rt.run(x[25:])]), out)
+    # a new batch size starts afresh, recurrent outputs included
+    fresh = runtime.load(path, dt=1e-4).run(x[:, :2])
+    assert np.array_equal(rt.run(x[:, :2]), fresh)
+    with torch.no_grad():
+        assert np.array_equal(module(torch.from_numpy(x[:, :2])).numpy(), fresh)
 
 
 def test_runtime_streams_and_never_imports_torch(sample_data, tmp_path):

@@ -64,3 +64,42 @@ def test_integer_rules_by_hand():
     with pytest.raises(ValueError, match="readout"):
         quantize(export.to_nir(torch.nn.Sequential(layer.Linear(2, 1), neuron.IFNode()), (2,), dt=1.0), dt=1.0)
     assert isinstance(net, IntegerNetwork)
+
+
+def test_average_pool_before_the_neuron_and_chain_checks():
+    """conv -> avg pool -> IF -> readout: the pool's 1/k² belongs to the neuron's current."""
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(layer.Conv2d(1, 2, 3, padding=1, bias=False), layer.AvgPool2d(2),
+                              neuron.IFNode(v_threshold=0.5), layer.Flatten(), layer.Linear(8, 3, bias=False))
+    with torch.no_grad():
+        net[0].weight.uniform_(-0.2, 0.6)
+    functional_x = torch.randint(0, 5, (6, 4, 1, 4, 4))
+    graph = export.to_nir(net, (1, 4, 4), dt=1.0)
+    float_scores = export.from_nir(graph)(functional_x.float()).sum(0).detach().numpy()
+    chip = quantize(graph, per_channel=False)
+    scores = chip.scores(functional_x.numpy())
+    assert np.abs(float_scores).max() > 0
+    assert np.allclose(scores, float_scores, atol=0.05 * np.abs(float_scores).max())
+
+    nir = pytest.importorskip("nir")
+    w = np.ones((2, 2), np.float32)
+    branched = nir.NIRGraph(
+        nodes={"input": nir.Input(input_type=np.array([2])), "a": nir.Linear(weight=w), "b": nir.Linear(weight=w),
+               "n": nir.IF(r=np.ones(2), v_threshold=np.ones(2), v_reset=np.zeros(2)), "out": nir.Linear(weight=w),
+               "output": nir.Output(output_type=np.array([2]))},
+        edges=[("input", "a"), ("input", "b"), ("a", "n"), ("b", "n"), ("n", "out"), ("out", "output")])
+    with pytest.raises(ValueError, match="one chain"):
+        quantize(branched, dt=1.0)
+
+
+def test_a_threshold_below_one_unit_is_raised_to_one():
+    lin = torch.nn.Sequential(layer.Linear(1, 1, bias=False), neuron.IFNode(v_threshold=0.001),
+                              layer.Linear(1, 1, bias=False))
+    with torch.no_grad():
+        lin[0].weight.fill_(1.0)
+        lin[2].weight.fill_(1.0)
+    net = quantize(export.to_nir(lin, (1,), dt=1.0), dt=1.0, per_channel=False)
+    assert net.layers[1]["threshold"].tolist() == [1] and net.report["thresholds_raised_to_1"] == 1
+    assert net.run(np.zeros((3, 1, 1), np.int64)).sum() == 0  # no input, no spike
+    with pytest.raises(ValueError, match="x_seq"):
+        net.run(np.zeros((0, 1, 1), np.int64))

@@ -37,19 +37,32 @@ def test_subnet_computes_what_a_standalone_spikformer_with_its_weights_computes(
     for _ in range(2):  # give BatchNorm non-trivial statistics
         supernet.set_config(DIGITS_SPACE.max_config)(torch.rand(8, 1, 8, 8))
         functional.reset_net(supernet)
+    low = dict(SMALL, threshold=[0.6, 0.6])  # the space's lowest threshold: the block's neurons fire
     standalone = models.Spikformer(img_size=8, patch_size=2, in_channels=1, num_classes=10, embed_dim=16,
                                    num_heads=2, mlp_ratio=3.0, depths=1, T=2)
+    for name in ("q_lif", "k_lif", "v_lif", "proj_lif"):
+        getattr(standalone.blocks[0].attn, name).v_threshold = 0.6
+    standalone.blocks[0].mlp.lif1.v_threshold = standalone.blocks[0].mlp.lif2.v_threshold = 0.6
     big = supernet.state_dict()
     sliced = {}
     for name, value in standalone.state_dict().items():
         source = big[name]
         sliced[name] = source[tuple(slice(0, n) for n in value.shape)] if value.dim() else source
     standalone.load_state_dict(sliced)
-    supernet.set_config(SMALL).eval()
-    standalone.eval()
+    # training-mode BatchNorm (batch statistics, the same in both) keeps the small net firing
+    supernet.set_config(low).train()
+    standalone.train()
+    fired = []
+    standalone.blocks[0].mlp.lif2.register_forward_hook(lambda m, i, o: fired.append(float(o.sum())))
     x = torch.rand(5, 1, 8, 8) * 3
     with torch.no_grad():
-        assert torch.allclose(supernet(x), standalone(x), atol=1e-5)
+        expected = standalone(x)
+        assert torch.allclose(supernet(x), expected, atol=1e-5)
+        functional.reset_net(standalone)
+        assert not torch.allclose(standalone(x.flip(0)), expected)  # the output depends on the input
+    assert fired[0] > 0  # the block computes something: its last neuron fires
+    with pytest.raises(ValueError, match="not in the search space"):
+        supernet.set_config(dict(SMALL, embed_dim=64))
 
 
 def test_fitness_and_pareto_front_by_definition():
@@ -121,3 +134,11 @@ def test_search_resumes_without_evaluating_again(tmp_path):
     assert len(calls) - seen == len(second.cache) - len(first.cache)  # nothing scored twice
     with pytest.raises(ValueError, match="top_k"):
         EvolutionSearch(space, evaluate, top_k=9, population=4, reference_energy=1.0)
+    # a damaged checkpoint is one clear error; another beta rescores the cached subnets
+    rescored = EvolutionSearch(space, evaluate, generations=4, **{**args, "beta": 0.5})
+    rescored.run()
+    assert all(e.fitness == pytest.approx(fitness(e.accuracy, e.energy_mj, 96.0, 0.5))
+               for e in rescored.cache.values())
+    (tmp_path / "s.json").write_text("{}")
+    with pytest.raises(ValueError, match="not a usable search checkpoint"):
+        EvolutionSearch(space, evaluate, generations=5, **args).run()

@@ -113,6 +113,18 @@ def test_bad_arguments():
         Trainer(model, opt, epochs=1, resume="/nonexistent/last.pt", progress=False).fit(_data()[0])
     with pytest.raises(ValueError, match="x, y"):
         TensorBatches(torch.zeros(3, 1), torch.zeros(2))
+    with pytest.raises(ValueError, match="shard"):
+        TensorBatches(torch.zeros(3, 1), torch.zeros(3), shard=(2, 2))
+
+
+def test_shards_have_equal_batch_counts_and_cover_every_sample():
+    """Under DDP every rank must step the same number of times (129 samples, 2 ranks, batch 64)."""
+    x, y = torch.arange(129.0).unsqueeze(1), torch.arange(129)
+    shards = [TensorBatches(x, y, 64, seed=5, shard=(rank, 2)) for rank in range(2)]
+    batches = [list(s) for s in shards]
+    assert len(batches[0]) == len(batches[1]) == len(shards[0]) == len(shards[1]) == 2
+    seen = torch.cat([b[1] for rank in batches for b in rank])
+    assert len(seen) == 130 and set(seen.tolist()) == set(range(129))  # one sample repeated to even out
 
 
 @pytest.mark.parametrize("method", ["tcl", "stcl"])

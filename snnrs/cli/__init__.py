@@ -8,7 +8,7 @@ import sys
 from snnrs.cli import bench, events, export, search, train
 
 COMMANDS = {"train": train, "export": export, "events": events, "bench": bench, "search": search}
-EXPECTED_ERRORS = (ValueError, TypeError, FileNotFoundError, ImportError, RuntimeError, OSError)
+EXPECTED_ERRORS = (ValueError, TypeError, KeyError, FileNotFoundError, ImportError, RuntimeError, OSError)
 
 
 def parser() -> argparse.ArgumentParser:

@@ -21,12 +21,19 @@ def run(args):
 
     if not args.checkpoint.is_file():
         raise FileNotFoundError(f"{args.checkpoint}: no such checkpoint")
-    state = torch.load(args.checkpoint, map_location="cpu", weights_only=False)
-    if "config" not in state:
+    try:
+        state = torch.load(args.checkpoint, map_location="cpu", weights_only=True)
+    except Exception as e:  # foreign or damaged files raise several types
+        raise ValueError(f"{args.checkpoint}: not a snnrs checkpoint ({str(e).splitlines()[0]})") from None
+    if not isinstance(state, dict) or "config" not in state or "model" not in state:
         raise ValueError(f"{args.checkpoint}: no model config (only `snnrs train` checkpoints can be exported)")
     config = state["config"]
-    model = build_model(config)
-    model.load_state_dict(state["model"])
+    try:
+        model = build_model(config)
+        model.load_state_dict(state["model"])
+    except (KeyError, TypeError, RuntimeError) as e:
+        raise ValueError(f"{args.checkpoint}: its config or weights do not describe a snnrs train model ({e})") \
+            from None
     model.eval()
     output = args.output or args.checkpoint.with_suffix(".nir")
     export.write_nir(model, tuple(config["input_shape"]), output, dt=args.dt)

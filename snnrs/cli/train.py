@@ -188,7 +188,7 @@ def _add_config(out: Path, config: dict):
     for name in ("last.pt", "best.pt"):
         path = out / name
         if path.is_file():
-            state = torch.load(path, map_location="cpu", weights_only=False)
+            state = torch.load(path, map_location="cpu", weights_only=True)
             state["config"] = config
             torch.save(state, path)
 

@@ -57,13 +57,17 @@ def _np(t) -> np.ndarray:
 
 
 def _fold(layer: nn.Module, bn: nn.Module) -> Tuple[np.ndarray, np.ndarray]:
+    if bn.running_mean is None or bn.running_var is None:
+        raise ValueError(f"{type(bn).__name__}: track_running_stats=False has no fixed statistics to fold")
     weight = layer.weight.detach().double()
     bias = layer.bias.detach().double() if layer.bias is not None else torch.zeros(weight.shape[0],
                                                                                     dtype=torch.float64)
-    scale = bn.weight.detach().double() / torch.sqrt(bn.running_var.double() + bn.eps)
+    gamma = bn.weight.detach().double() if bn.weight is not None else torch.ones_like(bn.running_var.double())
+    beta = bn.bias.detach().double() if bn.bias is not None else torch.zeros_like(bn.running_mean.double())
+    scale = gamma / torch.sqrt(bn.running_var.double() + bn.eps)
     shape = (-1,) + (1,) * (weight.dim() - 1)
     return (weight * scale.view(shape)).float().numpy(), ((bias - bn.running_mean.double()) * scale
-                                                          + bn.bias.detach().double()).float().numpy()
+                                                          + beta).float().numpy()
 
 
 def _fill(value: float, shape) -> np.ndarray:
@@ -95,6 +99,9 @@ def _neuron_node(m: nn.Module, shape, dt: float, nir):
                        v_reset=_fill(v_reset, shape), metadata={"snnrs": meta})
     if isinstance(m, CUBALIFNode):
         c_decay, v_decay = float(m.c_decay), float(m.v_decay)
+        if not (0 <= c_decay < 1 and 0 <= v_decay < 1):
+            raise ValueError(f"CUBALIFNode: c_decay and v_decay in [0, 1) have NIR time constants, got "
+                             f"{c_decay}, {v_decay}")
         meta.update(c_decay=c_decay, v_decay=v_decay)
         tau_syn, tau_mem = dt / (1 - c_decay), dt / (1 - v_decay)
         return nir.CubaLIF(tau_syn=_fill(tau_syn, shape), tau_mem=_fill(tau_mem, shape),
@@ -145,6 +152,8 @@ class _Builder:
         if isinstance(m, neuron.BaseNode):
             raise ValueError(f"{type(m).__name__}: no NIR neuron for it (IF, LIF, ParametricLIF, CUBA-LIF are)")
         if isinstance(m, (nn.Linear, nn.Conv1d, nn.Conv2d)):
+            if getattr(m, "padding_mode", "zeros") != "zeros":
+                raise ValueError(f"{type(m).__name__}: padding_mode={m.padding_mode!r} has no NIR form (zeros only)")
             weight, bias = _fold(m, bn) if bn is not None else (
                 _np(m.weight), None if m.bias is None else _np(m.bias))
             out = _synapse_out_shape(m, shape)
@@ -201,8 +210,11 @@ class _Builder:
     def recurrent(self, m: LinearRecurrentContainer, shape):
         """``y[t] = SN(W_x·x[t] + b + W_y·y[t-1])`` as a nested graph with a cycle."""
         nir = self.nir
-        if not isinstance(m.sub_module, neuron.BaseNode):
-            raise ValueError("LinearRecurrentContainer: only a neuron as sub_module is exported")
+        node = _neuron_node(m.sub_module, (m.out_features,), self.dt, nir) \
+            if isinstance(m.sub_module, neuron.BaseNode) else None
+        if node is None:
+            raise ValueError("LinearRecurrentContainer: only an IF, LIF, ParametricLIF or CUBA-LIF sub_module is "
+                             "exported")
         n_in = m.rc.in_features - m.out_features
         if n_in != m.out_features:
             raise ValueError("LinearRecurrentContainer: the neuron must keep the size (in_features == out_features)")
@@ -210,7 +222,7 @@ class _Builder:
         inner = {"input": nir.Input(input_type=np.array([n_in])),
                  "w_in": nir.Affine(weight=w[:, :n_in], bias=_np(m.rc.bias)) if m.rc.bias is not None
                  else nir.Linear(weight=w[:, :n_in]),
-                 "neuron": _neuron_node(m.sub_module, (m.out_features,), self.dt, nir),
+                 "neuron": node,
                  "w_rec": nir.Linear(weight=w[:, n_in:]),
                  "output": nir.Output(output_type=np.array([m.out_features]))}
         edges = [("input", "w_in"), ("w_in", "neuron"), ("neuron", "w_rec"), ("w_rec", "neuron"),

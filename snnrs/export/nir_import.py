@@ -5,7 +5,7 @@ SumPool2d → ``nn.AvgPool2d(divisor_override=1)``, AvgPool2d, Flatten, Scale, T
 becomes the snnrs neuron its snnrs metadata names (when it agrees with the NIR fields: exact round
 trips), else an engine-backed ``IFNode``/``LIFNode`` when its parameters are uniform and its leak
 ends at its reset (an input gain other than 1 becomes a Scale in front), else a general
-:class:`~snnrs.export.nir_modules.NIRNeuron`. ``dt`` (seconds) turns time constants into steps.
+:class:`~snnrs.export.nir_modules.NIRNeuron`. ``dt`` (seconds) turns time constants into steps; by default the dt snnrs wrote into the graph.
 
 Conventions assumed for graphs from elsewhere (documented in the README): NIR's strict
 threshold; forward Euler; CubaLIF's membrane reads the current of the same step (snnTorch);
@@ -13,7 +13,7 @@ an IF's ``r`` is per second (``v += r·dt·I``), so Sinabs' IF graphs (``r = 1``
 ``dt=1``.
 """
 
-from typing import Dict
+from typing import Dict, Optional
 
 import numpy as np
 import torch
@@ -23,49 +23,55 @@ from snnrs import functional, neuron
 from snnrs.base import MemoryModule
 from snnrs.export.nir_modules import NIRNeuron, Scale, Threshold
 from snnrs.neuron_models import CUBALIFNode
-from snnrs.runtime.conventions import NEURONS, discrete_neuron, inclusive_threshold, near
+from snnrs.runtime.conventions import NEURONS, discrete_neuron, inclusive_threshold
 from snnrs.runtime.neurons import kernel_form
-from snnrs.runtime.plan import Plan, load_graph, plan
+from snnrs.runtime.plan import Plan, graph_dt, load_graph, plan
 
 
 def _t(a) -> torch.Tensor:
     return torch.as_tensor(np.asarray(a, np.float32))
 
 
-def _uniform(a):
-    flat = np.asarray(a, np.float64).ravel()
-    return float(flat[0]) if flat.size and np.all(flat == flat[0]) else None
-
-
 def _from_metadata(node, dt: float):
-    """The snnrs neuron a node's metadata describes, if its NIR fields agree with it."""
+    """The snnrs neuron a node's metadata describes, if writing that neuron back gives this node's
+    NIR fields (so an edited field, or another dt, makes the NIR fields win)."""
     meta = (getattr(node, "metadata", None) or {}).get("snnrs")
     if not isinstance(meta, dict) or "class" not in meta:
         return None
-    kind, v_reset = type(node).__name__, float(meta.get("v_reset", 0.0))
-    stored_reset = _uniform(getattr(node, "v_reset", 0.0))
-    if stored_reset is None or not near(stored_reset, v_reset):
+    kind = type(node).__name__
+    v_reset = None if bool(meta.get("soft_reset", False)) else float(meta.get("v_reset", 0.0))
+    common = dict(v_threshold=float(meta.get("v_threshold", 1.0)), v_reset=v_reset, step_mode="m")
+    try:
+        if meta["class"] == "IFNode" and kind == "IF":
+            m = neuron.IFNode(**common)
+        elif meta["class"] == "LIFNode" and kind == "LIF":
+            m = neuron.LIFNode(tau=float(meta["tau"]), decay_input=bool(meta["decay_input"]), **common)
+        elif meta["class"] == "ParametricLIFNode" and kind == "LIF":
+            m = neuron.ParametricLIFNode(decay_input=bool(meta["decay_input"]), **common)
+            with torch.no_grad():
+                m.w.fill_(float(meta["w"]))
+        elif meta["class"] == "CUBALIFNode" and kind == "CubaLIF":
+            m = CUBALIFNode(c_decay=float(meta["c_decay"]), v_decay=float(meta["v_decay"]), **common)
+        else:
+            return None
+    except (KeyError, TypeError, ValueError):
         return None
-    if bool(meta.get("soft_reset", False)):
-        v_reset = None
-    common = dict(v_threshold=meta["v_threshold"], v_reset=v_reset, step_mode="m")
-    if meta["class"] == "IFNode" and kind == "IF" and near(_uniform(node.r) or 0, 1 / dt):
-        return neuron.IFNode(**common)
-    if meta["class"] in ("LIFNode", "ParametricLIFNode") and kind == "LIF":
-        tau = meta["tau"] if "tau" in meta else 1.0 / (1.0 / (1.0 + np.exp(-meta["w"])))
-        if not near(_uniform(node.tau) or 0, tau * dt):
+    import nir
+    import warnings
+    from snnrs.export.nir_export import _neuron_node
+    shape = np.asarray(node.v_threshold).shape or (1,)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the soft-reset warning belongs to export, not to reading
+        expected = _neuron_node(m, shape, dt, nir)
+    for name, value in vars(expected).items():
+        if name in ("metadata", "input_type", "output_type"):
+            continue
+        got = getattr(node, name, None)
+        if got is None or np.shape(got) != np.shape(value) or not np.allclose(np.asarray(got, np.float64),
+                                                                               np.asarray(value, np.float64),
+                                                                               rtol=1e-6, atol=0):
             return None
-        if meta["class"] == "LIFNode":
-            return neuron.LIFNode(tau=meta["tau"], decay_input=meta["decay_input"], **common)
-        m = neuron.ParametricLIFNode(decay_input=meta["decay_input"], **common)
-        with torch.no_grad():
-            m.w.fill_(meta["w"])
-        return m
-    if meta["class"] == "CUBALIFNode" and kind == "CubaLIF":
-        if not near(_uniform(node.tau_syn) or 0, dt / (1 - meta["c_decay"])):
-            return None
-        return CUBALIFNode(c_decay=meta["c_decay"], v_decay=meta["v_decay"], **common)
-    return None
+    return m
 
 
 def neuron_module(node, dt: float) -> nn.Module:
@@ -202,8 +208,10 @@ class NIRGraphModule(MemoryModule):
         return total
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.dim() < 2:
-            raise ValueError(f"x: expected [T, N, ...], got shape {tuple(x.shape)}")
+        if x.dim() < 2 or x.shape[0] == 0 or x.shape[1] == 0:
+            raise ValueError(f"x: expected [T, N, ...] with T, N >= 1, got shape {tuple(x.shape)}")
+        if any(v.shape[0] != x.shape[1] for v in self._previous.values()):
+            self._previous = {}  # a new batch size: the neurons restart too
         if not self.recurrent:
             outputs = {}
             for name in self.plan.order:
@@ -226,10 +234,11 @@ class NIRGraphModule(MemoryModule):
         functional.reset_net(self.layers)
 
 
-def from_nir(graph_or_path, dt: float = 1e-4) -> NIRGraphModule:
-    """A NIR graph (or file) as a torch module; see the module doc for the conventions."""
-    module = NIRGraphModule(plan(load_graph(graph_or_path)), dt)
-    return module
+def from_nir(graph_or_path, dt: Optional[float] = None) -> NIRGraphModule:
+    """A NIR graph (or file) as a torch module; see the module doc for the conventions. ``dt=None``:
+    the dt snnrs wrote into the graph, else 1e-4 (the NIR paper's graphs)."""
+    graph = load_graph(graph_or_path)
+    return NIRGraphModule(plan(graph), graph_dt(graph) if dt is None else dt)
 
 
 __all__ = ["from_nir", "NIRGraphModule", "node_module", "neuron_module"]

@@ -78,7 +78,7 @@ class NeuronLayer:
         dtype = np.float32 if self.device == "wgpu" else x_seq.dtype
         x = np.ascontiguousarray(x_seq.reshape(steps, -1), dtype)
         if gain != 1.0:
-            x = x * dtype(gain)
+            x = x * x.dtype.type(gain)
         if self.v is not None and self.v.shape != (x.shape[1],):
             self.v = None
         threshold = float(inclusive_threshold(v_th, dtype))

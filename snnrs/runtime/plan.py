@@ -44,6 +44,20 @@ def load_graph(graph_or_path: Union[str, Path, object]):
     return graph_or_path
 
 
+DEFAULT_DT = 1e-4  # the NIR paper's graphs
+
+
+def graph_dt(graph) -> float:
+    """The dt (seconds) snnrs wrote into a graph's metadata, else the NIR paper's 1e-4."""
+    meta = (getattr(graph, "metadata", None) or {}).get("snnrs")
+    value = meta.get("dt") if isinstance(meta, dict) else None
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return DEFAULT_DT
+    return value if value > 0 and value == value and value != float("inf") else DEFAULT_DT
+
+
 def _flatten(graph, prefix: str, nodes: Dict[str, object], edges: List[Tuple[str, str]], nir):
     """Adds ``graph``'s nodes under ``prefix``; a nested graph's own Input/Output nodes stand in
     for it (edges into the subgraph go to its input, edges out of it leave from its output)."""
@@ -116,4 +130,4 @@ def plan(graph) -> Plan:
     return Plan(nodes, order, inputs, input_name, output_name)
 
 
-__all__ = ["Plan", "plan", "load_graph"]
+__all__ = ["Plan", "plan", "load_graph", "graph_dt", "DEFAULT_DT"]

@@ -1,14 +1,14 @@
 """Run a NIR graph on event frames, step by step with persistent state, without torch."""
 
 from pathlib import Path
-from typing import Dict, Union
+from typing import Dict, Optional, Union
 
 import numpy as np
 
 from snnrs.runtime.conventions import NEURONS, discrete_neuron
 from snnrs.runtime.neurons import NeuronLayer
 from snnrs.runtime.numpy_ops import synapse
-from snnrs.runtime.plan import load_graph, plan
+from snnrs.runtime.plan import graph_dt, load_graph, plan
 
 
 class Runtime:
@@ -16,12 +16,13 @@ class Runtime:
     for one sample) and returns the output node's ``[T, N, ...]``; the neurons keep their state
     between calls (stream a long recording in chunks) until ``reset()``.
 
-    ``dt``: the time step in seconds that NIR's time constants are divided by (SPEC §8);
+    ``dt``: the time step in seconds that NIR's time constants are divided by (SPEC §8); None: the
+    dt snnrs wrote into the graph's metadata, else 1e-4 (the NIR paper's);
     ``device``: ``'cpu'`` (neurons on the engine) or ``'wgpu'`` (neurons on the WGSL shaders);
     ``dtype``: float32 or float64 (the GPU computes float32).
     """
 
-    def __init__(self, graph_or_path, dt: float = 1e-4, device: str = "cpu", dtype=np.float32):
+    def __init__(self, graph_or_path, dt: Optional[float] = None, device: str = "cpu", dtype=np.float32):
         if device not in ("cpu", "wgpu"):
             raise ValueError(f"device: expected 'cpu' or 'wgpu', got {device!r}")
         self.dtype = np.dtype(dtype)
@@ -31,7 +32,8 @@ class Runtime:
             raise TypeError("dtype: the wgpu device computes float32")
         self.graph = load_graph(graph_or_path)
         self.plan = plan(self.graph)
-        self.dt, self.device = dt, device
+        self.dt, self.device = graph_dt(self.graph) if dt is None else dt, device
+        dt = self.dt
         self.ops: Dict[str, object] = {}
         for name in self.plan.order:
             node = self.plan.nodes[name]
@@ -56,6 +58,8 @@ class Runtime:
         if x.ndim != len(self.input_shape) + 2 or tuple(x.shape[2:]) != self.input_shape:
             raise ValueError(f"frames: expected [T, N, {', '.join(map(str, self.input_shape))}] (or without N), "
                              f"got shape {x.shape}")
+        if x.shape[0] == 0 or x.shape[1] == 0:
+            raise ValueError(f"frames: expected at least one time step and one sample, got shape {x.shape}")
         return x.astype(self.dtype, copy=False)
 
     def run(self, frames) -> np.ndarray:
@@ -94,6 +98,8 @@ class Runtime:
         return outputs[self.plan.output_name]
 
     def _step(self, x):
+        if any(v.shape[0] != len(x) for v in self._previous.values()):
+            self._previous = {}  # a new batch size: the neurons restart too
         outputs = {}
         for name in self.plan.order:
             value = x if name == self.plan.input_name else self._gather(name, outputs, self._previous, len(x))
@@ -102,7 +108,7 @@ class Runtime:
         return outputs[self.plan.output_name]
 
 
-def load(path: Union[str, Path], dt: float = 1e-4, device: str = "cpu", dtype=np.float32) -> Runtime:
+def load(path: Union[str, Path], dt: Optional[float] = None, device: str = "cpu", dtype=np.float32) -> Runtime:
     """Loads a NIR file for :class:`Runtime`."""
     return Runtime(path, dt=dt, device=device, dtype=dtype)
 

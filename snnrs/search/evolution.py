@@ -160,12 +160,23 @@ class EvolutionSearch:
     def _load(self, rng):
         try:
             state = json.loads(self.checkpoint.read_text())
-        except (OSError, ValueError) as e:
-            raise ValueError(f"{self.checkpoint}: not a readable search checkpoint ({e})") from e
-        rng.setstate(_rng_from(state["rng"]))
-        self.history = list(state["history"])
-        self.cache = {key(e["config"]): Evaluation(**e) for e in state["cache"]}
-        return int(state["generation"]), state["population"]
+            rng.setstate(_rng_from(state["rng"]))
+            history = [dict(h) for h in state["history"]]
+            cache = {}
+            for e in state["cache"]:
+                evaluation = Evaluation(dict(e["config"]), float(e["accuracy"]), float(e["energy_mj"]))
+                # fitness again: beta or the reference energy may differ from the interrupted run's
+                evaluation.fitness = fitness(evaluation.accuracy, evaluation.energy_mj, self.reference_energy,
+                                             self.beta)
+                cache[key(evaluation.config)] = evaluation
+            generation, population = int(state["generation"]), [dict(c) for c in state["population"]]
+            if not all(self.space.valid(c) for c in population):
+                raise ValueError("a configuration outside the space")
+        except (OSError, ValueError, KeyError, TypeError, IndexError) as e:
+            raise ValueError(f"{self.checkpoint}: not a usable search checkpoint ({e!r}); delete it to start over") \
+                from None
+        self.history, self.cache = history, cache
+        return generation, population
 
 
 def _rng_state(rng):

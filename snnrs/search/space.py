@@ -32,8 +32,9 @@ class SearchSpace:
                 raise ValueError(f"{name}: expected at least one choice")
         if any(d % 8 for d in self.embed_dim):
             raise ValueError(f"embed_dim: expected multiples of 8 (SPS uses D/8), got {self.embed_dim}")
-        if not any(d % h == 0 for d in self.embed_dim for h in self.num_heads):
-            raise ValueError("num_heads: no choice divides any embed_dim")
+        if not any(max(self.embed_dim) % h == 0 for h in self.num_heads):
+            raise ValueError(f"num_heads: no choice divides the largest embed_dim {max(self.embed_dim)} "
+                             "(the supernet's width)")
         if min(self.tau) <= 1:
             raise ValueError(f"tau: expected values > 1, got {self.tau}")
 
@@ -50,7 +51,16 @@ class SearchSpace:
                 "threshold": [1.0] * self.max_depth, "tau": 2.0 if 2.0 in self.tau else self.tau[0]}
 
     def valid(self, config: Dict) -> bool:
-        return config["embed_dim"] % config["num_heads"] == 0
+        """In the space, with num_heads dividing embed_dim."""
+        try:
+            return (config["embed_dim"] in self.embed_dim and config["num_heads"] in self.num_heads
+                    and config["mlp_ratio"] in self.mlp_ratio and config["depth"] in self.depth
+                    and config["T"] in self.T and config["tau"] in self.tau
+                    and len(config["threshold"]) == self.max_depth
+                    and all(t in self.threshold for t in config["threshold"])
+                    and config["embed_dim"] % config["num_heads"] == 0)
+        except (KeyError, TypeError):
+            return False
 
     def sample(self, rng: random.Random) -> Dict:
         while True:

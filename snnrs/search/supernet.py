@@ -108,8 +108,7 @@ class SpikformerSupernet(Spikformer):
 
     def set_config(self, config: Dict) -> "SpikformerSupernet":
         if not self.space.valid(config):
-            raise ValueError(f"config: num_heads {config['num_heads']} does not divide embed_dim "
-                             f"{config['embed_dim']}")
+            raise ValueError(f"config: not in the search space (or num_heads does not divide embed_dim): {config}")
         d = config["embed_dim"]
         for stage, width in zip(self.patch_embed.stages, (d // 8, d // 4, d // 2, d)):
             stage["conv"][0].active_out = width
@@ -138,8 +137,9 @@ class SpikformerSupernet(Spikformer):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() == 4:
             x = x.unsqueeze(0).repeat(self.T, 1, 1, 1, 1)
-        elif x.dim() != 5:
-            raise ValueError(f"x: expected [N, C, H, W] or [T, N, C, H, W], got shape {tuple(x.shape)}")
+        elif x.dim() != 5 or x.shape[0] != self.T:
+            raise ValueError(f"x: expected [N, C, H, W] or [T={self.T}, N, C, H, W] (the T gene), got shape "
+                             f"{tuple(x.shape)}")
         x = self.patch_embed(x)
         for block in self.blocks[:self.depth]:  # blocks beyond the depth: identity
             x = block(x)

@@ -54,6 +54,17 @@ def test_export_rebuilds_the_trained_model(trained, tmp_path):
     assert torch.allclose(got, expected, atol=1e-5)
 
 
+def test_train_resumes_from_its_checkpoint(tmp_path, capsys):
+    args = ["train", "--channels", "8", "16", "--no-progress", "--out", str(tmp_path)]
+    assert main(args + ["--epochs", "1"]) == 0
+    assert main(args + ["--epochs", "3", "--resume", str(tmp_path / "last.pt")]) == 0
+    epochs = [line.split(",")[0] for line in (tmp_path / "metrics.csv").read_text().splitlines()[1:]]
+    assert epochs == ["1", "2", "3"]  # the first epoch was not trained again
+    assert main(["train", "--channels", "4", "--epochs", "2", "--no-progress", "--out", str(tmp_path / "b"),
+                 "--resume", str(tmp_path / "last.pt")]) == 1  # other settings: one clear line
+    assert "error:" in capsys.readouterr().err
+
+
 def test_events_info_and_frames(sample_data, tmp_path, capsys):
     path = sample_data / "events" / "sample_nmnist.bin"
     assert main(["events", "info", str(path)]) == 0

@@ -30,6 +30,8 @@ def add_parser(sub):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="cpu", help="cpu or cuda (AMP on CUDA)")
     p.add_argument("--out", type=Path, default=Path("runs/train"), help="checkpoints, metrics, NIR graph, plots")
+    p.add_argument("--resume", type=Path, default=None,
+                   help="continue from a last.pt of the same settings (up to --epochs in total)")
     p.add_argument("--no-progress", action="store_true")
     return p
 
@@ -152,8 +154,11 @@ def run(args):
         print(f"snnrs train: {args.dataset}, {model_kind} {args.channels} with {args.neuron.upper()} neurons, "
               f"T={args.T}, backend {args.backend}, {sum(p.numel() for p in model.parameters()):,} parameters"
               + (f", {world} processes" if world > 1 else ""), flush=True)
+    if args.resume is not None and not args.resume.is_file():
+        raise FileNotFoundError(f"--resume: no checkpoint at {args.resume}")
     trainer = Trainer(trained, torch.optim.Adam(model.parameters(), lr=args.lr), epochs=args.epochs,
-                      device=args.device, checkpoint_dir=args.out, log_dir=args.out, progress=not args.no_progress)
+                      device=args.device, checkpoint_dir=args.out, log_dir=args.out, progress=not args.no_progress,
+                      resume=args.resume)
     history = trainer.fit(train, test)
     if world > 1:
         _finish_distributed(main, lambda: _after_training(args, trainer, model, test, x_report, config, history,

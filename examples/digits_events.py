@@ -16,7 +16,7 @@ import common
 from snnrs import events
 from snnrs.datasets import NMNIST, load_digits
 from snnrs.models import SpikingCNN
-from snnrs.training import TensorBatches
+from snnrs.training import TensorBatches, TimeFirst
 
 SIZE = 12  # the 8x8 digit on a 12x12 sensor, room for the saccades
 # the sensor's view moves along a triangle (three saccades), 4 frames per saccade, 10 ms apart
@@ -34,20 +34,6 @@ def event_frames(images: torch.Tensor, steps: int) -> torch.Tensor:
     out = [events.integrate_events_by_fixed_frames_number(saccade_events(img[0].numpy()), "number", steps, SIZE,
                                                           SIZE, binarize=True) for img in images]
     return torch.from_numpy(np.stack(out)).float().transpose(0, 1)  # [T, N, 2, H, W]
-
-
-class TimeFirst:
-    """Wraps a loader of ``[N, T, ...]`` frames (the datasets' layout) into ``[T, N, ...]``."""
-
-    def __init__(self, loader):
-        self.loader = loader
-
-    def __len__(self):
-        return len(self.loader)
-
-    def __iter__(self):
-        for x, y in self.loader:
-            yield x.float().transpose(0, 1), y
 
 
 def main(argv=None):

@@ -78,6 +78,20 @@ class TensorBatches:
             yield self.x[idx], self.y[idx]
 
 
+class TimeFirst:
+    """A loader of frames ``[N, T, ...]`` (the datasets' layout) as float batches ``[T, N, ...]``."""
+
+    def __init__(self, loader):
+        self.loader = loader
+
+    def __len__(self):
+        return len(self.loader)
+
+    def __iter__(self):
+        for x, y in self.loader:
+            yield x.float().transpose(0, 1), y
+
+
 class Trainer:
     """Trains ``model`` with one optimizer or several (e.g. Grad R for weights + Adam for the rest).
 
@@ -299,4 +313,5 @@ def _progress(iterable, description, enabled):
     return tqdm(iterable, desc=description, leave=False, dynamic_ncols=True, mininterval=0.5)
 
 
-__all__ = ["Trainer", "TensorBatches", "is_main_process", "class_scores", "mean_over_time_cross_entropy", "plot_history"]
+__all__ = ["Trainer", "TensorBatches", "TimeFirst", "is_main_process", "class_scores", "mean_over_time_cross_entropy",
+           "plot_history"]

@@ -67,20 +67,6 @@ def build_model(config: dict):
     return model
 
 
-class _TimeFirst:
-    """A DataLoader of frames ``[N, T, ...]`` as ``[T, N, ...]`` float batches."""
-
-    def __init__(self, loader):
-        self.loader = loader
-
-    def __len__(self):
-        return len(self.loader)
-
-    def __iter__(self):
-        for x, y in self.loader:
-            yield x.float().transpose(0, 1), y
-
-
 def _distributed():
     import torch
     import torch.distributed as dist
@@ -96,7 +82,7 @@ def _data(args, rank, world):
     """(train loader, test loader, test inputs for the reports, input shape, classes)."""
     import torch
 
-    from snnrs.training import TensorBatches
+    from snnrs.training import TensorBatches, TimeFirst
 
     if args.dataset == "digits":
         if args.root is not None:
@@ -115,8 +101,8 @@ def _data(args, rank, world):
     kwargs = dict(data_type="frame", frames_number=args.T, split_by="number")
     train_set, test_set = cls(args.root, train=True, **kwargs), cls(args.root, train=False, **kwargs)
     sampler = DistributedSampler(train_set, world, rank, seed=args.seed) if world > 1 else None
-    train = _TimeFirst(DataLoader(train_set, args.batch_size, shuffle=sampler is None, sampler=sampler))
-    test = _TimeFirst(DataLoader(test_set, 64))
+    train = TimeFirst(DataLoader(train_set, args.batch_size, shuffle=sampler is None, sampler=sampler))
+    test = TimeFirst(DataLoader(test_set, 64))
     sample, _ = train_set[0]
     shape = tuple(sample.shape[1:])
     classes = len(getattr(cls, "classes", [])) or int(max(int(test_set[i][1]) for i in range(len(test_set)))) + 1

@@ -28,7 +28,7 @@ def surrogate_params(name, float32=False):
     compounding over the time steps: ill-conditioned, not a kernel error
     (float64 runs cover the full range).
     """
-    f = lambda lo, hi: st.floats(lo, hi, allow_nan=False, allow_infinity=False)  # noqa: E731
+    f = lambda lo, hi: st.floats(lo, hi, allow_nan=False, allow_infinity=False)
     alpha = {"alpha": f(0.5, 5.0)}
     table = {
         "PiecewiseLeakyReLU": {"w": f(0.2, 2.0), "c": f(0.0, 0.1)},
@@ -68,7 +68,7 @@ def neuron_configs(draw, neuron=None, reset=None, decay_input=None, detach_reset
     neuron = neuron or draw(st.sampled_from(NEURONS))
     reset = reset or draw(st.sampled_from(RESETS))
     surrogate = surrogate or draw(st.sampled_from(SURROGATE_NAMES))
-    f = lambda lo, hi: draw(st.floats(lo, hi, allow_nan=False, allow_infinity=False))  # noqa: E731
+    f = lambda lo, hi: draw(st.floats(lo, hi, allow_nan=False, allow_infinity=False))
     return {
         "neuron": neuron,
         "v_threshold": f(0.2, 2.0),

@@ -154,7 +154,8 @@ def test_every_mode_equals_reference_on_a_grid_of_sizes():
             for split_by, windows in (("number", ref.windows_by_number(n, frames)),
                                       ("time", ref.windows_by_time(t, frames))):
                 got = ev.integrate_events_by_fixed_frames_number(events, split_by, frames, 3, 4)
-                np.testing.assert_array_equal(got, _expect(events, windows, 4, 3), err_msg=f"{split_by} n={n} M={frames}")
+                np.testing.assert_array_equal(got, _expect(events, windows, 4, 3),
+                                              err_msg=f"{split_by} n={n} M={frames}")
             got = ev.to_frame(events, (4, 3), n_event_bins=frames, overlap=0.25)
             windows = ref.tonic_windows(t, n_event_bins=frames, overlap=0.25)
             np.testing.assert_array_equal(got, _expect(events, windows, 4, 3), err_msg=f"n_event_bins n={n}")

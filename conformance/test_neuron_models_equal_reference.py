@@ -17,13 +17,14 @@ from snnrs import neuron
 from snnrs import surrogate as ts
 
 MODELS = ["qif", "eif", "izhikevich", "klif", "klif-scaled", "liaf", "liaf-absolute", "cuba",
-          "qif-torch", "eif-torch", "liaf-torch", "cuba-torch", "klif-torch", "izhikevich-torch"]  # engine by default; '-torch' forces the loop
+          "qif-torch", "eif-torch", "liaf-torch", "cuba-torch", "klif-torch", "izhikevich-torch"]
+# The engine by default; '-torch' forces the loop over time.
 
 
 @st.composite
 def model_configs(draw, model):
     model = model.removesuffix("-torch")
-    f = lambda lo, hi: draw(st.floats(lo, hi, allow_nan=False))  # noqa: E731
+    f = lambda lo, hi: draw(st.floats(lo, hi, allow_nan=False))
     sg_name = draw(st.sampled_from(cases.SURROGATE_NAMES))
     cfg = {
         "firing": {"v_threshold": f(0.3, 1.5), "v_reset": draw(st.one_of(st.none(), st.floats(-0.5, 0.3))),

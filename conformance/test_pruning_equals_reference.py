@@ -1,6 +1,6 @@
-"""Grad R and LATS (snnrs.pruning) equal reference/pruning.py; SPEC §7's check values."""
+"""Grad R and LATS (snnrs.pruning) equal reference/pruning.py; the check values of
+docs/semantics.md#lats."""
 
-import math
 
 import numpy as np
 import pytest

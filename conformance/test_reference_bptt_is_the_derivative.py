@@ -1,4 +1,4 @@
-"""The hand-derived BPTT of reference/neuron.py (SPEC §1.1) equals the forward-mode
+"""The hand-derived BPTT of reference/neuron.py (docs/semantics.md#bptt) equals the forward-mode
 derivative of the reference forward program under the surrogate rule."""
 
 import zlib

@@ -3,9 +3,9 @@
 import numpy as np
 import torch
 
-from snnrs import _ops
 from snnrs import neuron as tn
 from snnrs import surrogate as ts
+from snnrs.ops import registration
 
 MODULES = {"if": tn.IFNode, "lif": tn.LIFNode, "plif": tn.ParametricLIFNode}
 
@@ -32,11 +32,11 @@ def run_module(cfg, backend, x, v_init, g_spikes, g_v_seq, step_mode="m"):
     (as under torch.compile) instead of the eager autograd.Function.
     """
     if backend == "engine-custom-op":
-        previous, _ops.EAGER_FAST_PATH = _ops.EAGER_FAST_PATH, False
+        previous, registration.EAGER_FAST_PATH = registration.EAGER_FAST_PATH, False
         try:
             return run_module(cfg, "engine", x, v_init, g_spikes, g_v_seq, step_mode)
         finally:
-            _ops.EAGER_FAST_PATH = previous
+            registration.EAGER_FAST_PATH = previous
     node = make_node(cfg, backend, step_mode)
     xt = torch.tensor(x, requires_grad=True)
     v0 = torch.tensor(v_init, requires_grad=True)

@@ -3,9 +3,9 @@
     python examples/digits_dense.py --epochs 20 --out runs/dense
 """
 
+import common
 import torch
 
-import common
 from snnrs.models import SpikingCNN
 
 

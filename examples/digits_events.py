@@ -8,11 +8,11 @@ With ``--nmnist-root``, the recordings are read by the ATIS reader through
 ``snnrs.datasets.NMNIST`` (frames cached on first use) instead of being emulated.
 """
 
+import common
 import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-import common
 from snnrs import events
 from snnrs.datasets import NMNIST, load_digits
 from snnrs.models import SpikingCNN

@@ -5,9 +5,9 @@ Weights are ``s·relu(θ)``; the prior pulls θ below zero where the gradient do
     python examples/digits_grad_r.py --alpha 0.3 --target-sparsity 0.95 --epochs 40
 """
 
+import common
 import torch
 
-import common
 from snnrs import pruning
 from snnrs.models import SpikingCNN
 

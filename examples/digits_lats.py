@@ -3,9 +3,9 @@
     python examples/digits_lats.py --schedule slats --D 0.5 --epochs 40
 """
 
+import common
 import torch
 
-import common
 from snnrs import pruning
 from snnrs.models import SpikingCNN
 

@@ -4,10 +4,10 @@ integer thresholds, 12-bit decays) and compare the integer network's accuracy wi
     python examples/digits_quantize.py --out runs/deploy     # writes runs/deploy/digits.nir
 """
 
+import common
 import numpy as np
 import torch
 
-import common
 from snnrs import export, functional
 from snnrs.models import SpikingCNN
 from snnrs.quantization import quantize

@@ -6,11 +6,11 @@ Each time step's projected features are a view; views with the same label attrac
     python examples/digits_tcl.py --method stcl
 """
 
+import common
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-import common
 from snnrs import functional
 from snnrs.losses import ProjectionHead, stcl_loss, tcl_loss
 from snnrs.models import SpikingCNN

@@ -3,9 +3,9 @@
     python examples/digits_tet.py --lamb 0.05
 """
 
+import common
 import torch
 
-import common
 from snnrs.losses import tet_loss
 from snnrs.models import SpikingCNN
 

@@ -1,4 +1,4 @@
-"""The executable NumPy reference: it *defines* snnrs semantics (SPEC.md).
+"""The executable NumPy reference: it *defines* snnrs semantics (stated in docs/semantics.md).
 
 Plain float64 NumPy, written to be read against the formulas: every engine
 kernel and torch path is tested equal to these functions. No torch, no Rust.

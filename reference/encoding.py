@@ -1,4 +1,4 @@
-"""Encoders turning intensities into spike trains (SPEC §4). float64 NumPy.
+"""Encoders turning intensities into spike trains (docs/semantics.md#encoders). float64 NumPy.
 
 Spike trains are time-major: ``[T, ...]``. Inputs ``x`` are intensities in [0, 1].
 """
@@ -14,7 +14,7 @@ def poisson(x, uniform):
 
 
 def latency(x, T, enc_function="linear"):
-    """One spike per input, at time t_f (SPEC §4):
+    """One spike per input, at time t_f (docs/semantics.md#encoders):
 
     linear: t_f = round((T - 1)·(1 - x))
     log:    t_f = round(T - 1 - ln(α·x + 1)),  α = e^(T-1) - 1

@@ -1,4 +1,5 @@
-"""Event data (SPEC §5): decoders of the binary formats and frame integration.
+"""Event data (docs/semantics.md#event-formats, docs/semantics.md#frames): decoders of the binary
+formats and frame integration.
 
 Events are lists of ``(t, x, y, p)`` tuples here; ``snnrs.events`` returns the
 same values as a structured array. Every function is a plain loop over the
@@ -22,7 +23,6 @@ the sensor has one polarity). Windows by mode:
 """
 
 import math
-
 
 # ---------------------------------------------------------------- decoders
 

@@ -1,4 +1,4 @@
-"""Losses of the training methods (SPEC §7), written with reference.autodiff operations so the
+"""Losses of the training methods (docs/semantics.md#losses), written with reference.autodiff operations so the
 same code gives values on arrays and exact gradients on dual numbers.
 
 * TET (Deng et al., 2022): ``(1 - λ)·mean_t CE(O_t, y) + λ·mean_t MSE(O_t, φ)``.

@@ -1,4 +1,5 @@
-"""Multi-step IF / LIF / ParametricLIF neurons: forward and exact BPTT (SPEC §1, §1.1).
+"""Multi-step IF / LIF / ParametricLIF neurons: forward and exact BPTT (docs/semantics.md#neurons,
+docs/semantics.md#bptt).
 
 Time-major arrays: ``x_seq`` is ``[T, ...]``; the state ``v`` has the shape of
 one step. float64 throughout.
@@ -83,7 +84,7 @@ def multistep_forward(x_seq, v_init=None, *, neuron="lif", v_threshold=1.0, v_re
 def multistep_backward(x_seq, v_init=None, grad_spikes=None, grad_v_seq=None, *, neuron="lif", v_threshold=1.0,
                        v_reset=0.0, tau=2.0, w=0.0, decay_input=True, detach_reset=False, surrogate="Sigmoid",
                        surrogate_params=None):
-    """Exact BPTT through :func:`multistep_forward` (SPEC §1.1).
+    """Exact BPTT through :func:`multistep_forward` (docs/semantics.md#bptt).
 
     With D = 1 if detach_reset else 0 and sg' evaluated at H[t] - V_th::
 

@@ -1,11 +1,11 @@
-"""More neuron models (SPEC §1): QIF, EIF, Izhikevich, KLIF, LIAF, CUBA-LIF.
+"""More neuron models (docs/semantics.md#charge-rules): QIF, EIF, Izhikevich, KLIF, LIAF, CUBA-LIF.
 
 Each ``*_multistep`` runs T steps on ``x_seq [T, ...]`` and returns a dict of
 sequences. They are written with :mod:`reference.autodiff` operations, so the
 same code gives the forward values on arrays and, run on dual numbers, the
 exact surrogate gradients (``autodiff.gradients``).
 
-Fire and reset are shared (SPEC §1): ``S = Θ(H - V_th)``, then
+Fire and reset are shared (docs/semantics.md#firing): ``S = Θ(H - V_th)``, then
 ``V = H·(1 - S) + v_reset·S`` (hard) or ``V = H - V_th·S`` (soft, v_reset None);
 ``detach_reset`` removes the reset path from the gradient. The initial voltage is
 ``v_reset`` (0 for soft reset) unless given.
@@ -59,7 +59,7 @@ def single_state_multistep(charge, x_seq, v_init=None, **firing):
 
 def izhikevich_multistep(x_seq, v_init=None, w_init=None, *, tau=2.0, v_c=0.8, a0=1.0, v_rest=-0.1, w_rest=0.0,
                          tau_w=2.0, a=0.0, b=0.0, **firing):
-    """Izhikevich (SPEC §1), recovery variable w (initially w_rest):
+    """Izhikevich (docs/semantics.md#izhikevich), recovery variable w (initially w_rest):
 
         H = V + (X + a0·(V - v_rest)·(V - v_c) - w) / tau
         w ← w + (a·(H - v_rest) - w) / tau_w          (after the charge, with V = H)

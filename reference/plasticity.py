@@ -50,7 +50,7 @@ def stdp_conv2d_step(weight, s_pre, s_post, trace_pre, trace_post, *, tau_pre, t
     trace_pre = update_trace(trace_pre, s_pre, tau_pre)
     trace_post = update_trace(trace_post, s_post, tau_post)
     c_out, c_in, kh, kw = weight.shape
-    pad = lambda a: np.pad(a, ((0, 0), (0, 0), (padding, padding), (padding, padding)))  # noqa: E731
+    pad = lambda a: np.pad(a, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
     pre_s, pre_t = pad(s_pre), pad(trace_pre)
     ltp = np.zeros(weight.shape)
     ltd = np.zeros(weight.shape)

@@ -1,5 +1,5 @@
-"""Pruning rules (SPEC §7): Grad R's update and LATS soft-threshold reparameterisation with its
-threshold schedules, as plain NumPy."""
+"""Pruning rules (docs/semantics.md#grad-r, docs/semantics.md#lats): Grad R's update and LATS
+soft-threshold reparameterisation with its threshold schedules, as plain NumPy."""
 
 import math
 

@@ -1,4 +1,4 @@
-"""Parallel spiking neurons (SPEC §3), as plain loops over time.
+"""Parallel spiking neurons (docs/semantics.md#psn), as plain loops over time.
 
 Inputs ``x_seq [T, N]`` (neurons flattened). Written with reference.autodiff
 operations, so :func:`reference.autodiff.gradients` gives their exact surrogate

@@ -1,4 +1,4 @@
-"""Surrogate gradient functions (SPEC §2).
+"""Surrogate gradient functions (docs/semantics.md#surrogates).
 
 Forward is always the Heaviside step ``Θ(x) = 1 if x >= 0 else 0``; backward
 uses ``sg'(x)``. ``primitive`` is the smooth ``g(x)`` returned when a surrogate
@@ -10,8 +10,8 @@ they have no primitive here (``spiking=False`` is refused for them).
 """
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Optional
 
 import numpy as np
 
@@ -30,7 +30,7 @@ def _sigmoid(z):
     return 1.0 / (1.0 + np.exp(-z))
 
 
-# --- primitives g(x) and derivatives sg'(x), one pair per row of SPEC §2 ---
+# --- primitives g(x) and derivatives sg'(x), one pair per row of docs/semantics.md#surrogates ---
 
 def sigmoid_primitive(x, alpha):
     return _sigmoid(alpha * x)
@@ -179,7 +179,7 @@ class SurrogateSpec:
 
     defaults: dict
     derivative: Callable
-    primitive: Optional[Callable] = None
+    primitive: Callable | None = None
 
 
 SURROGATES = {
@@ -209,7 +209,7 @@ SURROGATES = {
 
 
 def derivative(name, x, **params):
-    """sg'(x) of surrogate ``name`` with ``params`` (defaults from SPEC §2)."""
+    """sg'(x) of surrogate ``name`` with ``params`` (defaults: docs/semantics.md#surrogates)."""
     spec = SURROGATES[name]
     return np.asarray(spec.derivative(np.asarray(x, dtype=np.float64), **{**spec.defaults, **params}), dtype=np.float64)
 

@@ -25,4 +25,4 @@ def __getattr__(name):
 
 
 if "torch" in sys.modules:
-    from snnrs import _ops  # noqa: F401,E402  (registers torch.ops.snnrs)
+    from snnrs import ops  # noqa: F401  (registers torch.ops.snnrs)

@@ -10,7 +10,7 @@ as T grows.
 """
 
 import copy
-from typing import Iterable, Union
+from collections.abc import Iterable
 
 import torch
 import torch.fx as fx
@@ -88,7 +88,7 @@ class Converter:
         fuse_bn: fold BatchNorm layers that follow convolutions into them first.
     """
 
-    def __init__(self, calibration: Iterable, mode: Union[str, float] = "max", fuse_bn: bool = True):
+    def __init__(self, calibration: Iterable, mode: str | float = "max", fuse_bn: bool = True):
         self.calibration = calibration
         self.mode = _parse_mode(mode)
         self.fuse_bn = fuse_bn

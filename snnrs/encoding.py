@@ -1,4 +1,4 @@
-"""Encoders: intensities in [0, 1] to spike trains (SPEC §4), as in SpikingJelly's
+"""Encoders: intensities in [0, 1] to spike trains (``docs/semantics.md#encoders``), as in SpikingJelly's
 ``activation_based.encoding``; ``reference/encoding.py`` defines them.
 
 Stateless encoders (Poisson) draw a fresh step per call; in multi-step mode they
@@ -12,9 +12,9 @@ import abc
 import math
 
 import torch
+from torch import nn
 
 from snnrs.base import MemoryModule, StepModule
-from torch import nn
 
 __all__ = ["PoissonEncoder", "LatencyEncoder", "WeightedPhaseEncoder", "PeriodicEncoder"]
 

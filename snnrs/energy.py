@@ -1,4 +1,4 @@
-"""Energy estimate of a spiking network (SPEC §7): operations counted with forward hooks.
+"""Energy estimate of a spiking network (``docs/semantics.md#energy``): operations counted with forward hooks.
 
 A conv or linear layer whose input is truly binary (only 0 and 1) performs synaptic operations,
 ``SOPs = fr_in · FLOPs`` summed over every row it processes (so T time steps count T times);
@@ -16,7 +16,6 @@ where a first layer's input could be integer-valued (raw 0..255 pixels).
 """
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional
 
 import torch
 from torch import nn
@@ -71,8 +70,8 @@ class EnergyCounter:
     e_mac_pj: float = 4.6
     e_ac_pj: float = 0.9
     spike_counts: bool = False
-    layers: Dict[str, LayerCount] = field(default_factory=dict)
-    _handles: List = field(default_factory=list)
+    layers: dict[str, LayerCount] = field(default_factory=dict)
+    _handles: list = field(default_factory=list)
 
     def __enter__(self):
         from snnrs.models.spikformer import SpikingSelfAttention
@@ -139,7 +138,7 @@ class EnergyCounter:
         for name in list(self.layers):
             self.layers[name] = LayerCount(name, self.layers[name].kind)
 
-    def totals(self, samples: int = 1) -> Dict[str, float]:
+    def totals(self, samples: int = 1) -> dict[str, float]:
         macs = sum(c.macs for c in self.layers.values()) / samples
         sops = sum(c.sops for c in self.layers.values()) / samples
         return {"MACs": macs, "SOPs": sops, "energy_mJ": (self.e_mac_pj * macs + self.e_ac_pj * sops) * 1e-9}

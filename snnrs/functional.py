@@ -1,7 +1,7 @@
 """Whole-network helpers, as in SpikingJelly's ``activation_based.functional``."""
 
 import warnings
-from typing import Callable, Sequence, Union
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
@@ -48,7 +48,8 @@ def set_backend(net: nn.Module, backend: str, instance=object):
     if skipped and not count:
         raise ValueError(f"backend: no module supports {backend!r} ({', '.join(sorted(set(skipped)))} do not)")
     if skipped:
-        warnings.warn(f"set_backend: {', '.join(sorted(set(skipped)))} do not support {backend!r}; left unchanged")
+        warnings.warn(f"set_backend: {', '.join(sorted(set(skipped)))} do not support {backend!r}; left unchanged",
+                      stacklevel=2)
     return count
 
 
@@ -70,7 +71,7 @@ def _check_sequence(x_seq):
         raise ValueError(f"x_seq: expected a [T, N, ...] tensor, got {shape}")
 
 
-def seq_to_ann_forward(x_seq: torch.Tensor, stateless_module: Union[Callable, Sequence[Callable]]):
+def seq_to_ann_forward(x_seq: torch.Tensor, stateless_module: Callable | Sequence[Callable]):
     """Applies stateless module(s) to ``[T, N, ...]`` at once, as ``[T·N, ...]``, and restores T."""
     _check_sequence(x_seq)
     steps, batch = x_seq.shape[:2]
@@ -78,7 +79,7 @@ def seq_to_ann_forward(x_seq: torch.Tensor, stateless_module: Union[Callable, Se
     return y.reshape(steps, batch, *y.shape[1:])
 
 
-def multi_step_forward(x_seq: torch.Tensor, single_step_module: Union[Callable, Sequence[Callable]]):
+def multi_step_forward(x_seq: torch.Tensor, single_step_module: Callable | Sequence[Callable]):
     """Applies single-step module(s) to each step of ``[T, ...]`` in order and stacks the outputs."""
     if not isinstance(x_seq, torch.Tensor) or x_seq.dim() < 1:
         raise ValueError("x_seq: expected a [T, ...] tensor")

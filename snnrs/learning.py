@@ -7,7 +7,7 @@ spikes (forward hooks). ``step()`` turns what it saw into a weight change
 adds η·Δw); combine with surrogate-gradient losses freely.
 """
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -36,9 +36,9 @@ class STDPLearner:
             raise ValueError(f"step_mode: expected 's' or 'm', got {step_mode!r}")
         if not isinstance(synapse, (nn.Linear, nn.Conv2d)):
             raise TypeError(f"synapse: expected nn.Linear or nn.Conv2d, got {type(synapse).__name__}")
-        if isinstance(synapse, nn.Conv2d) and (synapse.groups != 1 or synapse.dilation != (1, 1)
-                                               or isinstance(synapse.padding, str) or synapse.stride[0] != synapse.stride[1]
-                                               or synapse.padding[0] != synapse.padding[1]):
+        if isinstance(synapse, nn.Conv2d) and (
+                synapse.groups != 1 or synapse.dilation != (1, 1) or isinstance(synapse.padding, str)
+                or synapse.stride[0] != synapse.stride[1] or synapse.padding[0] != synapse.padding[1]):
             raise ValueError("synapse: Conv2d STDP needs groups=1, dilation=1 and equal numeric stride/padding")
         for name, tau in (("tau_pre", tau_pre), ("tau_post", tau_post)):
             if not tau > 1:
@@ -111,7 +111,7 @@ class STDPLearner:
             ltd = trace_post.flatten(0, -2).t() @ s_pre.flatten(0, -2)
         else:
             conv = self.synapse
-            unfold = lambda a: F.unfold(a, conv.kernel_size, padding=conv.padding, stride=conv.stride)  # noqa: E731
+            unfold = lambda a: F.unfold(a, conv.kernel_size, padding=conv.padding, stride=conv.stride)
             pre_s, pre_t = unfold(s_pre), unfold(trace_pre)  # [N, C_in·kh·kw, L]
             post_s, post_t = s_post.flatten(2), trace_post.flatten(2)  # [N, C_out, L]
             ltp = torch.einsum("nol,nil->oi", post_s, pre_t).view_as(weight)

@@ -1,4 +1,4 @@
-"""Losses of the training methods (SPEC §7; definitions and references in reference/losses.py).
+"""Losses of the training methods (``docs/semantics.md#losses``; definitions and references in reference/losses.py).
 
 * :func:`tet_loss`: TET, ``(1 - λ)·mean_t CE(O_t, y) + λ·mean_t MSE(O_t, φ)`` on time-first outputs.
 * :func:`tcl_loss` / :func:`stcl_loss`: temporal (and Siamese temporal) supervised contrastive

@@ -7,9 +7,8 @@ Each monitor hooks every module of ``net`` that is an instance of ``instance``
 manage it; a monitor is also a context manager that removes its hooks on exit.
 """
 
-from typing import Callable, Optional
+from collections.abc import Callable
 
-import torch
 from torch import nn
 
 __all__ = ["OutputMonitor", "InputMonitor", "AttributeMonitor", "GradInputMonitor", "GradOutputMonitor",
@@ -151,7 +150,7 @@ class GradInputMonitor(BaseMonitor):
                 self.function_on_grad_input(grad_input[0]))))
 
 
-def firing_rates(monitor: OutputMonitor, layers: Optional[list] = None) -> dict:
+def firing_rates(monitor: OutputMonitor, layers: list | None = None) -> dict:
     """Mean firing rate per layer (spikes per neuron per step) from an OutputMonitor of spikes."""
     rates = {}
     for name in layers or monitor.monitored_layers:

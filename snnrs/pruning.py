@@ -1,11 +1,11 @@
-"""Pruning from the papers (SPEC §7): Grad R as a torch optimizer, LATS soft-threshold
+"""Pruning from the papers (``docs/semantics.md#pruning``): Grad R as a torch optimizer, LATS soft-threshold
 reparameterisation with the LATS / S-LATS / PGH threshold schedules, and connectivity reports.
 Formulas as ``reference/pruning.py``.
 """
 
 import abc
 import math
-from typing import Dict, Iterable, Optional, Sequence
+from collections.abc import Iterable, Sequence
 
 import torch
 from torch import nn
@@ -69,7 +69,7 @@ def prunable_weights(model: nn.Module) -> Iterable[nn.Parameter]:
     return [m.weight for m in model.modules() if isinstance(m, PRUNABLE)]
 
 
-def connectivity(model: nn.Module) -> Dict[str, float]:
+def connectivity(model: nn.Module) -> dict[str, float]:
     """Nonzero fraction of each conv/linear weight, and ``'total'`` over all of them."""
     report, nonzero, count = {}, 0, 0
     for name, m in model.named_modules():
@@ -81,7 +81,7 @@ def connectivity(model: nn.Module) -> Dict[str, float]:
     return report
 
 
-def sparsity(model: nn.Module) -> Dict[str, float]:
+def sparsity(model: nn.Module) -> dict[str, float]:
     """1 - connectivity, per layer and total."""
     return {k: 1.0 - v for k, v in connectivity(model).items()}
 

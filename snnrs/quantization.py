@@ -19,7 +19,6 @@ with weight scale ``s`` (per tensor: ``max|W|/127``; per output channel: ``max|W
 """
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional
 
 import numpy as np
 
@@ -36,9 +35,9 @@ class IntegerNetwork:
     """The quantized chain (``layers`` as ``reference.quantization`` reads them) and the readout's
     per-channel scales."""
 
-    layers: List[Dict]
+    layers: list[dict]
     output_scale: np.ndarray
-    report: Dict[str, float] = field(default_factory=dict)
+    report: dict[str, float] = field(default_factory=dict)
 
     def run(self, x_seq: np.ndarray) -> np.ndarray:
         """Integer inputs ``[T, N, *input_shape]`` → the last layer's integers ``[T, N, ...]``;
@@ -50,7 +49,7 @@ class IntegerNetwork:
             if not np.array_equal(x_seq, np.round(x_seq)):
                 raise ValueError("x_seq: the integer network reads integers (scale inputs with input_scale)")
             x_seq = x_seq.astype(np.int64)
-        states: Dict[int, np.ndarray] = {}
+        states: dict[int, np.ndarray] = {}
         outputs = []
         for x in x_seq.astype(np.int64):
             for k, layer in enumerate(self.layers):
@@ -106,7 +105,7 @@ def _int(values: np.ndarray) -> np.ndarray:
     return np.round(values).astype(np.int64)
 
 
-def _chain(p) -> List:
+def _chain(p) -> list:
     """The nodes of a graph that is one chain (each node fed by exactly the one before it)."""
     names = list(p.order)
     for previous, name in zip(names, names[1:]):
@@ -117,7 +116,7 @@ def _chain(p) -> List:
     return [p.nodes[name] for name in names if type(p.nodes[name]).__name__ not in ("Input", "Output")]
 
 
-def quantize(graph_or_path, dt: Optional[float] = None, per_channel: bool = True,
+def quantize(graph_or_path, dt: float | None = None, per_channel: bool = True,
              input_scale: float = 1.0) -> IntegerNetwork:
     """Quantizes a chain-shaped NIR graph (see the module doc); ``dt`` as for ``from_nir`` (None: the
     dt snnrs wrote into the graph)."""
@@ -127,9 +126,9 @@ def quantize(graph_or_path, dt: Optional[float] = None, per_channel: bool = True
     if p.recurrent:
         raise ValueError("quantize: recurrent graphs are not supported (a chain of layers is)")
     chain = _chain(p)
-    layers: List[Dict] = []
+    layers: list[dict] = []
     carry = float(input_scale)   # multiplies the next synaptic layer's weights (input scale, 1/k² of pools)
-    pending: Optional[np.ndarray] = None  # scale s of the synaptic layer awaiting its neuron
+    pending: np.ndarray | None = None  # scale s of the synaptic layer awaiting its neuron
     clipped = total = raised = 0
     for node in chain:
         kind = type(node).__name__
@@ -195,7 +194,7 @@ def quantize(graph_or_path, dt: Optional[float] = None, per_channel: bool = True
                                             "thresholds_raised_to_1": raised})
 
 
-def reference_layers(network: IntegerNetwork) -> List[Dict]:
+def reference_layers(network: IntegerNetwork) -> list[dict]:
     """The layers as ``reference.quantization.simulate`` takes them (the same dicts)."""
     return network.layers
 

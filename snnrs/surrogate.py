@@ -1,4 +1,4 @@
-"""Surrogate gradient functions (SPEC §2), as torch modules.
+"""Surrogate gradient functions (``docs/semantics.md#surrogates``), as torch modules.
 
 Each surrogate computes the Heaviside step ``Θ(x)`` in forward and uses its
 ``sg'(x)`` in backward; with ``spiking=False`` it returns the smooth primitive
@@ -11,6 +11,8 @@ import math
 
 import torch
 from torch import nn
+
+from snnrs.checks import finite
 
 __all__ = [
     "SurrogateFunctionBase", "heaviside", "Sigmoid", "ATan", "PiecewiseQuadratic", "PiecewiseExp", "SoftSign",
@@ -48,8 +50,7 @@ class _SpikeFunction(torch.autograd.Function):
 
 
 def _check_number(name, value, *, positive=False):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ValueError(f"{name}: expected a finite number, got {value!r}")
+    value = finite(name, value)
     if positive and value <= 0:
         raise ValueError(f"{name}: expected a positive number, got {value!r}")
     return float(value)

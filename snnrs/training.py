@@ -14,14 +14,13 @@ validation accuracy, resumable), and a plot of the curves::
 import csv
 import math
 import time
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Callable, Dict, Iterable, List, Optional, Sequence, Union
 
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
-
-import torch.distributed as dist
 
 from snnrs import functional
 
@@ -103,12 +102,12 @@ class Trainer:
     (None: nowhere). ``resume``: a checkpoint path to continue from.
     """
 
-    def __init__(self, model: nn.Module, optimizers: Union[torch.optim.Optimizer, List[torch.optim.Optimizer]], *,
+    def __init__(self, model: nn.Module, optimizers: torch.optim.Optimizer | list[torch.optim.Optimizer], *,
                  epochs: int, loss_fn: Callable = mean_over_time_cross_entropy,
-                 scheduler: Union[str, None, Callable] = "cosine", device: Union[str, torch.device, None] = None,
-                 amp: Union[str, bool] = "auto", after_step: Optional[Callable[[], None]] = None,
-                 checkpoint_dir: Union[str, Path, None] = None, log_dir: Union[str, Path, None] = None,
-                 progress: bool = True, resume: Union[str, Path, None] = None):
+                 scheduler: str | None | Callable = "cosine", device: str | torch.device | None = None,
+                 amp: str | bool = "auto", after_step: Callable[[], None] | None = None,
+                 checkpoint_dir: str | Path | None = None, log_dir: str | Path | None = None,
+                 progress: bool = True, resume: str | Path | None = None):
         if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
             raise ValueError(f"epochs: expected a positive int, got {epochs!r}")
         self.optimizers = list(optimizers) if isinstance(optimizers, (list, tuple)) else [optimizers]
@@ -128,8 +127,8 @@ class Trainer:
         self.after_step, self.progress = after_step, progress and self.main
         self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir is not None and self.main else None
         self.log_dir = Path(log_dir) if log_dir is not None and self.main else None
-        self.history: List[Dict[str, float]] = []
-        self.schedulers: List = []
+        self.history: list[dict[str, float]] = []
+        self.schedulers: list = []
         self.start_epoch = 0
         self.best_accuracy = -1.0
         self._resume = Path(resume) if resume is not None else None
@@ -143,7 +142,7 @@ class Trainer:
     def _autocast(self):
         return torch.autocast(self.device.type, enabled=self.amp)
 
-    def train_epoch(self, loader: Iterable[Batch], epoch: int = 0) -> Dict[str, float]:
+    def train_epoch(self, loader: Iterable[Batch], epoch: int = 0) -> dict[str, float]:
         self.model.train()
         total_loss, correct, seen = 0.0, 0, 0
         bar = _progress(loader, f"epoch {epoch + 1}/{self.epochs}", self.progress)
@@ -174,7 +173,7 @@ class Trainer:
         return {"train_loss": total_loss / seen, "train_accuracy": correct / seen}
 
     @torch.no_grad()
-    def evaluate(self, loader: Iterable[Batch]) -> Dict[str, float]:
+    def evaluate(self, loader: Iterable[Batch]) -> dict[str, float]:
         """Mean loss and accuracy over ``loader`` in eval mode."""
         self.model.eval()
         total_loss, correct, seen = 0.0, 0, 0
@@ -193,7 +192,7 @@ class Trainer:
 
     # ---- the whole run ----
 
-    def fit(self, train_loader: Iterable[Batch], val_loader: Optional[Iterable[Batch]] = None) -> List[Dict]:
+    def fit(self, train_loader: Iterable[Batch], val_loader: Iterable[Batch] | None = None) -> list[dict]:
         """Trains for the remaining epochs; returns the history (one dict per epoch)."""
         steps = self.epochs * len(train_loader)
         self.schedulers = [self._make_scheduler(o, steps) for o in self.optimizers] if self.scheduler_spec else []
@@ -238,14 +237,15 @@ class Trainer:
 
     # ---- checkpoints ----
 
-    def save_checkpoint(self, path: Union[str, Path]) -> None:
+    def save_checkpoint(self, path: str | Path) -> None:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        torch.save({"model": getattr(self.model, "module", self.model).state_dict(), "optimizers": [o.state_dict() for o in self.optimizers],
+        torch.save({"model": getattr(self.model, "module", self.model).state_dict(),
+                    "optimizers": [o.state_dict() for o in self.optimizers],
                     "schedulers": [s.state_dict() for s in self.schedulers], "scaler": self.scaler.state_dict(),
                     "epoch": self.start_epoch, "best_accuracy": self.best_accuracy, "history": self.history}, path)
 
-    def load_checkpoint(self, path: Union[str, Path]) -> None:
+    def load_checkpoint(self, path: str | Path) -> None:
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"resume: no checkpoint at {path}")
@@ -267,12 +267,12 @@ class Trainer:
 
     # ---- pictures ----
 
-    def plot(self, path: Union[str, Path]) -> Path:
+    def plot(self, path: str | Path) -> Path:
         """Loss and accuracy curves per epoch, saved as an image."""
         return plot_history(self.history, path)
 
 
-def plot_history(history: List[Dict[str, float]], path: Union[str, Path]) -> Path:
+def plot_history(history: list[dict[str, float]], path: str | Path) -> Path:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

@@ -1,5 +1,5 @@
 """Writers of the binary event formats, for building small dataset folders in tests.
-Written from SPEC §5 independently of the readers, so a reader bug cannot cancel out."""
+Written from docs/semantics.md#event-formats independently of the readers, so a reader bug cannot cancel out."""
 
 import numpy as np
 

@@ -183,12 +183,13 @@ def test_compiled_izhikevich_and_klif_network_trains_like_eager():
 
 def _wgpu_or_skip():
     import os
+
     from snnrs import gpu
     if not gpu.available():
         if os.environ.get("CI") == "true":
             pytest.fail("no WebGPU adapter in CI")
         pytest.skip("no WebGPU adapter")
-    import snnrs._ops_wgpu  # noqa: F401  (registers torch.ops.snnrs.wgpu_*)
+    import snnrs.ops.wgsl  # noqa: F401  (registers torch.ops.snnrs.wgpu_*)
 
 
 @pytest.mark.parametrize("cfg", [c for c in CONFIGS if c[0] in ("if", "lif", "plif")], ids=lambda c: c[0] + "-" + c[4])

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from snnrs import datasets, events as ev
+from snnrs import datasets
+from snnrs import events as ev
 from tests import event_writers as write
 
 
@@ -187,7 +188,7 @@ def test_trafficcam_images_masks_instances_and_emulated_events(tmp_path, rng):
     images = datasets.TrafficCAM(tmp_path, split="train")
     assert len(images) == 6  # frames 0, 2, 4 of two sequences
     x, target = images[2]
-    assert x.shape == (3, 6, 8) and 0 <= x.min() and x.max() <= 1
+    assert x.shape == (3, 6, 8) and x.min() >= 0 and x.max() <= 1
     assert target["semantic"].shape == (6, 8) and target["semantic"].dtype == torch.int64
     assert torch.equal(target["instances"], torch.arange(48).reshape(6, 8))
     assert "instances" not in images[0][1]

@@ -79,7 +79,8 @@ def test_spikformer_formula_structure_first_layer_mac_the_rest_sop():
     others = [c for n, c in counted.items() if n not in (first, "head")]
     assert others and all(c.macs == 0 and c.binary for c in others), [c.name for c in others if c.macs]
     assert all(c.firing_rate > 0 for c in others), [c.name for c in others if not c.firing_rate]
-    # residual sums (spike counts, not just 0/1) reach the second block: the strict SPEC rule says MAC
+    # residual sums (spike counts, not just 0/1) reach the second block: the default rule
+    # (docs/semantics.md#energy) says MAC
     with torch.no_grad(), EnergyCounter(net) as strict:
         net(x)
     assert strict.layers["blocks.1.attn.q.linear"].macs > 0 and strict.layers["patch_embed.stages.1.conv.0"].sops > 0
@@ -101,7 +102,7 @@ def test_spikformer_formula_structure_first_layer_mac_the_rest_sop():
 
 
 def test_spike_counts_are_macs_unless_asked_for():
-    """Residual sums of spikes (values 0, 1, 2) are not binary: MACs by default (SPEC), SOPs
+    """Residual sums of spikes (values 0, 1, 2) are not binary: MACs by default (docs/semantics.md#energy), SOPs
     weighted by the count with spike_counts=True."""
     fc = nn.Linear(4, 3, bias=False)
     x = torch.tensor([[0.0, 1.0, 2.0, 2.0]])

@@ -1,4 +1,4 @@
-"""The engine's readers on real recordings (../shared/data/events): exact where a reference
+"""The engine's readers on real recordings (the sample-data folder, ``$SNNRS_SAMPLE_DATA``): exact where a reference
 decoding ships with the file, plausible bounds and monotone time otherwise, and equal to the
 plain-loop decoders of reference/events.py."""
 
@@ -45,8 +45,8 @@ def test_samples_decode_inside_their_sensor_with_monotone_time(sample_data, name
     assert size == sensor
     assert len(events) > 1000
     width, height = sensor or (int(events["x"].max()) + 1, int(events["y"].max()) + 1)
-    assert 0 <= events["x"].min() and events["x"].max() < width
-    assert 0 <= events["y"].min() and events["y"].max() < height
+    assert events["x"].min() >= 0 and events["x"].max() < width
+    assert events["y"].min() >= 0 and events["y"].max() < height
     assert np.all(np.diff(events["t"]) >= 0), "timestamps go backwards"
     assert events["t"][-1] > events["t"][0]
 

@@ -166,10 +166,11 @@ def test_wgpu_backend_trains_like_the_engine(make):
 
 
 def test_wgpu_backend_without_adapter_warns_and_runs_on_the_engine(monkeypatch):
-    from snnrs import _ops_wgpu, gpu
+    from snnrs import gpu
+    from snnrs.ops import wgsl
     monkeypatch.setattr(gpu, "available", lambda: False)
-    monkeypatch.setattr(_ops_wgpu, "_AVAILABLE", None)
-    monkeypatch.setattr(_ops_wgpu, "_warned", set())
+    monkeypatch.setattr(wgsl, "_AVAILABLE", None)
+    monkeypatch.setattr(wgsl, "_warned", set())
     x = torch.rand(5, 3, 4) * 2
     with pytest.warns(UserWarning, match="no WebGPU adapter found; running on the CPU engine"):
         node = neuron.LIFNode(step_mode="m", backend="wgpu")

@@ -1,6 +1,6 @@
-"""NIR export and import (SPEC §8): snnrs → NIR file → snnrs gives identical outputs for every
-supported layer and neuron; graphs written by other frameworks (../shared/data/nir) import and run
-with the documented conventions, in torch and in the torch-free runtime alike."""
+"""NIR export and import (docs/semantics.md#nir): snnrs → NIR file → snnrs gives identical outputs for every
+supported layer and neuron; graphs written by other frameworks (the sample-data folder,
+``$SNNRS_SAMPLE_DATA``) import and run with the documented conventions, in torch and in the torch-free runtime alike."""
 
 import subprocess
 import sys

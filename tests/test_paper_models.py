@@ -9,7 +9,6 @@ import torch
 from torch import nn
 
 from snnrs import functional, models, neuron
-from snnrs.layer import SeqToANNContainer
 from snnrs.models.spikformer import SpikingSelfAttention
 from snnrs.psn import PSN
 from snnrs.stateful_layer import Dropout, VotingLayer

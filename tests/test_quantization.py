@@ -8,10 +8,10 @@ import torch
 
 pytest.importorskip("nir", reason="nir is in the test extra")
 
-import reference.quantization as rq  # noqa: E402
-from snnrs import export, layer, neuron  # noqa: E402
-from snnrs.quantization import IntegerNetwork, quantize  # noqa: E402
-from tests.test_training import example  # noqa: E402
+import reference.quantization as rq
+from snnrs import export, layer, neuron
+from snnrs.quantization import IntegerNetwork, quantize
+from tests.test_training import example
 
 
 @pytest.fixture(scope="module")

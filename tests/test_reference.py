@@ -1,4 +1,6 @@
-"""The reference against values worked out by hand from SPEC §1 (independent of any code)."""
+"""The reference against values worked out by hand (independent of any code) from
+docs/semantics.md#charge-rules, docs/semantics.md#firing, docs/semantics.md#bptt and
+docs/semantics.md#surrogates."""
 
 import math
 

@@ -9,8 +9,17 @@ import pytest
 import torch
 
 from snnrs import functional, models
-from snnrs.search import (DIGITS_SPACE, Evaluation, EvolutionSearch, SearchSpace, SpikformerSupernet, fitness,
-                          key, pareto_front, search_digits)
+from snnrs.search import (
+    DIGITS_SPACE,
+    Evaluation,
+    EvolutionSearch,
+    SearchSpace,
+    SpikformerSupernet,
+    fitness,
+    key,
+    pareto_front,
+    search_digits,
+)
 
 SMALL = {"embed_dim": 16, "num_heads": 2, "mlp_ratio": 3.0, "depth": 1, "T": 2, "threshold": [1.0, 1.0], "tau": 2.0}
 

@@ -1,6 +1,6 @@
-"""SEW ResNet and spiking ResNet (SPEC §6): parameter counts equal torchvision's ResNets with IF
-neurons (the numbers SPEC §6 states), the connect functions' truth tables in both block types,
-and a forward/backward pass."""
+"""SEW ResNet and spiking ResNet (docs/semantics.md#sew-resnet): parameter counts equal torchvision's
+ResNets with IF neurons (the numbers docs/semantics.md#sew-resnet states), the connect functions' truth
+tables in both block types, and a forward/backward pass."""
 
 import itertools
 

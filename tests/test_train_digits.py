@@ -32,7 +32,7 @@ def test_spiking_cnn_learns_digits():
     (x_train, y_train), (x_test, y_test) = digits_split()
     model = SpikingCNN(T=4)
     opt = torch.optim.Adam(model.parameters(), lr=5e-3)
-    for epoch in range(12):
+    for _epoch in range(12):
         model.train()
         for idx in torch.randperm(len(y_train)).split(64):
             loss = F.cross_entropy(model(x_train[idx]).mean(0), y_train[idx])

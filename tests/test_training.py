@@ -149,7 +149,8 @@ def test_tcl_and_stcl_train_on_digits_and_cluster_the_classes(method):
 
 @pytest.mark.parametrize("name,args,key", [
     ("digits_dense", [], None), ("digits_tet", [], None),
-    ("digits_grad_r", ["--alpha", "0.3"], "connectivity"), ("digits_lats", ["--schedule", "pgh", "--D", "0.05"], "sparsity"),
+    ("digits_grad_r", ["--alpha", "0.3"], "connectivity"),
+    ("digits_lats", ["--schedule", "pgh", "--D", "0.05"], "sparsity"),
     ("digits_events", [], None)])
 def test_examples_run_and_learn(name, args, key, tmp_path):
     result = example(name).main(args + ["--epochs", "3", "--quiet", "--out", str(tmp_path)])

@@ -1,9 +1,10 @@
 //! Times the bare kernels (no Python): `cargo run --release --example kernel_timing -- T N`.
 //! Prints ns per neuron-step for LIF (ATan, hard reset, decay_input) forward and backward, f32.
 
-use _engine::multistep::{
-    self, BackwardInputs, BackwardOutputs, FiringSpec, ForwardInputs, ForwardOutputs, Neuron,
-};
+use _engine::firing::FiringSpec;
+use _engine::io::{BackwardInputs, BackwardOutputs, ForwardInputs, ForwardOutputs};
+use _engine::multistep;
+use _engine::neuron::Neuron;
 use _engine::surrogate::Surrogate;
 use std::time::Instant;
 

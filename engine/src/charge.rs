@@ -1,9 +1,11 @@
-//! Charge rules `H[t] = f(V[t-1], X[t])` (SPEC §1). A neuron contributes only
-//! its charge and the partial derivatives the shared time loops need; the
-//! fire/reset logic and the surrogate live elsewhere, once.
+//! Charge rules `H[t] = f(V[t-1], X[t])` (docs/semantics.md#charge-rules).
+//! A neuron contributes only its charge and the partial derivatives the
+//! shared time loops need; the fire/reset logic and the surrogate live
+//! elsewhere, once.
 //!
-//! The expressions are written exactly as in SPEC §1 (and in `reference/`), so
-//! float64 results agree bit for bit rather than merely to rounding.
+//! The expressions are written exactly as in docs/semantics.md#charge-rules
+//! (and in `reference/`), so float64 results agree bit for bit rather than
+//! merely to rounding.
 
 use crate::real::Real;
 
@@ -195,7 +197,7 @@ impl<T: Real> ChargeRule<T> for EifCharge<T> {
 }
 
 /// KLIF: the LIF charge scaled by a learnable `k` and rectified,
-/// `F = relu(k·L(V, X))` (SPEC §1). The "charge" the loops see is `F`: it fires
+/// `F = relu(k·L(V, X))` (docs/semantics.md#klif). The "charge" the loops see is `F`: it fires
 /// and resets like any `H`. Its partials vanish where `F = 0` (relu'(0) = 0, as
 /// torch), which the saved `F` itself tells.
 #[derive(Clone, Copy, Debug)]

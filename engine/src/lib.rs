@@ -2,8 +2,13 @@
 //!
 //! The kernels in this crate know nothing of Python: `cargo test` exercises them
 //! directly. The optional `python` feature adds the PyO3 boundary
-//! (`python.rs`), which only validates arguments, releases the GIL and maps
+//! (`python/`), which only validates arguments, releases the GIL and maps
 //! [`EngineError`] onto Python exceptions.
+//!
+//! A single-state neuron is a charge rule (`charge`) named in the registry
+//! (`neuron`), fired and reset by `firing`, and run by the time loops of
+//! `multistep` over the arrays of `io`; `izhikevich` adds a second state to
+//! the same pieces. `surrogate` holds the surrogate derivatives backward uses.
 
 #[macro_use]
 mod cpu_features;
@@ -14,15 +19,15 @@ pub mod columns;
 pub mod error;
 pub mod events;
 pub mod firing;
+pub mod io;
 pub mod izhikevich;
 pub mod multistep;
+pub mod neuron;
 pub mod pool;
 pub mod real;
 pub mod surrogate;
 
 #[cfg(feature = "python")]
 mod python;
-#[cfg(feature = "python")]
-mod python_events;
 
 pub use error::EngineError;

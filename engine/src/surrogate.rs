@@ -1,5 +1,5 @@
-//! Surrogate derivatives `sg'(x)` (SPEC §2). Forward is always `Θ(x)`; only the
-//! backward pass needs these. One enum, shared by every kernel; each kernel is
+//! Surrogate derivatives `sg'(x)` (docs/semantics.md#surrogates). Forward is
+//! always `Θ(x)`; only the backward pass needs these. One enum, shared by every kernel; each kernel is
 //! monomorphised over the derivative through [`Surrogate::dispatch`] so the
 //! per-element loop carries no `match`.
 
@@ -34,7 +34,14 @@ pub trait DerivativeVisitor<T: Real> {
     fn visit<G: Fn(T) -> T + Sync + Send + Copy>(self, derivative: G) -> Self::Output;
 }
 
-/// Names accepted by [`Surrogate::from_name`], with their parameter names.
+/// The surrogate table: names accepted by [`Surrogate::from_name`], with
+/// their parameter names. Python reads it as `snnrs._engine.SURROGATES`, in
+/// this order.
+///
+/// A surrogate's position in this table is its numeric id, which the WGSL
+/// shaders use (Sigmoid = 0, ATan = 1, ...; Python generates the WGSL
+/// constants from `SURROGATES`). Append new surrogates; never reorder or
+/// remove one.
 pub const SURROGATE_PARAMETERS: &[(&str, &[&str])] = &[
     ("Sigmoid", &["alpha"]),
     ("ATan", &["alpha"]),
@@ -307,13 +314,38 @@ mod tests {
     }
 
     #[test]
+    fn table_positions_are_the_gpu_ids() {
+        // The WGSL shaders number surrogates by position in SURROGATE_PARAMETERS.
+        let names: Vec<&str> = SURROGATE_PARAMETERS.iter().map(|(n, _)| *n).collect();
+        let gpu_ids = [
+            "Sigmoid",
+            "ATan",
+            "PiecewiseQuadratic",
+            "PiecewiseExp",
+            "SoftSign",
+            "SuperSpike",
+            "Erf",
+            "PiecewiseLeakyReLU",
+            "Rect",
+            "QPseudoSpike",
+            "S2NN",
+            "LeakyKReLU",
+            "FakeNumericalGradient",
+            "LogTailedReLU",
+            "NonzeroSignLogAbs",
+            "SquarewaveFourierSeries",
+        ];
+        assert_eq!(&names[..gpu_ids.len()], gpu_ids);
+    }
+
+    #[test]
     fn every_listed_name_builds() {
         assert_eq!(all_defaults().len(), SURROGATE_PARAMETERS.len());
     }
 
     #[test]
     fn derivatives_match_closed_forms_at_known_points() {
-        // Values worked out by hand from SPEC §2.
+        // Values worked out by hand from docs/semantics.md#surrogates.
         let sig = Surrogate::Sigmoid { alpha: 4.0 };
         assert!((sig.derivative(0.0f64) - 1.0).abs() < 1e-15); // 4 * 1/2 * 1/2
         let atan = Surrogate::ATan { alpha: 2.0 };

@@ -16,8 +16,8 @@ import tempfile
 
 import numpy as np
 
-from snnrs.bench.timing import median_seconds
 from snnrs import events as ev
+from snnrs.bench.timing import median_seconds
 
 W = H = 128
 
@@ -118,7 +118,7 @@ def main(argv=None):
     rng = np.random.default_rng(0)
     events = synthetic_events(args.events, rng)
     n, frames = args.events, args.frames
-    integrate_engine = lambda e: ev.integrate_events_by_fixed_frames_number(e, "time", frames, H, W)  # noqa: E731
+    integrate_engine = lambda e: ev.integrate_events_by_fixed_frames_number(e, "time", frames, H, W)
     with tempfile.TemporaryDirectory() as folder:
         paths = {"atis_bin": os.path.join(folder, "events.bin"), "evt2": os.path.join(folder, "events.raw")}
         write_atis(events, paths["atis_bin"])
@@ -136,8 +136,8 @@ def main(argv=None):
         print("|---|---|---|---|")
         rows = []
         for fmt, path in paths.items():
-            e_s = median_seconds(lambda: ev.read_events(path, format=fmt), args.repeats)
-            n_s = median_seconds(lambda: readers[fmt](path), args.repeats)
+            e_s = median_seconds(lambda path=path, fmt=fmt: ev.read_events(path, format=fmt), args.repeats)
+            n_s = median_seconds(lambda path=path, fmt=fmt: readers[fmt](path), args.repeats)
             rows.append((f"read {fmt}", e_s, n_s))
         e_int = median_seconds(lambda: integrate_engine(events), args.repeats)
         n_bin = median_seconds(lambda: numpy_integrate_bincount(events, frames), args.repeats)

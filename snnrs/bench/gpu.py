@@ -15,8 +15,8 @@ import argparse
 import numpy as np
 import torch
 
-from snnrs.bench.timing import median_seconds
 from snnrs import _engine, gpu
+from snnrs.bench.timing import median_seconds
 from snnrs.gpu.device import WORKGROUP_SIZE, dispatch_shape
 from snnrs.gpu.neuron import _params
 

@@ -103,7 +103,8 @@ def main(argv=None):
     bandwidth = statistics.median(copy.bytes_per_second() for _ in range(args.repeats))
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; copy bandwidth {bandwidth / 1e9:.1f} GB/s "
           f"(median); saved for backward: {_engine.saved_bytes_per_neuron_step(4)} B per neuron-step (float32)")
-    print(f"median of {args.repeats}; ns per neuron-step; bound = bytes moved / copy bandwidth timed around the engine\n")
+    print(f"median of {args.repeats}; ns per neuron-step; "
+          "bound = bytes moved / copy bandwidth timed around the engine\n")
     print("| T | N | pass | engine | torch | speed-up | bound | engine / bound |")
     print("|---|---|---|---|---|---|---|---|")
     for steps, neurons in sizes:

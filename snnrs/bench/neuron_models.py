@@ -10,8 +10,8 @@ import argparse
 
 import torch
 
-from snnrs.bench.timing import median_seconds
 from snnrs import neuron
+from snnrs.bench.timing import median_seconds
 
 
 def models():
@@ -42,7 +42,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     x = (torch.rand(args.steps, args.neurons) * 1.5).requires_grad_()
     grad = torch.ones_like(x)
-    print(f"T={args.steps}, N={args.neurons}, float32, forward+backward, ns per neuron-step (median of {args.repeats})\n")
+    print(f"T={args.steps}, N={args.neurons}, float32, forward+backward, "
+          f"ns per neuron-step (median of {args.repeats})\n")
     print("| neuron | engine | torch backend | speed-up |")
     print("|---|---|---|---|")
     for name, make in models().items():

@@ -16,7 +16,6 @@ import torch
 import torch.nn.functional as F
 
 from snnrs import functional, models, neuron
-
 from snnrs.bench.timing import median_seconds
 
 BATCH = 8
@@ -86,7 +85,8 @@ def main(argv=None):
         torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; batch {BATCH}, 3x32x32, T=4; "
           f"median of {args.repeats} steps (ms)\n")
-    print("| network | torch step | engine step | speed-up | torch: neurons | engine: neurons | rest (torch / engine) |")
+    print("| network | torch step | engine step | speed-up | torch: neurons | engine: neurons "
+          "| rest (torch / engine) |")
     print("|---|---|---|---|---|---|---|")
     for name, make in networks():
         t_step, t_neurons = measure(make, "torch", args.repeats)

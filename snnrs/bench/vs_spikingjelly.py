@@ -110,8 +110,8 @@ def main(argv=None):
     x = torch.rand(8, args.neurons) * 1.5
     print(f"SpikingJelly {version} (torch backend) vs snnrs (engine), torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads; median of {args.repeats}\n")
-    print("| neuron, T=8, N=2^%d, fwd+bwd | SpikingJelly (ms) | snnrs (ms) | speed-up | max |Δ spikes| "
-          "| max |Δ grad x| |" % (args.neurons.bit_length() - 1))
+    print(f"| neuron, T=8, N=2^{args.neurons.bit_length() - 1}, fwd+bwd | SpikingJelly (ms) | snnrs (ms) | speed-up "
+          "| max |Δ spikes| | max |Δ grad x| |")
     print("|---|---|---|---|---|---|")
     for name, (make_sj, make_ours) in neuron_pairs(sj_neuron, sj_surrogate):
         t_sj, s_sj, g_sj = time_neuron(make_sj, x, args.repeats)

@@ -15,7 +15,7 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="snnrs", description="Spiking neural networks: train, export, inspect events, "
                                 "benchmark.")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
-    for name, module in COMMANDS.items():
+    for module in COMMANDS.values():
         module.add_parser(sub)
     return p
 

@@ -1,6 +1,7 @@
 """``snnrs bench [NAME ...] [-- ARGS]``: runs the benchmarks and prints their tables."""
 
-from snnrs.bench import BENCHMARKS, run as run_benchmark
+from snnrs.bench import BENCHMARKS
+from snnrs.bench import run as run_benchmark
 
 
 def add_parser(sub):

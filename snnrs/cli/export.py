@@ -6,7 +6,7 @@ from pathlib import Path
 def add_parser(sub):
     p = sub.add_parser("export", help="write a trained checkpoint as a NIR graph",
                        description="Rebuilds the model a `snnrs train` run saved (its config travels in the "
-                       "checkpoint) and writes it as NIR (SPEC §8).")
+                       "checkpoint) and writes it as NIR (docs/semantics.md#nir).")
     p.add_argument("checkpoint", type=Path, help="best.pt or last.pt of a `snnrs train` run")
     p.add_argument("-o", "--output", type=Path, default=None, help="the .nir file (default: beside the checkpoint)")
     p.add_argument("--dt", type=float, default=1e-3, help="seconds per time step written into the graph")

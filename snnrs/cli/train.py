@@ -113,7 +113,6 @@ def _data(args, rank, world):
 def run(args):
     import torch
 
-    from snnrs import functional
     from snnrs.training import Trainer
 
     for name in ("T", "epochs", "batch_size"):

@@ -6,7 +6,6 @@ Layout: ``root/shd_train.h5``, ``root/shd_test.h5``; ``root/ssc_train.h5``, ``ss
 ``y`` = 0, ``p`` = 0, ``t`` = round(time · 10^6) µs; frames ``[T, 1, 1, 700]``.
 """
 
-from typing import List, Optional
 
 import numpy as np
 
@@ -27,7 +26,7 @@ class SHD(NeuromorphicDataset):
     prefix = "shd"
     splits = ("train", "test")
 
-    def __init__(self, root, train: bool = True, split: Optional[str] = None, **kwargs):
+    def __init__(self, root, train: bool = True, split: str | None = None, **kwargs):
         self._split = split if split is not None else ("train" if train else "test")
         if self._split not in self.splits:
             raise ValueError(f"split: expected one of {self.splits}, got {split!r}")
@@ -40,7 +39,7 @@ class SHD(NeuromorphicDataset):
     def _file(self):
         return self.root / f"{self.prefix}_{self._split}.h5"
 
-    def _index(self) -> List[Sample]:
+    def _index(self) -> list[Sample]:
         path = self._file()
         if not path.exists():
             raise DatasetNotFoundError(f"{type(self).__name__}: {path} is missing.\n" + self._layout_help())

@@ -10,9 +10,10 @@ returns its events. Frames are integrated with :mod:`snnrs.events` (SpikingJelly
 
 import abc
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Callable, List, NamedTuple, Optional, Tuple
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -54,13 +55,13 @@ class NeuromorphicDataset(Dataset, abc.ABC):
         transform, target_transform: applied to the sample and to the label.
     """
 
-    sensor_size: Tuple[int, int, int] = (0, 0, 2)  # (width, height, polarities)
-    classes: List[str] = []
+    sensor_size: tuple[int, int, int] = (0, 0, 2)  # (width, height, polarities)
+    classes: list[str] = []
 
-    def __init__(self, root, train: bool = True, data_type: str = "event", frames_number: Optional[int] = None,
-                 split_by: Optional[str] = None, duration: Optional[int] = None, binarize: bool = False,
-                 transform: Optional[Callable] = None, target_transform: Optional[Callable] = None,
-                 workers: Optional[int] = None):
+    def __init__(self, root, train: bool = True, data_type: str = "event", frames_number: int | None = None,
+                 split_by: str | None = None, duration: int | None = None, binarize: bool = False,
+                 transform: Callable | None = None, target_transform: Callable | None = None,
+                 workers: int | None = None):
         self.root = Path(root)
         self.train = bool(train)
         if data_type not in ("event", "frame"):
@@ -74,7 +75,7 @@ class NeuromorphicDataset(Dataset, abc.ABC):
         if not self.root.is_dir():
             raise DatasetNotFoundError(f"{type(self).__name__}: root {self.root} is not a folder.\n"
                                        + self._layout_help())
-        self.samples: List[Sample] = self._index()
+        self.samples: list[Sample] = self._index()
         if not self.samples:
             raise DatasetNotFoundError(f"{type(self).__name__}: no samples found under {self.root} "
                                        f"for split {self.split_name!r}.\n" + self._layout_help())
@@ -85,7 +86,7 @@ class NeuromorphicDataset(Dataset, abc.ABC):
     # ---- what subclasses provide ----
 
     @abc.abstractmethod
-    def _index(self) -> List[Sample]:
+    def _index(self) -> list[Sample]:
         """The samples of the chosen split."""
 
     @abc.abstractmethod
@@ -172,7 +173,7 @@ class NeuromorphicDataset(Dataset, abc.ABC):
         return x, y
 
 
-def class_folders(root: Path, classes: List[str], suffix: str) -> List[Tuple[str, int, Path]]:
+def class_folders(root: Path, classes: list[str], suffix: str) -> list[tuple[str, int, Path]]:
     """(name, label, path) of every ``root/<class>/*<suffix>`` file, classes in the given order."""
     found = []
     for label, cls in enumerate(classes):

@@ -1,11 +1,11 @@
 """Batching samples whose number of time steps differs (fixed-duration frames)."""
 
-from typing import List, Optional, Sequence, Tuple
+from collections.abc import Sequence
 
 import torch
 
 
-def pad_sequence_collate(batch: Sequence[Tuple[torch.Tensor, int]]) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def pad_sequence_collate(batch: Sequence[tuple[torch.Tensor, int]]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """``[(x [T_i, ...], y), ...]`` → ``(x [B, T_max, ...] zero-padded, y [B], lengths [B])``,
     as SpikingJelly's ``pad_sequence_collate``; pair with :func:`padded_sequence_mask`."""
     if not batch:
@@ -21,11 +21,11 @@ def pad_sequence_collate(batch: Sequence[Tuple[torch.Tensor, int]]) -> Tuple[tor
     return padded, torch.as_tensor([y for _, y in batch]), lengths
 
 
-def padded_sequence_mask(lengths: torch.Tensor, T: Optional[int] = None) -> torch.Tensor:
+def padded_sequence_mask(lengths: torch.Tensor, T: int | None = None) -> torch.Tensor:
     """Bool mask ``[T, B]``: True where step t < lengths[b] (time-first, as snnrs modules)."""
     lengths = torch.as_tensor(lengths)
     T = int(lengths.max()) if T is None else int(T)
     return torch.arange(T).unsqueeze(1) < lengths.unsqueeze(0)
 
 
-__all__: List[str] = ["pad_sequence_collate", "padded_sequence_mask"]
+__all__: list[str] = ["pad_sequence_collate", "padded_sequence_mask"]

@@ -6,22 +6,21 @@ runs on real data with nothing to download.
 """
 
 from pathlib import Path
-from typing import Tuple
 
 import numpy as np
 import torch
 
 _FILE = Path(__file__).with_name("data") / "digits.npz"
-Split = Tuple[torch.Tensor, torch.Tensor]
+Split = tuple[torch.Tensor, torch.Tensor]
 
 
-def digits_arrays() -> Tuple[np.ndarray, np.ndarray]:
+def digits_arrays() -> tuple[np.ndarray, np.ndarray]:
     """(images ``[1797, 8, 8]`` uint8 in 0..16, labels ``[1797]`` uint8)."""
     with np.load(_FILE) as f:
         return f["images"], f["labels"]
 
 
-def load_digits(test_fraction: float = 0.2, seed: int = 0) -> Tuple[Split, Split]:
+def load_digits(test_fraction: float = 0.2, seed: int = 0) -> tuple[Split, Split]:
     """``((x_train, y_train), (x_test, y_test))``: x float32 ``[N, 1, 8, 8]`` scaled to [0, 1],
     y int64; a seeded random split."""
     if not 0 < test_fraction < 1:

@@ -16,20 +16,18 @@ Layouts accepted (what the original archives extract to):
 
 import abc
 from pathlib import Path
-from typing import List
 
 import numpy as np
 
 from snnrs import events as ev
-from snnrs.datasets.base import (NeuromorphicDataset, Sample, class_folders, file_loader,
-                                 split_per_class)
+from snnrs.datasets.base import NeuromorphicDataset, Sample, class_folders, file_loader, split_per_class
 
 
 class NMNIST(NeuromorphicDataset):
     sensor_size = (34, 34, 2)
     classes = [str(d) for d in range(10)]
 
-    def _index(self) -> List[Sample]:
+    def _index(self) -> list[Sample]:
         folder = self.root / ("Train" if self.train else "Test")
         return [Sample(name, label, file_loader(path, "atis_bin"))
                 for name, label, path in class_folders(folder, self.classes, ".bin")]
@@ -54,7 +52,7 @@ class _PerClassSplit(NeuromorphicDataset):
     def _loader(self, path: Path):
         """A function returning the events of ``path``."""
 
-    def _index(self) -> List[Sample]:
+    def _index(self) -> list[Sample]:
         chosen = split_per_class(self._files(), self.train, self.train_ratio)
         return [Sample(name, label, self._loader(path)) for name, label, path in chosen]
 
@@ -106,7 +104,7 @@ def _load_mat_events(path: Path) -> np.ndarray:
 
 class ASLDVS(_PerClassSplit):
     sensor_size = (240, 180, 2)
-    classes = [c for c in "abcdefghiklmnopqrstuvwxy"]
+    classes = list("abcdefghiklmnopqrstuvwxy")
 
     def _files(self):
         return class_folders(self.root, self.classes, ".mat")

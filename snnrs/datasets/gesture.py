@@ -9,7 +9,6 @@ sample; the cut samples are saved once as ``.npy`` under ``root/events_np/<split
 import csv
 import os
 from pathlib import Path
-from typing import List
 
 import numpy as np
 
@@ -27,7 +26,7 @@ class DVS128Gesture(NeuromorphicDataset):
         nested = self.root / "DvsGesture"
         return nested if nested.is_dir() else self.root
 
-    def _trials(self) -> List[str]:
+    def _trials(self) -> list[str]:
         listing = self._raw_dir() / ("trials_to_train.txt" if self.train else "trials_to_test.txt")
         if not listing.exists():
             raise DatasetNotFoundError(f"DVS128Gesture: {listing} is missing.\n" + self._layout_help())
@@ -53,7 +52,7 @@ class DVS128Gesture(NeuromorphicDataset):
             np.save(partial, part)
             os.replace(partial, path)
 
-    def _index(self) -> List[Sample]:
+    def _index(self) -> list[Sample]:
         out_dir = self.root / "events_np" / self.split_name
         trials = self._trials()
         out_dir.mkdir(parents=True, exist_ok=True)

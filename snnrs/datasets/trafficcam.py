@@ -13,8 +13,8 @@ Layout accepted (**our definition**; ``<frame>`` sorts in time order within a se
 or ``unlabelled`` (every frame there; the target is None).
 """
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -38,11 +38,11 @@ def read_image(path: Path) -> np.ndarray:
         return np.asarray(image)
 
 
-def _frames_in(folder: Path) -> List[Path]:
+def _frames_in(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES) if folder.is_dir() else []
 
 
-def _mask_for(folder: Path, stem: str) -> Optional[Path]:
+def _mask_for(folder: Path, stem: str) -> Path | None:
     for suffix in (".png", ".npy"):
         if (folder / (stem + suffix)).exists():
             return folder / (stem + suffix)
@@ -64,7 +64,7 @@ class TrafficCAM(Dataset):
 
     def __init__(self, root, split: str = "train", data_type: str = "image", window: int = 4, fps: float = 25.0,
                  frames_number: int = 4, threshold_on: float = 0.2, threshold_off: float = 0.2,
-                 transform: Optional[Callable] = None, target_transform: Optional[Callable] = None):
+                 transform: Callable | None = None, target_transform: Callable | None = None):
         self.root = Path(root)
         if split not in ("train", "val", "test", "unlabelled"):
             raise ValueError(f"split: expected 'train', 'val', 'test' or 'unlabelled', got {split!r}")
@@ -78,7 +78,7 @@ class TrafficCAM(Dataset):
         self.frames_number = frames_number
         self.thresholds = (threshold_on, threshold_off)
         self.transform, self.target_transform = transform, target_transform
-        self.samples: List[Tuple[List[Path], int, Optional[Path], Optional[Path]]] = self._index()
+        self.samples: list[tuple[list[Path], int, Path | None, Path | None]] = self._index()
         if not self.samples:
             raise DatasetNotFoundError(f"TrafficCAM: no {split} samples under {self.root}.\n" + __doc__.split(
                 "Layout accepted")[1].split("``split``")[0])
@@ -104,7 +104,7 @@ class TrafficCAM(Dataset):
     def __len__(self):
         return len(self.samples)
 
-    def _input(self, frames: List[Path], k: int):
+    def _input(self, frames: list[Path], k: int):
         if self.data_type == "image":
             raw = read_image(frames[k])
             scale = float(np.iinfo(raw.dtype).max) if np.issubdtype(raw.dtype, np.integer) else 1.0
@@ -125,7 +125,7 @@ class TrafficCAM(Dataset):
             raise IndexError(f"index {i} out of range for {len(self)} samples")
         frames, k, semantic, instances = self.samples[i % len(self)]
         x = self._input(frames, k)
-        target: Optional[Dict[str, torch.Tensor]] = None
+        target: dict[str, torch.Tensor] | None = None
         if semantic is not None:
             target = {"semantic": torch.from_numpy(read_image(semantic).astype(np.int64))}
             if instances is not None:

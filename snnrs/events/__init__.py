@@ -1,10 +1,14 @@
-"""Neuromorphic event data: file readers and frame integration (SPEC §5)."""
+"""Neuromorphic event data: file readers and frame integration (``docs/semantics.md#events``)."""
 
 from snnrs.events.emulator import emulate_dvs
-from snnrs.events.frames import (integrate_events_by_fixed_duration, integrate_events_by_fixed_frames_number,
-                                 integrate_many, integrate_windows, to_frame)
-from snnrs.events.io import (EVENT_DTYPE, FORMATS, as_events, decode_bytes, detect_format, iter_events,
-                             read_events)
+from snnrs.events.frames import (
+                                 integrate_events_by_fixed_duration,
+                                 integrate_events_by_fixed_frames_number,
+                                 integrate_many,
+                                 integrate_windows,
+                                 to_frame,
+)
+from snnrs.events.io import EVENT_DTYPE, FORMATS, as_events, decode_bytes, detect_format, iter_events, read_events
 
 __all__ = ["EVENT_DTYPE", "FORMATS", "as_events", "decode_bytes", "detect_format", "iter_events", "read_events",
            "integrate_windows", "integrate_events_by_fixed_frames_number", "integrate_events_by_fixed_duration",

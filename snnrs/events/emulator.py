@@ -1,7 +1,6 @@
 """A simple DVS emulator: frames (video) to events, per-pixel log-intensity thresholds.
 Semantics (the idealised pixel) in ``reference/events.py::emulate_dvs``; vectorised here."""
 
-from typing import Union
 
 import numpy as np
 
@@ -15,8 +14,8 @@ def _threshold(name, value, shape):
     return c
 
 
-def emulate_dvs(frames, times, threshold_on: Union[float, np.ndarray] = 0.2,
-                threshold_off: Union[float, np.ndarray] = 0.2, eps: float = 1e-3) -> np.ndarray:
+def emulate_dvs(frames, times, threshold_on: float | np.ndarray = 0.2,
+                threshold_off: float | np.ndarray = 0.2, eps: float = 1e-3) -> np.ndarray:
     """Events (:data:`snnrs.events.EVENT_DTYPE`) a DVS would emit watching ``frames``
     (``[T, H, W]`` intensities >= 0; RGB ``[T, H, W, 3]`` is averaged to gray) taken at
     ``times`` (µs, increasing)."""

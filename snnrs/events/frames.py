@@ -1,4 +1,4 @@
-"""Frame integration (SPEC §5; definitions in ``reference/events.py``), counted by the engine.
+"""Frame integration (``docs/semantics.md#frames``; definitions in ``reference/events.py``), counted by the engine.
 
 Frames are float32 ``[M, P, H, W]`` (P = 2 polarity channels: channel 0 counts ``p == 0``).
 Windows are chosen here with NumPy (a search per window), the counting is the engine's,
@@ -6,8 +6,8 @@ parallel over frames with the GIL released. Time-based modes need events sorted 
 """
 
 import math
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, Optional, Sequence
 
 import numpy as np
 
@@ -99,8 +99,8 @@ def integrate_events_by_fixed_duration(events, duration: int, H: int, W: int, bi
     return integrate_windows(events, starts, ends, (W, H, 2), binarize)
 
 
-def to_frame(events, sensor_size, time_window: Optional[float] = None, event_count: Optional[int] = None,
-             n_time_bins: Optional[int] = None, n_event_bins: Optional[int] = None, overlap: float = 0.0,
+def to_frame(events, sensor_size, time_window: float | None = None, event_count: int | None = None,
+             n_time_bins: int | None = None, n_event_bins: int | None = None, overlap: float = 0.0,
              include_incomplete: bool = False, binarize: bool = False) -> np.ndarray:
     """tonic's ``ToFrame``: exactly one of ``time_window`` (µs), ``event_count``, ``n_time_bins``,
     ``n_event_bins``; half-open windows, the remainder dropped unless ``include_incomplete``."""
@@ -152,7 +152,7 @@ def to_frame(events, sensor_size, time_window: Optional[float] = None, event_cou
     return integrate_windows(events, starts, ends, sensor_size, binarize)
 
 
-def integrate_many(samples: Sequence, integrate: Callable[..., np.ndarray], *args, workers: Optional[int] = None,
+def integrate_many(samples: Sequence, integrate: Callable[..., np.ndarray], *args, workers: int | None = None,
                    **kwargs):
     """``[integrate(s, *args, **kwargs) for s in samples]``, several samples at once (the engine
     releases the GIL while it counts)."""

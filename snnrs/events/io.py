@@ -1,4 +1,4 @@
-"""Reading event files (SPEC §5) through the engine's decoders.
+"""Reading event files (``docs/semantics.md#event-formats``) through the engine's decoders.
 
 Events come back as a structured array of :data:`EVENT_DTYPE` — fields ``t`` (int64, µs),
 ``x``, ``y`` (int16) and ``p`` (uint8), tonic-compatible by field name. Formats: ``atis_bin``
@@ -7,7 +7,7 @@ Events come back as a structured array of :data:`EVENT_DTYPE` — fields ``t`` (
 """
 
 import os
-from typing import Iterator, Optional, Tuple
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -45,7 +45,7 @@ def detect_format(path) -> str:
     return found
 
 
-def read_events(path, format: Optional[str] = None, *, return_sensor_size: bool = False,
+def read_events(path, format: str | None = None, *, return_sensor_size: bool = False,
                 chunk_bytes: int = DEFAULT_CHUNK_BYTES):
     """All events of the file at ``path`` (format detected unless given).
 
@@ -64,7 +64,7 @@ def read_events(path, format: Optional[str] = None, *, return_sensor_size: bool 
         return (events, sensor) if return_sensor_size else events
     chunks, sensor = [], None
     stream = None
-    for part, stream in _stream(path, format, chunk_bytes):
+    for part, stream in _stream(path, format, chunk_bytes):  # noqa: B007  (stream: the last one, after the loop)
         if part.size:
             chunks.append(part)
     sensor = stream.sensor if stream is not None else None
@@ -73,7 +73,7 @@ def read_events(path, format: Optional[str] = None, *, return_sensor_size: bool 
     return (events, sensor) if return_sensor_size else events
 
 
-def iter_events(path, format: Optional[str] = None, chunk_bytes: int = DEFAULT_CHUNK_BYTES
+def iter_events(path, format: str | None = None, chunk_bytes: int = DEFAULT_CHUNK_BYTES
                 ) -> Iterator[np.ndarray]:
     """The events of a file in consecutive arrays, one per chunk of ``chunk_bytes`` read,
     so memory stays bounded however large the file."""
@@ -87,7 +87,7 @@ def _check_chunk_bytes(chunk_bytes):
         raise ValueError(f"chunk_bytes: expected a positive int, got {chunk_bytes!r}")
 
 
-def _stream(path, format, chunk_bytes) -> Iterator[Tuple[np.ndarray, "object"]]:
+def _stream(path, format, chunk_bytes) -> Iterator[tuple[np.ndarray, "object"]]:
     path = os.fspath(path)
     _check_chunk_bytes(chunk_bytes)
     format = _check_format(format) if format is not None else detect_format(path)

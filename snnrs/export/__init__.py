@@ -1,4 +1,4 @@
-"""Deployment: NIR export and import (SPEC §8). :func:`to_nir` writes snnrs models as NIR graphs;
+"""Deployment: NIR export and import (``docs/semantics.md#nir``). :func:`to_nir` writes snnrs models as NIR graphs;
 :func:`from_nir` builds torch modules from NIR graphs of any framework. ``nir.write(path, graph)``
 saves a graph; ``snnrs.runtime`` runs saved graphs without torch."""
 

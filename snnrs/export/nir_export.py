@@ -1,4 +1,4 @@
-"""snnrs models to NIR graphs (SPEC §8).
+"""snnrs models to NIR graphs (``docs/semantics.md#nir``).
 
 Supported: ``nn.Linear`` (Affine, or Linear without bias), ``nn.Conv1d``/``nn.Conv2d``,
 BatchNorm after a conv or linear layer (folded into it with its running statistics),
@@ -23,7 +23,6 @@ Neurons, with ``dt`` the time step in seconds (snnrs fires where ``H >= V_th``, 
 
 import math
 import warnings
-from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -32,17 +31,16 @@ from torch import nn
 from snnrs import neuron
 from snnrs.conversion import VoltageScaler
 from snnrs.export.nir_modules import Scale
-from snnrs.layer import SeqToANNContainer, StepModeContainer, MultiStepContainer
-from snnrs.neuron_models import CUBALIFNode
+from snnrs.layer import Dropout, LinearRecurrentContainer, MultiStepContainer, SeqToANNContainer, StepModeContainer
+from snnrs.neuron import CUBALIFNode
 from snnrs.runtime.conventions import strict_threshold
 from snnrs.runtime.plan import _nir
-from snnrs.stateful_layer import Dropout, LinearRecurrentContainer
 
 CONTAINERS = (nn.Sequential, SeqToANNContainer, StepModeContainer, MultiStepContainer)
 SKIPPED = (nn.Identity, nn.Dropout, Dropout)
 
 
-def _layers(module: nn.Module) -> List[nn.Module]:
+def _layers(module: nn.Module) -> list[nn.Module]:
     if hasattr(module, "nir_layers"):
         return [leaf for m in module.nir_layers() for leaf in _layers(m)]
     if isinstance(module, CONTAINERS):
@@ -56,7 +54,7 @@ def _np(t) -> np.ndarray:
     return t.detach().cpu().numpy().astype(np.float32)
 
 
-def _fold(layer: nn.Module, bn: nn.Module) -> Tuple[np.ndarray, np.ndarray]:
+def _fold(layer: nn.Module, bn: nn.Module) -> tuple[np.ndarray, np.ndarray]:
     if bn.running_mean is None or bn.running_var is None:
         raise ValueError(f"{type(bn).__name__}: track_running_stats=False has no fixed statistics to fold")
     weight = layer.weight.detach().double()
@@ -111,7 +109,7 @@ def _neuron_node(m: nn.Module, shape, dt: float, nir):
     return None
 
 
-def _synapse_out_shape(m: nn.Module, shape) -> Tuple[int, ...]:
+def _synapse_out_shape(m: nn.Module, shape) -> tuple[int, ...]:
     with torch.no_grad():
         weight = getattr(m, "weight", None)
         x = torch.zeros(1, *shape, dtype=weight.dtype if isinstance(weight, torch.Tensor) else torch.float32)
@@ -122,17 +120,17 @@ def _synapse_out_shape(m: nn.Module, shape) -> Tuple[int, ...]:
 class _Builder:
     def __init__(self, dt: float, nir):
         self.dt, self.nir = dt, nir
-        self.nodes: Dict[str, object] = {}
-        self.edges: List[Tuple[str, str]] = []
+        self.nodes: dict[str, object] = {}
+        self.edges: list[tuple[str, str]] = []
         self.previous = "input"
 
-    def add(self, node, name: Optional[str] = None):
+    def add(self, node, name: str | None = None):
         name = name or str(len(self.nodes) - 1)
         self.nodes[name] = node
         self.edges.append((self.previous, name))
         self.previous = name
 
-    def layers(self, layers: List[nn.Module], shape):
+    def layers(self, layers: list[nn.Module], shape):
         i = 0
         while i < len(layers):
             m = layers[i]

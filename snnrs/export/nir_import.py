@@ -1,11 +1,12 @@
-"""NIR graphs to torch modules (SPEC §8), for graphs snnrs wrote and graphs other frameworks wrote.
+"""NIR graphs to torch modules (``docs/semantics.md#nir``), for graphs snnrs wrote and graphs other frameworks wrote.
 
 Each node becomes a module: Affine/Linear → ``nn.Linear``, Conv1d/Conv2d → ``nn.Conv1d/2d``,
 SumPool2d → ``nn.AvgPool2d(divisor_override=1)``, AvgPool2d, Flatten, Scale, Threshold; a neuron
 becomes the snnrs neuron its snnrs metadata names (when it agrees with the NIR fields: exact round
 trips), else an engine-backed ``IFNode``/``LIFNode`` when its parameters are uniform and its leak
 ends at its reset (an input gain other than 1 becomes a Scale in front), else a general
-:class:`~snnrs.export.nir_modules.NIRNeuron`. ``dt`` (seconds) turns time constants into steps; by default the dt snnrs wrote into the graph.
+:class:`~snnrs.export.nir_modules.NIRNeuron`. ``dt`` (seconds) turns time constants into steps; by default
+the dt snnrs wrote into the graph.
 
 Conventions assumed for graphs from elsewhere (documented in the README): NIR's strict
 threshold; forward Euler; CubaLIF's membrane reads the current of the same step (snnTorch);
@@ -13,7 +14,6 @@ an IF's ``r`` is per second (``v += r·dt·I``), so Sinabs' IF graphs (``r = 1``
 ``dt=1``.
 """
 
-from typing import Dict, Optional
 
 import numpy as np
 import torch
@@ -22,7 +22,7 @@ from torch import nn
 from snnrs import functional, neuron
 from snnrs.base import MemoryModule
 from snnrs.export.nir_modules import NIRNeuron, Scale, Threshold
-from snnrs.neuron_models import CUBALIFNode
+from snnrs.neuron import CUBALIFNode
 from snnrs.runtime.conventions import NEURONS, discrete_neuron, inclusive_threshold
 from snnrs.runtime.neurons import kernel_form
 from snnrs.runtime.plan import Plan, graph_dt, load_graph, plan
@@ -56,8 +56,10 @@ def _from_metadata(node, dt: float):
             return None
     except (KeyError, TypeError, ValueError):
         return None
-    import nir
     import warnings
+
+    import nir
+
     from snnrs.export.nir_export import _neuron_node
     shape = np.asarray(node.v_threshold).shape or (1,)
     with warnings.catch_warnings():
@@ -183,7 +185,7 @@ class NIRGraphModule(MemoryModule):
         self.recurrent = graph_plan.recurrent
         for m in self.layers.values():
             _set_step_mode(m, "s" if self.recurrent else "m")
-        self._previous: Dict[str, torch.Tensor] = {}
+        self._previous: dict[str, torch.Tensor] = {}
 
     def extra_repr(self):
         return f"recurrent={self.recurrent}, dt={self.dt}"
@@ -234,7 +236,7 @@ class NIRGraphModule(MemoryModule):
         functional.reset_net(self.layers)
 
 
-def from_nir(graph_or_path, dt: Optional[float] = None) -> NIRGraphModule:
+def from_nir(graph_or_path, dt: float | None = None) -> NIRGraphModule:
     """A NIR graph (or file) as a torch module; see the module doc for the conventions. ``dt=None``:
     the dt snnrs wrote into the graph, else 1e-4 (the NIR paper's graphs)."""
     graph = load_graph(graph_or_path)

@@ -5,14 +5,19 @@ Adapter choice: ``SNNRS_WGPU_ADAPTER`` (an index into :func:`adapters` or a subs
 adapter's device name, e.g. ``llvmpipe``), else the high-performance adapter wgpu offers.
 """
 
+import contextlib
 import os
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from snnrs.gpu.ids import wgsl_constants
+
 SHADER_DIR = Path(__file__).parent / "shaders"
+# What the neuron kernels are compiled with, in this order.
+NEURON_INCLUDES = ("params", "charge", "surrogate")
 WORKGROUP_SIZE = 64
 MAX_WORKGROUPS_PER_DIM = 65535
 
@@ -28,10 +33,9 @@ def _load_triton_first():
     adapters whenever triton is installed."""
     import importlib.util
     if importlib.util.find_spec("triton") is not None:
-        try:
+        # A broken triton install must not take the GPU path down with it.
+        with contextlib.suppress(Exception):
             import triton  # noqa: F401
-        except Exception:  # a broken triton install must not take the GPU path down with it
-            pass
 
 
 def _wgpu():
@@ -43,7 +47,7 @@ def _wgpu():
     return wgpu
 
 
-def adapters() -> List[dict]:
+def adapters() -> list[dict]:
     """The adapters wgpu sees, as info dicts (vendor, device, adapter_type, backend_type)."""
     return [dict(a.info) for a in _wgpu().gpu.enumerate_adapters_sync()]
 
@@ -84,17 +88,18 @@ class GPU:
         self.device = self.adapter.request_device_sync(required_limits=wanted)
         self.queue = self.device.queue
         self.max_binding_bytes = int(self.device.limits.get("max-storage-buffer-binding-size", 128 << 20))
-        self._pipelines: Dict[str, object] = {}
+        self._pipelines: dict[str, object] = {}
 
     @property
     def name(self) -> str:
         info = self.adapter.info
         return f"{info.get('device')} ({info.get('backend_type')}, {info.get('adapter_type')})"
 
-    def pipeline(self, kernel: str, includes: Sequence[str] = ("params", "surrogate")):
+    def pipeline(self, kernel: str, includes: Sequence[str] = NEURON_INCLUDES):
         key = kernel
         if key not in self._pipelines:
-            code = "\n".join(shader_source(name) for name in (*includes, kernel))
+            # Every shader sees the generated ids (NEURON_*, SG_*, FLAG_*) first.
+            code = "\n".join([wgsl_constants()] + [shader_source(name) for name in (*includes, kernel)])
             module = self.device.create_shader_module(code=code)
             self._pipelines[key] = self.device.create_compute_pipeline(
                 layout="auto", compute={"module": module, "entry_point": "main"})
@@ -124,7 +129,7 @@ class GPU:
         usage = self.wgpu.BufferUsage
         return self.device.create_buffer_with_data(data=np.ascontiguousarray(data), usage=usage.UNIFORM)
 
-    def run(self, kernel: str, buffers: Sequence, invocations: int, includes=("params", "surrogate"),
+    def run(self, kernel: str, buffers: Sequence, invocations: int, includes=NEURON_INCLUDES,
             repeats: int = 1) -> None:
         """Dispatches ``kernel`` over ``invocations`` threads with ``buffers`` bound in order
         (binding 0 first); 2-D dispatch when one dimension would exceed 65,535 workgroups.
@@ -150,7 +155,7 @@ class GPU:
             self._fence = self.empty(4)
         self.queue.read_buffer(self._fence)
 
-    def read(self, buf, dtype=np.float32, count: Optional[int] = None) -> np.ndarray:
+    def read(self, buf, dtype=np.float32, count: int | None = None) -> np.ndarray:
         out = np.frombuffer(self.queue.read_buffer(buf), dtype=dtype)
         return out[:count].copy() if count is not None else out.copy()
 
@@ -186,7 +191,7 @@ class DeviceArray:
         return f"DeviceArray(shape={self.shape}, dtype={self.dtype})"
 
 
-def dispatch_shape(invocations: int) -> Tuple[int, int]:
+def dispatch_shape(invocations: int) -> tuple[int, int]:
     """(x, y) workgroups covering ``invocations`` threads; the row stride is ``x · 64``."""
     groups = max(1, -(-invocations // WORKGROUP_SIZE))
     x = min(groups, MAX_WORKGROUPS_PER_DIM)

@@ -5,25 +5,19 @@ engine and ``reference/neuron.py``; arguments as ``snnrs._engine.neuron_forward`
 Unlike the CPU engine, the spikes themselves (float32) are kept for backward, not packed bits.
 """
 
-from typing import List, Optional
 
 import numpy as np
 
 from snnrs import _engine
 from snnrs.gpu.device import WORKGROUP_SIZE, DeviceArray, dispatch_shape, gpu
-
-NEURON_IDS = {"if": 0, "lif": 1, "plif": 2}
-SURROGATE_IDS = {name: k for k, name in enumerate(
-    ["Sigmoid", "ATan", "PiecewiseQuadratic", "PiecewiseExp", "SoftSign", "SuperSpike", "Erf",
-     "PiecewiseLeakyReLU", "Rect", "QPseudoSpike", "S2NN", "LeakyKReLU", "FakeNumericalGradient", "LogTailedReLU",
-     "NonzeroSignLogAbs", "SquarewaveFourierSeries"])}
-assert set(SURROGATE_IDS) == set(_engine.SURROGATES)
+from snnrs.gpu.ids import GPU_NEURONS, NEURON_IDS, SURROGATE_IDS
+from snnrs.gpu.ids import flags as flag_bits
 
 
 def _params(steps, neurons, neuron, params, decay_input, v_threshold, v_reset, flags, surrogate="Sigmoid",
             surrogate_params=(4.0,)) -> np.ndarray:
-    if neuron not in NEURON_IDS:
-        raise ValueError(f"neuron: expected one of {sorted(NEURON_IDS)}, got {neuron!r}")
+    if neuron not in GPU_NEURONS:
+        raise ValueError(f"neuron: expected one of {sorted(GPU_NEURONS)}, got {neuron!r}")
     expected = {"if": 0, "lif": 1, "plif": 1}[neuron]
     if len(params) != expected:
         raise ValueError(f"params: {neuron} takes {expected} parameter(s), got {len(params)}")
@@ -40,7 +34,7 @@ def _params(steps, neurons, neuron, params, decay_input, v_threshold, v_reset, f
             raise ValueError(f"{name}: expected a finite number, got {value}")
     if steps * neurons >= 2**32:
         raise ValueError(f"x: T·N = {steps * neurons} exceeds the shaders' 32-bit indexing")
-    flags |= (1 if decay_input else 0) | (2 if v_reset is not None else 0)
+    flags |= flag_bits(decay_input=decay_input, hard_reset=v_reset is not None)
     x_groups, _ = dispatch_shape(neurons)
     sp = list(surrogate_params) + [0.0] * (4 - len(surrogate_params))
     block = np.zeros(16, np.uint32)
@@ -65,8 +59,8 @@ def _f32(name, a, shape=None):
     return a
 
 
-def neuron_forward(x, v_init=None, *, neuron: str, params: List[float] = (), decay_input: bool = True,
-                   v_threshold: float = 1.0, v_reset: Optional[float] = 0.0, store_v_seq: bool = False,
+def neuron_forward(x, v_init=None, *, neuron: str, params: list[float] = (), decay_input: bool = True,
+                   v_threshold: float = 1.0, v_reset: float | None = 0.0, store_v_seq: bool = False,
                    resident: bool = False):
     """``x`` float32 ``[T, N]`` (NumPy or :class:`DeviceArray`); returns
     ``(spikes, v_last, h_seq, v_seq or None)``, NumPy arrays, or DeviceArrays left on the
@@ -77,7 +71,7 @@ def neuron_forward(x, v_init=None, *, neuron: str, params: List[float] = (), dec
     steps, n = x.shape
     if v_init is not None:
         v_init = _f32("v_init", v_init, (n,))
-    flags = (8 if store_v_seq else 0) | (16 if v_init is not None else 0)
+    flags = flag_bits(store_v_seq=store_v_seq, v_init=v_init is not None)
     block = _params(steps, n, neuron, list(params), decay_input, v_threshold, v_reset, flags)
     g = gpu()
     out = [g.empty(x.nbytes), g.empty(x.nbytes), g.empty(x.nbytes if store_v_seq else 4), g.empty(4 * n)]
@@ -91,9 +85,9 @@ def neuron_forward(x, v_init=None, *, neuron: str, params: List[float] = (), dec
 
 
 def neuron_backward(grad_spikes, h_seq, spikes, v_init=None, *, grad_v_seq=None, grad_v_last=None, x=None,
-                    neuron: str, params: List[float] = (), decay_input: bool = True, v_threshold: float = 1.0,
-                    v_reset: Optional[float] = 0.0, detach_reset: bool = False, surrogate: str = "Sigmoid",
-                    surrogate_params: List[float] = (4.0,), resident: bool = False):
+                    neuron: str, params: list[float] = (), decay_input: bool = True, v_threshold: float = 1.0,
+                    v_reset: float | None = 0.0, detach_reset: bool = False, surrogate: str = "Sigmoid",
+                    surrogate_params: list[float] = (4.0,), resident: bool = False):
     """Exact BPTT; returns ``(grad_x, grad_v_init, grad_k)`` (grad_k: Σ gH·dH/dk, ParametricLIF);
     with ``resident`` the gradients stay on the device and grad_k is its per-neuron DeviceArray."""
     h_seq = _f32("h_seq", h_seq)
@@ -101,19 +95,16 @@ def neuron_backward(grad_spikes, h_seq, spikes, v_init=None, *, grad_v_seq=None,
         raise ValueError(f"h_seq: expected a 2-D [T, N] array, got shape {h_seq.shape}")
     steps, n = h_seq.shape
     spikes = _f32("spikes", spikes, h_seq.shape)
-    optional = {"grad_spikes": (grad_spikes, h_seq.shape, 32), "grad_v_seq": (grad_v_seq, h_seq.shape, 64),
-                "grad_v_last": (grad_v_last, (n,), 128), "v_init": (v_init, (n,), 16)}
-    flags, arrays = 0, {}
-    for name, (a, shape, bit) in optional.items():
-        if a is not None:
-            arrays[name] = _f32(name, a, shape)
-            flags |= bit
+    optional = {"grad_spikes": (grad_spikes, h_seq.shape), "grad_v_seq": (grad_v_seq, h_seq.shape),
+                "grad_v_last": (grad_v_last, (n,)), "v_init": (v_init, (n,))}
+    arrays = {name: _f32(name, a, shape) for name, (a, shape) in optional.items() if a is not None}
+    flags = flag_bits(**dict.fromkeys(arrays, True))
     if neuron == "plif":
         if x is None:
             raise ValueError("x: ParametricLIF backward needs the forward input x")
         x = _f32("x", x, h_seq.shape)
     block = _params(steps, n, neuron, list(params), decay_input, v_threshold, v_reset,
-                    flags | (4 if detach_reset else 0), surrogate, surrogate_params)
+                    flags | flag_bits(detach_reset=detach_reset), surrogate, surrogate_params)
     g = gpu()
     dummy = np.zeros(1, np.float32)
     inputs = [g.uniform(block), g.buffer(h_seq), g.buffer(spikes)]

@@ -13,14 +13,13 @@ Output: the voted firing rates ``[N, classes]`` (mean over T; the paper trains w
 one-hot labels), or ``[T, N, classes]`` with ``return_sequence=True``.
 """
 
-from typing import Callable, Sequence, Tuple
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
 
 from snnrs import neuron, surrogate
-from snnrs.layer import SeqToANNContainer
-from snnrs.stateful_layer import Dropout, VotingLayer
+from snnrs.layer import Dropout, SeqToANNContainer, VotingLayer
 
 PLIF_KWARGS = dict(init_tau=2.0, v_reset=0.0, detach_reset=True)
 
@@ -30,7 +29,7 @@ class PLIFNet(nn.Module):
     ``DP-FC{hidden}-SN-DP-FC{10·classes}-SN-vote``. Input ``[N, C, H, W]`` (repeated T times) or
     ``[T, N, C, H, W]``."""
 
-    def __init__(self, stages: Sequence[Tuple[int, int]], in_channels: int, image_size: int, hidden: int,
+    def __init__(self, stages: Sequence[tuple[int, int]], in_channels: int, image_size: int, hidden: int,
                  num_classes: int = 10, T: int = 8, dropout: float = 0.5, voting_size: int = 10,
                  spiking_neuron: Callable = neuron.ParametricLIFNode, return_sequence: bool = False, **neuron_kwargs):
         super().__init__()

@@ -7,18 +7,18 @@ the output averaged over T (the paper trains it with label-smoothed cross-entrop
 multi-step neuron class can replace PSN: ``neuron_factory(T)`` builds each neuron.
 """
 
-from typing import Callable, Optional
+from collections.abc import Callable
 
 import torch
 from torch import nn
 
 from snnrs.layer import SeqToANNContainer
-from snnrs.psn import PSN
+from snnrs.neuron.psn import PSN
 
 
 class PSNCifar10Net(nn.Module):
     def __init__(self, T: int = 4, channels: int = 256, num_classes: int = 10, in_channels: int = 3,
-                 image_size: int = 32, neuron_factory: Optional[Callable[[int], nn.Module]] = None,
+                 image_size: int = 32, neuron_factory: Callable[[int], nn.Module] | None = None,
                  return_sequence: bool = False):
         super().__init__()
         if isinstance(T, bool) or not isinstance(T, int) or T < 1:

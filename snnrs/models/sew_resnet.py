@@ -1,4 +1,4 @@
-"""SEW ResNet (Fang et al., NeurIPS 2021) and the plain spiking ResNet, multi-step (SPEC §6).
+"""SEW ResNet (Fang et al., NeurIPS 2021) and the plain spiking ResNet, multi-step (``docs/semantics.md#sew-resnet``).
 
 A SEW block outputs ``g(A, S)``: A is the residual branch ending in a spiking neuron, S the
 shortcut (the block input, or a spiking conv1x1-BN-SN when the shape changes), and ``cnf``
@@ -8,7 +8,7 @@ pool, mean over T, linear. Convolutions run on ``[T·N, ...]`` (one call for all
 neurons are multi-step. With IF neurons the parameter counts equal torchvision's ResNets.
 """
 
-from typing import Callable, List, Optional, Type, Union
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -43,7 +43,7 @@ class BasicBlock(nn.Module):
     expansion = 1
 
     def __init__(self, inplanes, planes, stride=1, downsample=None, groups=1, base_width=64, dilation=1,
-                 norm_layer=nn.BatchNorm2d, cnf: Optional[str] = "ADD", spiking_neuron=neuron.IFNode, **kwargs):
+                 norm_layer=nn.BatchNorm2d, cnf: str | None = "ADD", spiking_neuron=neuron.IFNode, **kwargs):
         super().__init__()
         if groups != 1 or base_width != 64:
             raise ValueError("BasicBlock: groups = 1 and base_width = 64 only (as torchvision)")
@@ -66,7 +66,7 @@ class Bottleneck(nn.Module):
     expansion = 4
 
     def __init__(self, inplanes, planes, stride=1, downsample=None, groups=1, base_width=64, dilation=1,
-                 norm_layer=nn.BatchNorm2d, cnf: Optional[str] = "ADD", spiking_neuron=neuron.IFNode, **kwargs):
+                 norm_layer=nn.BatchNorm2d, cnf: str | None = "ADD", spiking_neuron=neuron.IFNode, **kwargs):
         super().__init__()
         width = int(planes * (base_width / 64.0)) * groups
         self.conv1 = _conv_bn(inplanes, width, 1, norm_layer=norm_layer)
@@ -99,10 +99,10 @@ class SEWResNet(nn.Module):
     Input ``[N, C, H, W]`` (repeated T times) or ``[T, N, C, H, W]``; output ``[N, num_classes]``,
     or ``[T, N, num_classes]`` with ``return_sequence=True`` (for TET-style losses)."""
 
-    def __init__(self, block: Type[Union[BasicBlock, Bottleneck]], layers: List[int], num_classes: int = 1000,
+    def __init__(self, block: type[BasicBlock | Bottleneck], layers: list[int], num_classes: int = 1000,
                  zero_init_residual: bool = False, groups: int = 1, width_per_group: int = 64,
-                 replace_stride_with_dilation: Optional[List[bool]] = None, norm_layer=None, T: int = 4,
-                 cnf: Optional[str] = "ADD", spiking_neuron: Callable = neuron.IFNode, return_sequence: bool = False,
+                 replace_stride_with_dilation: list[bool] | None = None, norm_layer=None, T: int = 4,
+                 cnf: str | None = "ADD", spiking_neuron: Callable = neuron.IFNode, return_sequence: bool = False,
                  **kwargs):
         super().__init__()
         self.return_sequence = bool(return_sequence)
@@ -169,7 +169,7 @@ class SEWResNet(nn.Module):
 
 
 def _builder(block, layers, cnf_default, **fixed):
-    def build(*, cnf: Optional[str] = cnf_default, spiking_neuron: Callable = neuron.IFNode, **kwargs):
+    def build(*, cnf: str | None = cnf_default, spiking_neuron: Callable = neuron.IFNode, **kwargs):
         return SEWResNet(block, layers, cnf=cnf, spiking_neuron=spiking_neuron, **fixed, **kwargs)
     return build
 

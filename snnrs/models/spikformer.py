@@ -1,4 +1,4 @@
-"""Spikformer (Zhou et al., ICLR 2023), multi-step (SPEC §6).
+"""Spikformer (Zhou et al., ICLR 2023), multi-step (``docs/semantics.md#spikformer``).
 
 * **SPS** (spiking patch splitting): conv3x3-BN-LIF stages with D/8, D/4, D/2, D channels; a
   2x2-stride max-pool (kernel 3, padding 1) after the LIF of the last log2(patch_size) stages;
@@ -16,7 +16,7 @@ equal the official code's (9.32M, 16.81M, 29.68M, 66.34M, 2.57M).
 """
 
 import math
-from typing import Callable, Optional
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -26,7 +26,7 @@ from snnrs import neuron, surrogate
 LIF_KWARGS = dict(tau=2.0, v_threshold=1.0, v_reset=0.0, detach_reset=True)
 
 
-def _lif(spiking_neuron: Callable, neuron_kwargs: dict, v_threshold: Optional[float] = None) -> nn.Module:
+def _lif(spiking_neuron: Callable, neuron_kwargs: dict, v_threshold: float | None = None) -> nn.Module:
     kwargs = {**LIF_KWARGS, "surrogate_function": surrogate.Sigmoid(), **neuron_kwargs, "step_mode": "m"}
     if v_threshold is not None:
         kwargs["v_threshold"] = v_threshold

@@ -8,14 +8,13 @@ Dropout is multi-step (one mask per sample for all T). Convolutions and linear l
 counts equal torchvision's VGGs.
 """
 
-from typing import Callable, List, Sequence, Union
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
 
 from snnrs import neuron
-from snnrs.layer import SeqToANNContainer
-from snnrs.stateful_layer import Dropout
+from snnrs.layer import Dropout, SeqToANNContainer
 
 CONFIGS = {
     11: [64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
@@ -31,14 +30,14 @@ class SpikingVGG(nn.Module):
     Input ``[N, C, H, W]`` or ``[T, N, C, H, W]``; output ``[N, num_classes]`` (mean over T), or
     ``[T, N, num_classes]`` with ``return_sequence=True`` (for TET-style losses)."""
 
-    def __init__(self, cfg: Sequence[Union[int, str]], batch_norm: bool = False, num_classes: int = 1000,
+    def __init__(self, cfg: Sequence[int | str], batch_norm: bool = False, num_classes: int = 1000,
                  in_channels: int = 3, T: int = 4, dropout: float = 0.5, init_weights: bool = True,
                  spiking_neuron: Callable = neuron.IFNode, return_sequence: bool = False, **kwargs):
         super().__init__()
         if isinstance(T, bool) or not isinstance(T, int) or T < 1:
             raise ValueError(f"T: expected a positive int, got {T!r}")
         self.T, self.return_sequence = T, bool(return_sequence)
-        layers: List[nn.Module] = []
+        layers: list[nn.Module] = []
         c = in_channels
         for entry in cfg:
             if entry == "M":

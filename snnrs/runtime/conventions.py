@@ -1,4 +1,4 @@
-"""How NIR's continuous-time neurons become discrete steps (SPEC §8), with no torch.
+"""How NIR's continuous-time neurons become discrete steps (``docs/semantics.md#nir``), with no torch.
 
 Every NIR neuron becomes one discrete rule, per neuron (arrays broadcast to the layer's shape):
 
@@ -14,7 +14,6 @@ so both directions are exact (in float64 with float64's neighbour).
 """
 
 from dataclasses import dataclass
-from typing import Optional
 
 import numpy as np
 
@@ -44,16 +43,16 @@ class DiscreteNeuron:
     mem_leak: np.ndarray     # dt/τ_mem (0: no leak)
     v_leak: np.ndarray
     gain: np.ndarray         # g
-    v_threshold: Optional[np.ndarray]
-    v_reset: Optional[np.ndarray]
-    syn_decay: Optional[np.ndarray] = None   # 1 - dt/τ_syn
-    syn_gain: Optional[np.ndarray] = None    # (dt/τ_syn)·w_in
+    v_threshold: np.ndarray | None
+    v_reset: np.ndarray | None
+    syn_decay: np.ndarray | None = None   # 1 - dt/τ_syn
+    syn_gain: np.ndarray | None = None    # (dt/τ_syn)·w_in
 
     @property
     def spiking(self) -> bool:
         return self.kind in SPIKING
 
-    def uniform(self, name: str) -> Optional[float]:
+    def uniform(self, name: str) -> float | None:
         """The parameter's single value when it is the same for every neuron, else None."""
         value = getattr(self, name)
         if value is None:

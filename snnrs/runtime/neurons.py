@@ -3,7 +3,6 @@ the CPU engine (``device='cpu'``) or the WGSL shaders (``device='wgpu'``, float3
 (per-neuron parameters, leaks towards another value than the reset, currents) by the NumPy rule of
 :mod:`snnrs.runtime.conventions`."""
 
-from typing import Optional
 
 import numpy as np
 
@@ -35,8 +34,8 @@ class NeuronLayer:
     def __init__(self, spec: DiscreteNeuron, device: str = "cpu"):
         self.spec, self.device = spec, device
         self.kernel = kernel_form(spec)
-        self.v: Optional[np.ndarray] = None
-        self.current: Optional[np.ndarray] = None
+        self.v: np.ndarray | None = None
+        self.current: np.ndarray | None = None
 
     def reset(self):
         self.v = self.current = None

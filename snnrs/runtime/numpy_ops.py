@@ -2,13 +2,13 @@
 Linear, Scale, Conv1d/Conv2d (grouped, strided, dilated, padded), SumPool2d, AvgPool2d,
 Flatten, Threshold. Inputs and outputs exclude the time dimension."""
 
-from typing import Callable, Tuple
+from collections.abc import Callable
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 
-def _pair(value, n: int) -> Tuple[int, ...]:
+def _pair(value, n: int) -> tuple[int, ...]:
     arr = np.atleast_1d(np.asarray(value)).astype(int).ravel()
     if arr.size == 1:
         return tuple([int(arr[0])] * n)
@@ -17,7 +17,7 @@ def _pair(value, n: int) -> Tuple[int, ...]:
     return tuple(int(a) for a in arr)
 
 
-def conv_padding(padding, kernel: Tuple[int, ...], dilation: Tuple[int, ...]) -> Tuple[Tuple[int, int], ...]:
+def conv_padding(padding, kernel: tuple[int, ...], dilation: tuple[int, ...]) -> tuple[tuple[int, int], ...]:
     """Per spatial dim (before, after); ``'same'`` pads as torch (extra on the right), ``'valid'`` none."""
     if isinstance(padding, str):
         if padding == "valid":

@@ -4,7 +4,6 @@ which is how recurrent NIR graphs (a neuron feeding back through weights) are me
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Tuple, Union
 
 
 def _nir():
@@ -17,9 +16,9 @@ def _nir():
 
 @dataclass
 class Plan:
-    nodes: Dict[str, object]                 # flat name -> NIR node (Input/Output of subgraphs included)
-    order: List[str]                         # evaluation order within a step
-    inputs: Dict[str, List[Tuple[str, bool]]] = field(default_factory=dict)  # node -> [(source, delayed)]
+    nodes: dict[str, object]                 # flat name -> NIR node (Input/Output of subgraphs included)
+    order: list[str]                         # evaluation order within a step
+    inputs: dict[str, list[tuple[str, bool]]] = field(default_factory=dict)  # node -> [(source, delayed)]
     input_name: str = "input"
     output_name: str = "output"
 
@@ -28,7 +27,7 @@ class Plan:
         return any(delayed for sources in self.inputs.values() for _, delayed in sources)
 
 
-def load_graph(graph_or_path: Union[str, Path, object]):
+def load_graph(graph_or_path: str | Path | object):
     """A NIRGraph from a graph or a path (read with type checks)."""
     nir = _nir()
     if isinstance(graph_or_path, (str, Path)):
@@ -58,7 +57,7 @@ def graph_dt(graph) -> float:
     return value if value > 0 and value == value and value != float("inf") else DEFAULT_DT
 
 
-def _flatten(graph, prefix: str, nodes: Dict[str, object], edges: List[Tuple[str, str]], nir):
+def _flatten(graph, prefix: str, nodes: dict[str, object], edges: list[tuple[str, str]], nir):
     """Adds ``graph``'s nodes under ``prefix``; a nested graph's own Input/Output nodes stand in
     for it (edges into the subgraph go to its input, edges out of it leave from its output)."""
     def entry(name):
@@ -91,11 +90,11 @@ def _io(graph, kind) -> str:
 def plan(graph) -> Plan:
     """The execution plan of a NIRGraph: one Input and one Output at the top level."""
     nir = _nir()
-    nodes: Dict[str, object] = {}
-    edges: List[Tuple[str, str]] = []
+    nodes: dict[str, object] = {}
+    edges: list[tuple[str, str]] = []
     _flatten(graph, "", nodes, edges, nir)
     input_name, output_name = _io(graph, nir.Input), _io(graph, nir.Output)
-    successors: Dict[str, List[str]] = {n: [] for n in nodes}
+    successors: dict[str, list[str]] = {n: [] for n in nodes}
     for source, target in edges:
         successors[source].append(target)
     # depth-first from the input; an edge to a node still on the stack closes a cycle: delayed
@@ -122,7 +121,7 @@ def plan(graph) -> Plan:
     if unreachable:
         raise ValueError(f"NIR graph: nodes not reachable from the input: {unreachable}")
     order.reverse()
-    inputs: Dict[str, List[Tuple[str, bool]]] = {n: [] for n in nodes}
+    inputs: dict[str, list[tuple[str, bool]]] = {n: [] for n in nodes}
     for source, target in edges:
         inputs[target].append((source, (source, target) in delayed))
     if output_name not in order:

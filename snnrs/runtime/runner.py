@@ -1,7 +1,6 @@
 """Run a NIR graph on event frames, step by step with persistent state, without torch."""
 
 from pathlib import Path
-from typing import Dict, Optional, Union
 
 import numpy as np
 
@@ -16,13 +15,13 @@ class Runtime:
     for one sample) and returns the output node's ``[T, N, ...]``; the neurons keep their state
     between calls (stream a long recording in chunks) until ``reset()``.
 
-    ``dt``: the time step in seconds that NIR's time constants are divided by (SPEC §8); None: the
+    ``dt``: the time step in seconds that NIR's time constants are divided by (``docs/semantics.md#nir``); None: the
     dt snnrs wrote into the graph's metadata, else 1e-4 (the NIR paper's);
     ``device``: ``'cpu'`` (neurons on the engine) or ``'wgpu'`` (neurons on the WGSL shaders);
     ``dtype``: float32 or float64 (the GPU computes float32).
     """
 
-    def __init__(self, graph_or_path, dt: Optional[float] = None, device: str = "cpu", dtype=np.float32):
+    def __init__(self, graph_or_path, dt: float | None = None, device: str = "cpu", dtype=np.float32):
         if device not in ("cpu", "wgpu"):
             raise ValueError(f"device: expected 'cpu' or 'wgpu', got {device!r}")
         self.dtype = np.dtype(dtype)
@@ -34,7 +33,7 @@ class Runtime:
         self.plan = plan(self.graph)
         self.dt, self.device = graph_dt(self.graph) if dt is None else dt, device
         dt = self.dt
-        self.ops: Dict[str, object] = {}
+        self.ops: dict[str, object] = {}
         for name in self.plan.order:
             node = self.plan.nodes[name]
             if type(node).__name__ in NEURONS:
@@ -43,7 +42,7 @@ class Runtime:
                 self.ops[name] = synapse(node)
         self.input_shape = tuple(int(s) for s in np.atleast_1d(self.plan.nodes[self.plan.input_name]
                                                                .input_type["input"]))
-        self._previous: Dict[str, np.ndarray] = {}
+        self._previous: dict[str, np.ndarray] = {}
 
     def reset(self) -> None:
         for op in self.ops.values():
@@ -108,7 +107,7 @@ class Runtime:
         return outputs[self.plan.output_name]
 
 
-def load(path: Union[str, Path], dt: Optional[float] = None, device: str = "cpu", dtype=np.float32) -> Runtime:
+def load(path: str | Path, dt: float | None = None, device: str = "cpu", dtype=np.float32) -> Runtime:
     """Loads a NIR file for :class:`Runtime`."""
     return Runtime(path, dt=dt, device=device, dtype=dtype)
 

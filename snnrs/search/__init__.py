@@ -1,5 +1,5 @@
-"""Auto-Spikformer (SPEC §7): a weight-entangled Spikformer supernet, evolutionary search of
-architecture and neuron genes, and the accuracy–energy fitness F_AEB with a Pareto front."""
+"""Auto-Spikformer (``docs/semantics.md#auto-spikformer``): a weight-entangled Spikformer supernet,
+evolutionary search of architecture and neuron genes, and the accuracy–energy fitness F_AEB with a Pareto front."""
 
 from snnrs.search.auto_spikformer import DIGITS_SPACE, SubnetEvaluator, search_digits, train_supernet, write_front
 from snnrs.search.evolution import Evaluation, EvolutionSearch, crossover, fitness, mutate, pareto_front

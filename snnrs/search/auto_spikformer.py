@@ -6,14 +6,13 @@ import csv
 import json
 import random
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
 
 from snnrs import functional
 from snnrs.energy import EnergyCounter
-from snnrs.search.evolution import Evaluation, EvolutionSearch, pareto_front
+from snnrs.search.evolution import Evaluation, EvolutionSearch
 from snnrs.search.space import SearchSpace, key
 from snnrs.search.supernet import SpikformerSupernet
 from snnrs.training import TensorBatches
@@ -23,7 +22,7 @@ DIGITS_SPACE = SearchSpace(embed_dim=(16, 24, 32), num_heads=(2, 4), mlp_ratio=(
 
 
 def train_supernet(supernet: SpikformerSupernet, batches, epochs: int, lr: float = 5e-3, seed: int = 0,
-                   progress: bool = True) -> List[float]:
+                   progress: bool = True) -> list[float]:
     """Each step trains one random subnet (uniform over the space) on one batch; returns the mean
     loss per epoch."""
     rng = random.Random(seed)
@@ -63,7 +62,7 @@ class SubnetEvaluator:
         self.supernet, self.calibration, self.steps = supernet, calibration, calibration_steps
         self.x_val, self.y_val = x_val, y_val
 
-    def __call__(self, config: Dict) -> Tuple[float, float]:
+    def __call__(self, config: dict) -> tuple[float, float]:
         net = self.supernet.set_config(config)
         net.recalibrate(self.calibration, self.steps)
         net.eval()
@@ -74,7 +73,7 @@ class SubnetEvaluator:
         return accuracy, counter.totals(samples=len(self.y_val))["energy_mJ"]
 
 
-def write_front(front: List[Evaluation], evaluations: List[Evaluation], out: Path) -> Dict[str, Path]:
+def write_front(front: list[Evaluation], evaluations: list[Evaluation], out: Path) -> dict[str, Path]:
     """``front.csv``, ``front.md`` and ``front.png`` (every evaluated subnet, the front drawn)."""
     out.mkdir(parents=True, exist_ok=True)
     rows = [{"subnet": key(e.config), "accuracy": e.accuracy, "energy_mJ": e.energy_mj, "fitness": e.fitness}
@@ -103,9 +102,9 @@ def write_front(front: List[Evaluation], evaluations: List[Evaluation], out: Pat
     return {"csv": out / "front.csv", "md": out / "front.md", "png": out / "front.png"}
 
 
-def search_digits(out: Optional[Path] = None, space: SearchSpace = DIGITS_SPACE, epochs: int = 15, lr: float = 1e-2,
+def search_digits(out: Path | None = None, space: SearchSpace = DIGITS_SPACE, epochs: int = 15, lr: float = 1e-2,
                   generations: int = 5, population: int = 12, top_k: int = 4, mutations: int = 6,
-                  crossovers: int = 6, beta: float = 0.02, seed: int = 0, progress: bool = True) -> Dict:
+                  crossovers: int = 6, beta: float = 0.02, seed: int = 0, progress: bool = True) -> dict:
     """Supernet on the digits' training part (80% of the training split), search on the other 20%
     (validation); resumable from ``out`` (``supernet.pt``, ``search_state.json``)."""
     from snnrs.datasets import load_digits

@@ -8,23 +8,23 @@ weights inherited from the supernet (BatchNorm statistics re-estimated for each 
 
 Each generation keeps the ``top_k`` fittest as parents, then makes ``mutations`` children (each gene
 resampled with probability ``mutation_prob``) and ``crossovers`` children (each gene from either of
-two parents) — SPEC §7: population 50, top-k 10, 25 + 25, 20 generations. Every evaluated subnet is
-remembered; the Pareto front of (accuracy up, energy down) over all of them is the result.
+two parents) — ``docs/semantics.md#auto-spikformer``: population 50, top-k 10, 25 + 25, 20 generations.
+Every evaluated subnet is remembered; the Pareto front of (accuracy up, energy down) over all of them is the result.
 """
 
 import json
 import math
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, List, Optional
 
 from snnrs.search.space import SearchSpace, get_gene, key, set_gene
 
 
 @dataclass
 class Evaluation:
-    config: Dict
+    config: dict
     accuracy: float
     energy_mj: float
     fitness: float = 0.0
@@ -37,7 +37,7 @@ def fitness(accuracy: float, energy: float, reference_energy: float, beta: float
     return accuracy - beta * math.log2(energy / reference_energy)
 
 
-def pareto_front(evaluations: List[Evaluation]) -> List[Evaluation]:
+def pareto_front(evaluations: list[Evaluation]) -> list[Evaluation]:
     """The non-dominated evaluations (no other has accuracy >= and energy <=, one strictly),
     sorted by energy."""
     front = []
@@ -52,7 +52,7 @@ def pareto_front(evaluations: List[Evaluation]) -> List[Evaluation]:
     return sorted(unique.values(), key=lambda e: e.energy_mj)
 
 
-def mutate(config: Dict, space: SearchSpace, rng: random.Random, prob: float) -> Dict:
+def mutate(config: dict, space: SearchSpace, rng: random.Random, prob: float) -> dict:
     child = {**config, "threshold": list(config["threshold"])}
     for gene, choices in space.genes():
         if rng.random() < prob:
@@ -60,7 +60,7 @@ def mutate(config: Dict, space: SearchSpace, rng: random.Random, prob: float) ->
     return child
 
 
-def crossover(a: Dict, b: Dict, space: SearchSpace, rng: random.Random) -> Dict:
+def crossover(a: dict, b: dict, space: SearchSpace, rng: random.Random) -> dict:
     child = {**a, "threshold": list(a["threshold"])}
     for gene, _ in space.genes():
         set_gene(child, gene, get_gene(a if rng.random() < 0.5 else b, gene))
@@ -72,7 +72,7 @@ class EvolutionSearch:
     """``evaluate(config) -> (accuracy, energy_mJ)``; ``reference_energy``: E_ref of F_AEB."""
 
     space: SearchSpace
-    evaluate: Callable[[Dict], tuple]
+    evaluate: Callable[[dict], tuple]
     reference_energy: float
     population: int = 50
     top_k: int = 10
@@ -82,10 +82,10 @@ class EvolutionSearch:
     generations: int = 20
     beta: float = 0.02
     seed: int = 0
-    checkpoint: Optional[Path] = None
+    checkpoint: Path | None = None
     progress: bool = True
-    history: List[Dict] = field(default_factory=list)
-    cache: Dict[str, Evaluation] = field(default_factory=dict)
+    history: list[dict] = field(default_factory=list)
+    cache: dict[str, Evaluation] = field(default_factory=dict)
 
     def __post_init__(self):
         for name in ("population", "top_k", "generations"):
@@ -96,7 +96,7 @@ class EvolutionSearch:
         if not 0 <= self.mutation_prob <= 1:
             raise ValueError(f"mutation_prob: expected a probability, got {self.mutation_prob}")
 
-    def _score(self, config: Dict) -> Evaluation:
+    def _score(self, config: dict) -> Evaluation:
         k = key(config)
         if k not in self.cache:
             accuracy, energy = self.evaluate(config)
@@ -104,7 +104,7 @@ class EvolutionSearch:
                                        float(energy), fitness(accuracy, energy, self.reference_energy, self.beta))
         return self.cache[k]
 
-    def _children(self, parents: List[Dict], rng: random.Random) -> List[Dict]:
+    def _children(self, parents: list[dict], rng: random.Random) -> list[dict]:
         children = []
         for _ in range(self.mutations):
             children.append(self._valid(lambda: mutate(rng.choice(parents), self.space, rng, self.mutation_prob), rng))
@@ -120,7 +120,7 @@ class EvolutionSearch:
                 return child
         return self.space.sample(rng)
 
-    def run(self) -> List[Evaluation]:
+    def run(self) -> list[Evaluation]:
         """Runs (or resumes) the search; returns the Pareto front."""
         rng = random.Random(self.seed)
         start, population = 0, None

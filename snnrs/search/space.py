@@ -1,4 +1,4 @@
-"""The Auto-Spikformer search space (SPEC §7) and its genes.
+"""The Auto-Spikformer search space (``docs/semantics.md#auto-spikformer``) and its genes.
 
 A configuration holds architecture genes (embed_dim, num_heads, mlp_ratio, depth) and neuron genes
 (T, one threshold per block position, tau). Thresholds apply to a block's LIF neurons except the
@@ -7,24 +7,24 @@ the operator); tau applies to every LIF of the network.
 """
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Dict, List, Sequence, Tuple
 
 
-def _steps(start: float, stop: float, step: float) -> Tuple[float, ...]:
+def _steps(start: float, stop: float, step: float) -> tuple[float, ...]:
     count = int(round((stop - start) / step)) + 1
     return tuple(round(start + k * step, 6) for k in range(count))
 
 
 @dataclass(frozen=True)
 class SearchSpace:
-    embed_dim: Tuple[int, ...] = (192, 240, 336, 384)
-    num_heads: Tuple[int, ...] = (6, 12)
-    mlp_ratio: Tuple[float, ...] = (3.0, 3.5, 4.0)
-    depth: Tuple[int, ...] = (2, 3, 4)
-    T: Tuple[int, ...] = (2, 3, 4, 5, 6)
-    threshold: Tuple[float, ...] = field(default_factory=lambda: _steps(0.6, 2.0, 0.2))
-    tau: Tuple[float, ...] = (1.25, 2.0, 10.0)
+    embed_dim: tuple[int, ...] = (192, 240, 336, 384)
+    num_heads: tuple[int, ...] = (6, 12)
+    mlp_ratio: tuple[float, ...] = (3.0, 3.5, 4.0)
+    depth: tuple[int, ...] = (2, 3, 4)
+    T: tuple[int, ...] = (2, 3, 4, 5, 6)
+    threshold: tuple[float, ...] = field(default_factory=lambda: _steps(0.6, 2.0, 0.2))
+    tau: tuple[float, ...] = (1.25, 2.0, 10.0)
 
     def __post_init__(self):
         for name in ("embed_dim", "num_heads", "mlp_ratio", "depth", "T", "threshold", "tau"):
@@ -43,14 +43,14 @@ class SearchSpace:
         return max(self.depth)
 
     @property
-    def max_config(self) -> Dict:
+    def max_config(self) -> dict:
         """The largest architecture (the supernet's shape)."""
         return {"embed_dim": max(self.embed_dim), "num_heads": max(h for h in self.num_heads
                                                                   if max(self.embed_dim) % h == 0),
                 "mlp_ratio": max(self.mlp_ratio), "depth": self.max_depth, "T": max(self.T),
                 "threshold": [1.0] * self.max_depth, "tau": 2.0 if 2.0 in self.tau else self.tau[0]}
 
-    def valid(self, config: Dict) -> bool:
+    def valid(self, config: dict) -> bool:
         """In the space, with num_heads dividing embed_dim."""
         try:
             return (config["embed_dim"] in self.embed_dim and config["num_heads"] in self.num_heads
@@ -62,7 +62,7 @@ class SearchSpace:
         except (KeyError, TypeError):
             return False
 
-    def sample(self, rng: random.Random) -> Dict:
+    def sample(self, rng: random.Random) -> dict:
         while True:
             config = {"embed_dim": rng.choice(self.embed_dim), "num_heads": rng.choice(self.num_heads),
                       "mlp_ratio": rng.choice(self.mlp_ratio), "depth": rng.choice(self.depth), "T": rng.choice(self.T),
@@ -71,26 +71,26 @@ class SearchSpace:
             if self.valid(config):
                 return config
 
-    def genes(self) -> List[Tuple[str, Sequence]]:
+    def genes(self) -> list[tuple[str, Sequence]]:
         """(gene, choices); thresholds are one gene per block position (``threshold.k``)."""
         plain = [(name, getattr(self, name)) for name in ("embed_dim", "num_heads", "mlp_ratio", "depth", "T", "tau")]
         return plain + [(f"threshold.{k}", self.threshold) for k in range(self.max_depth)]
 
 
-def get_gene(config: Dict, gene: str):
+def get_gene(config: dict, gene: str):
     if gene.startswith("threshold."):
         return config["threshold"][int(gene.split(".")[1])]
     return config[gene]
 
 
-def set_gene(config: Dict, gene: str, value) -> None:
+def set_gene(config: dict, gene: str, value) -> None:
     if gene.startswith("threshold."):
         config["threshold"][int(gene.split(".")[1])] = value
     else:
         config[gene] = value
 
 
-def key(config: Dict) -> str:
+def key(config: dict) -> str:
     """A canonical text for a configuration (only the thresholds of blocks in use count)."""
     used = config["threshold"][:config["depth"]]
     return (f"D{config['embed_dim']}-H{config['num_heads']}-R{config['mlp_ratio']}-L{config['depth']}-T{config['T']}"

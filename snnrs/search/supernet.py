@@ -1,4 +1,4 @@
-"""A Spikformer supernet with weight entanglement (Auto-Spikformer, SPEC §7).
+"""A Spikformer supernet with weight entanglement (Auto-Spikformer, ``docs/semantics.md#auto-spikformer``).
 
 One Spikformer at the largest configuration of the search space; its Linear, Conv2d and BatchNorm
 layers are elastic: a subnet uses the leading slices ``W[:out, :in]``, ``b[:out]``, ``BN[:C]``
@@ -6,7 +6,6 @@ layers are elastic: a subnet uses the leading slices ``W[:out, :in]``, ``b[:out]
 the sampled depth are skipped (identity), and the neuron genes set T, per-block thresholds and tau.
 """
 
-from typing import Dict, Optional
 
 import torch
 import torch.nn.functional as F
@@ -26,7 +25,7 @@ class ElasticLinear(nn.Linear):
         self.load_state_dict(source.state_dict())
         self.max_out = source.out_features
         self.active_out = source.out_features
-        self.active_weight: Optional[torch.Tensor] = None
+        self.active_weight: torch.Tensor | None = None
 
     def forward(self, x):
         self.in_features, self.out_features = x.shape[-1], self.active_out
@@ -43,7 +42,7 @@ class ElasticConv2d(nn.Conv2d):
             raise ValueError("ElasticConv2d: grouped convolutions are not elastic")
         self.load_state_dict(source.state_dict())
         self.active_out = source.out_channels
-        self.active_weight: Optional[torch.Tensor] = None
+        self.active_weight: torch.Tensor | None = None
 
     def forward(self, x):
         self.in_channels, self.out_channels = x.shape[1], self.active_out
@@ -103,10 +102,10 @@ class SpikformerSupernet(Spikformer):
                          depths=top["depth"], T=top["T"])
         self.space = space
         _make_elastic(self)
-        self.config: Dict = {}
+        self.config: dict = {}
         self.set_config(top)
 
-    def set_config(self, config: Dict) -> "SpikformerSupernet":
+    def set_config(self, config: dict) -> "SpikformerSupernet":
         if not self.space.valid(config):
             raise ValueError(f"config: not in the search space (or num_heads does not divide embed_dim): {config}")
         d = config["embed_dim"]
@@ -146,7 +145,7 @@ class SpikformerSupernet(Spikformer):
         x = x.mean(2)
         return self.head(x) if self.return_sequence else self.head(x.mean(0))
 
-    def subnet_weights(self, config: Dict, example: torch.Tensor) -> Dict[str, torch.Tensor]:
+    def subnet_weights(self, config: dict, example: torch.Tensor) -> dict[str, torch.Tensor]:
         """The subnet's weights: views (slices) of this supernet's parameters, by module name."""
         self.set_config(config)
         was_training = self.training

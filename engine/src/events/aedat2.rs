@@ -1,5 +1,6 @@
 //! AEDAT 2.0 (CIFAR10-DVS): `#` header lines, then big-endian u32 pairs
-//! `(address, timestamp)`. Addresses use the DVS128 layout (SPEC §5):
+//! `(address, timestamp)`. Addresses use the DVS128 layout
+//! (docs/semantics.md#event-formats):
 //! `x = (addr & 0xFE) >> 1, y = (addr & 0x7F00) >> 8, p = addr & 1`, `t` in µs,
 //! with no flips (x and y as the sensor addresses them).
 

@@ -1,5 +1,5 @@
-//! AEDAT 3.1 (DVS128 Gesture), SPEC §5: text header up to `#!END-HEADER\r\n`,
-//! then packets of a 28-byte header
+//! AEDAT 3.1 (DVS128 Gesture), docs/semantics.md#event-formats: text header
+//! up to `#!END-HEADER\r\n`, then packets of a 28-byte header
 //! `(eventType u16, source u16, eventSize u32, tsOffset u32, tsOverflow u32,
 //! capacity u32, number u32, valid u32)` and `capacity · eventSize` bytes.
 //! Polarity packets (type 1) hold `(data u32, ts u32)` records:

@@ -1,4 +1,5 @@
-//! N-MNIST / N-Caltech101 ATIS `.bin`: 5 bytes per event, no header (SPEC §5):
+//! N-MNIST / N-Caltech101 ATIS `.bin`: 5 bytes per event, no header
+//! (docs/semantics.md#event-formats):
 //! `x = b0, y = b1, p = b2 >> 7, t = ((b2 & 0x7F) << 16) | (b3 << 8) | b4` (µs).
 //!
 //! As the datasets' own loader, a record with `y == 240` is no event but a

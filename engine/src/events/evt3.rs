@@ -123,7 +123,7 @@ mod tests {
         let words = [
             0x8000 | 0xFFF,       // time high 4095
             0x6000 | 7,           // time low 7
-            0x0000 | 33,          // y 33
+            33,                   // y 33 (word type 0x0)
             0x2000 | 0x800 | 100, // event x 100, p 1
             0x3000 | 10,          // base x 10, p 0
             0x4000 | 0b101,       // x 10 and 12

@@ -1,6 +1,6 @@
 //! Frame integration: counts the events of each window into a frame
-//! `[channels, height, width]` (SPEC §5). Which events form each window is
-//! decided by the caller (`reference/events.py` defines every mode); here
+//! `[channels, height, width]` (docs/semantics.md#frames). Which events form
+//! each window is decided by the caller (`reference/events.py` defines every mode); here
 //! frame `i` counts records `starts[i]..ends[i]`. Frames are independent, so
 //! they fill in parallel.
 

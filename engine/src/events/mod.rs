@@ -1,4 +1,5 @@
-//! Event-camera file readers and frame integration (SPEC §5).
+//! Event-camera file readers and frame integration (docs/semantics.md#events,
+//! docs/semantics.md#event-formats, docs/semantics.md#frames).
 //!
 //! Every reader turns bytes into 16-byte event records laid out as the
 //! structured NumPy dtype `[('t', '<i8'), ('x', '<i2'), ('y', '<i2'), ('p', 'u1')]`

@@ -13,7 +13,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     if (i >= p.neurons) {
         return;
     }
-    var v = select(rest(), v_init[min(i, arrayLength(&v_init) - 1u)], flag(4u));
+    var v = select(rest(), v_init[min(i, arrayLength(&v_init) - 1u)], flag(FLAG_v_init));
     for (var t = 0u; t < p.steps; t++) {
         let idx = t * p.neurons + i;
         let h = charge(v, x[idx]);
@@ -21,7 +21,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
         spikes[idx] = s;
         h_seq[idx] = h;
         v = reset(h, s);
-        if (flag(3u)) {
+        if (flag(FLAG_store_v_seq)) {
             v_seq[idx] = v;
         }
     }

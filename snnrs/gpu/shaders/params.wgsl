@@ -2,15 +2,15 @@
 struct Params {
     steps: u32,
     neurons: u32,
-    // 0: IF, 1: LIF, 2: ParametricLIF
+    // a NEURON_* id
     neuron: u32,
-    // bit 0 decay_input, bit 1 hard reset, bit 2 detach_reset, bit 3 store_v_seq,
-    // bit 4 v_init given, bit 5 grad_spikes given, bit 6 grad_v_seq given, bit 7 grad_v_last given
+    // bits numbered by the FLAG_* constants (snnrs/gpu/ids.py)
     flags: u32,
     v_threshold: f32,
     v_reset: f32,
     // LIF: tau; ParametricLIF: k = 1/tau
     decay: f32,
+    // an SG_* id
     surrogate: u32,
     sp0: f32,
     sp1: f32,
@@ -29,31 +29,14 @@ fn flag(bit: u32) -> bool {
 
 // The voltage the charge pulls towards: v_reset, or 0 for soft reset.
 fn rest() -> f32 {
-    return select(0.0, p.v_reset, flag(1u));
-}
-
-fn charge(v: f32, x: f32) -> f32 {
-    let vr = rest();
-    if (p.neuron == 0u) {
-        return v + x;
-    }
-    if (p.neuron == 1u) {
-        if (flag(0u)) {
-            return v + (x - (v - vr)) / p.decay;
-        }
-        return v - (v - vr) / p.decay + x;
-    }
-    if (flag(0u)) {
-        return v + (x - (v - vr)) * p.decay;
-    }
-    return v - (v - vr) * p.decay + x;
+    return select(0.0, p.v_reset, flag(FLAG_hard_reset));
 }
 
 fn reset(h: f32, s: f32) -> f32 {
     if (s == 0.0) {
         return h;
     }
-    return select(h - p.v_threshold, p.v_reset, flag(1u));
+    return select(h - p.v_threshold, p.v_reset, flag(FLAG_hard_reset));
 }
 
 fn neuron_index(gid: vec3<u32>) -> u32 {

@@ -1,4 +1,4 @@
-// sg'(x) of every surrogate the CPU engine supports (ids as snnrs.gpu.SURROGATE_IDS),
+// sg'(x) of every surrogate the CPU engine supports (SG_* ids: snnrs/gpu/ids.py),
 // in f32. sp0..sp3 hold the surrogate's parameters (see snnrs/gpu/neuron.py).
 const PI: f32 = 3.141592653589793;
 
@@ -26,64 +26,64 @@ fn cos_turns(turns: f32) -> f32 {
 fn sg(x: f32) -> f32 {
     let a = p.sp0;
     switch p.surrogate {
-        case 0u: { // Sigmoid
+        case SG_Sigmoid: {
             let s = 1.0 / (1.0 + exp(-(a * x)));
             return a * s * (1.0 - s);
         }
-        case 1u: { // ATan
+        case SG_ATan: {
             let z = PI / 2.0 * a * x;
             return a / 2.0 / (1.0 + z * z);
         }
-        case 2u: { // PiecewiseQuadratic
+        case SG_PiecewiseQuadratic: {
             return select(0.0, a - a * a * abs(x), abs(x) <= 1.0 / a);
         }
-        case 3u: { // PiecewiseExp
+        case SG_PiecewiseExp: {
             return a / 2.0 * exp(-(a * abs(x)));
         }
-        case 4u: { // SoftSign
+        case SG_SoftSign: {
             let d = 1.0 / a + abs(x);
             return 1.0 / (2.0 * a * d * d);
         }
-        case 5u: { // SuperSpike
+        case SG_SuperSpike: {
             let d = abs(x) + 1.0;
             return a / (d * d);
         }
-        case 6u: { // Erf
+        case SG_Erf: {
             return a / sqrt(PI) * exp(-((a * x) * (a * x)));
         }
-        case 7u: { // PiecewiseLeakyReLU (w, c)
+        case SG_PiecewiseLeakyReLU: { // (w, c)
             return select(p.sp1, 1.0 / (2.0 * a), abs(x) < a);
         }
-        case 8u: { // Rect
+        case SG_Rect: {
             return select(0.0, a, abs(x) < 1.0 / (2.0 * a));
         }
-        case 9u: { // QPseudoSpike
+        case SG_QPseudoSpike: {
             return pow(1.0 + 2.0 / (a - 1.0) * abs(x), -a);
         }
-        case 10u: { // S2NN (alpha, beta)
+        case SG_S2NN: { // (alpha, beta)
             if (x < 0.0) {
                 let s = 1.0 / (1.0 + exp(-(a * x)));
                 return a * s * (1.0 - s);
             }
             return p.sp1 / (x + 1.0);
         }
-        case 11u: { // LeakyKReLU (leak, k)
+        case SG_LeakyKReLU: { // (leak, k)
             return select(a, p.sp1, x >= 0.0);
         }
-        case 12u: { // FakeNumericalGradient
+        case SG_FakeNumericalGradient: {
             let sign = select(-1.0, 1.0, x >= 0.0);
             return min(sign / x, a);
         }
-        case 13u: { // LogTailedReLU
+        case SG_LogTailedReLU: {
             if (x > 1.0) {
                 return 1.0 / x;
             }
             return select(a, 1.0, x > 0.0);
         }
-        case 14u: { // NonzeroSignLogAbs
+        case SG_NonzeroSignLogAbs: {
             return 1.0 / (1.0 / a + abs(x));
         }
-        case 15u: { // SquarewaveFourierSeries (n, T_period): cos((2i-1)·2π·x/T)
+        case SG_SquarewaveFourierSeries: { // (n, T_period): cos((2i-1)·2π·x/T)
             // x/T and its multiples carried as hi + lo pairs (error-free products via fma), so the
             // phase keeps about 40 bits, as the CPU engine's float64 evaluation.
             let q = x / p.sp1;

@@ -165,7 +165,7 @@ fn accumulate_frames<'py>(
     PyArray1::from_vec(py, frames).reshape(vec![windows, channels, height, width])
 }
 
-pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+pub(super) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(decode_events, m)?)?;
     m.add_function(wrap_pyfunction!(detect_event_format, m)?)?;
     m.add_function(wrap_pyfunction!(accumulate_frames, m)?)?;

@@ -1,34 +1,29 @@
-"""Spiking neurons: IF, LIF and ParametricLIF (SPEC §1).
+"""BaseNode: charge, fire, reset (``docs/semantics.md#neurons``), the argument checks every
+neuron shares, and the three ways to run a neuron.
 
-Arguments and defaults follow SpikingJelly's ``activation_based.neuron``.
-``backend='engine'`` (the default) runs the fused Rust kernels through the
-``snnrs::`` custom ops wherever they support the configuration (CPU,
-float32/float64, a surrogate from :mod:`snnrs.surrogate` with
-``spiking=True``) and falls back to ``'torch'`` — a plain loop over time with
-autograd — everywhere else. Both give the numbers of ``reference/neuron.py``.
+``backend='engine'`` (the default) runs the fused Rust kernels through the ``snnrs::`` custom
+ops (:mod:`snnrs.ops`) wherever they support the configuration (CPU, float32/float64, a
+surrogate from :mod:`snnrs.surrogate` with ``spiking=True``) and falls back to ``'torch'`` — a
+plain loop over time with autograd — everywhere else; ``'wgpu'`` runs the WGSL kernels. All give
+the numbers of ``reference/neuron.py``.
 """
 
 import abc
-import math
-from typing import Callable, Optional
+from collections.abc import Callable
 
 import torch
-from torch import nn
 
-from snnrs import _ops, surrogate
+from snnrs import ops, surrogate
 from snnrs.base import BackendModule, MemoryModule
+from snnrs.checks import finite, time_constant
+from snnrs.gpu.ids import GPU_NEURONS
+from snnrs.ops.config import NeuronConfig
 
 BACKENDS = ("torch", "engine")
-# IF, LIF and ParametricLIF also run on the GPU (WGSL through wgpu-py).
+# Neurons whose charge rule the WGSL shaders implement (snnrs.gpu.ids.GPU_NEURONS) also run on the GPU.
 GPU_BACKENDS = BACKENDS + ("wgpu",)
 
-__all__ = ["BaseNode", "IFNode", "LIFNode", "ParametricLIFNode"]
-
-
-def _finite(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ValueError(f"{name}: expected a finite number, got {value!r}")
-    return float(value)
+__all__ = ["BaseNode", "finite", "time_constant"]
 
 
 class BaseNode(MemoryModule, BackendModule, metaclass=abc.ABCMeta):
@@ -46,15 +41,23 @@ class BaseNode(MemoryModule, BackendModule, metaclass=abc.ABCMeta):
         store_v_seq: in multi-step mode keep the post-reset voltages as ``self.v_seq``.
     """
 
-    _engine_neuron: Optional[str] = None
+    # The engine's name of the charge rule (a row of snnrs._engine.NEURONS), given as a class keyword:
+    # ``class LIFNode(BaseNode, engine_neuron="lif")``. It also decides whether 'wgpu' is a backend.
+    _engine_neuron: str | None = None
     supported_backends = BACKENDS
 
-    def __init__(self, v_threshold: float = 1.0, v_reset: Optional[float] = 0.0,
+    def __init_subclass__(cls, engine_neuron: str | None = None, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if engine_neuron is not None:
+            cls._engine_neuron = engine_neuron
+            cls.supported_backends = GPU_BACKENDS if engine_neuron in GPU_NEURONS else BACKENDS
+
+    def __init__(self, v_threshold: float = 1.0, v_reset: float | None = 0.0,
                  surrogate_function: Callable = surrogate.Sigmoid(), detach_reset: bool = False,
                  step_mode: str = "s", backend: str = "engine", store_v_seq: bool = False):
         super().__init__()
-        self.v_threshold = _finite("v_threshold", v_threshold)
-        self.v_reset = None if v_reset is None else _finite("v_reset", v_reset)
+        self.v_threshold = finite("v_threshold", v_threshold)
+        self.v_reset = None if v_reset is None else finite("v_reset", v_reset)
         if not callable(surrogate_function):
             raise TypeError(f"surrogate_function: expected a callable, got {type(surrogate_function).__name__}")
         self.surrogate_function = surrogate_function
@@ -99,7 +102,7 @@ class BaseNode(MemoryModule, BackendModule, metaclass=abc.ABCMeta):
             v = v.to(x)
         return v
 
-    def _carried_v(self, x: torch.Tensor) -> Optional[torch.Tensor]:
+    def _carried_v(self, x: torch.Tensor) -> torch.Tensor | None:
         """The state carried into the engine, or None when starting from rest (the kernel fills it)."""
         v = self.v
         if not isinstance(v, torch.Tensor) or v.shape != x.shape:
@@ -125,18 +128,25 @@ class BaseNode(MemoryModule, BackendModule, metaclass=abc.ABCMeta):
 
     # ---- the engine backend: the fused kernel through the custom op ----
 
-    def _decay_weight(self) -> Optional[torch.Tensor]:
+    def _decay_weight(self) -> torch.Tensor | None:
         return None
 
     def _charge_config(self) -> tuple:
         """(the neuron's engine parameters, decay_input): see ``snnrs._engine.NEURONS``."""
         return [], True
 
+    def _kernel_config(self) -> NeuronConfig:
+        """Everything a fused kernel needs to know of this neuron besides its tensors."""
+        name, params = self.surrogate_function.engine_spec()
+        charge_params, decay_input = self._charge_config()
+        return NeuronConfig(self._engine_neuron, self.v_threshold, self.v_reset, charge_params, decay_input,
+                            self.detach_reset, name, params)
+
     def engine_supports(self, x: torch.Tensor) -> bool:
         """True when the engine (or, for backend='wgpu', the GPU kernels) can run this neuron on ``x``."""
         sg = self.surrogate_function
         return (self.backend in ("engine", "wgpu") and self._engine_neuron is not None and x.device.type == "cpu"
-                and x.dtype in _ops.ENGINE_DTYPES and surrogate.is_engine_surrogate(sg) and x.dim() >= 1)
+                and x.dtype in ops.ENGINE_DTYPES and surrogate.is_engine_surrogate(sg) and x.dim() >= 1)
 
     def _engine_steps(self, x_seq: torch.Tensor) -> torch.Tensor:
         if self.backend == "wgpu" and self._wgpu_supports(x_seq):
@@ -147,24 +157,21 @@ class BaseNode(MemoryModule, BackendModule, metaclass=abc.ABCMeta):
 
     def _backend_chosen(self, value):
         if value == "wgpu":
-            from snnrs import _ops_wgpu
-            _ops_wgpu.available()  # find the adapter now, outside any compiled region
+            from snnrs.ops import wgsl
+            wgsl.available()  # find the adapter now, outside any compiled region
 
     def _wgpu_supports(self, x: torch.Tensor) -> bool:
-        from snnrs import _ops_wgpu
+        from snnrs.ops import wgsl
         if x.dtype != torch.float32:
-            _ops_wgpu.warn_once(f"dtype-{x.dtype}", f"backend='wgpu' computes in float32; {x.dtype} runs on the "
-                                "CPU engine")
+            wgsl.warn_once(f"dtype-{x.dtype}", f"backend='wgpu' computes in float32; {x.dtype} runs on the "
+                           "CPU engine")
             return False
-        return _ops_wgpu.available()
+        return wgsl.available()
 
     def _wgpu_steps(self, x_seq: torch.Tensor) -> torch.Tensor:
-        from snnrs import _ops_wgpu
-        name, params = self.surrogate_function.engine_spec()
-        charge_params, decay_input = self._charge_config()
-        spikes, v_last, _, v_seq = _ops_wgpu.wgpu_multistep_neuron(
-            x_seq, self._carried_v(x_seq[0]), self._decay_weight(), self._engine_neuron, self.v_threshold,
-            self.v_reset, charge_params, decay_input, self.detach_reset, name, params, self.store_v_seq)
+        from snnrs.ops import wgsl
+        spikes, v_last, _, v_seq = wgsl.wgpu_multistep_neuron(
+            x_seq, self._carried_v(x_seq[0]), self._decay_weight(), self._kernel_config(), self.store_v_seq)
         self.v = v_last
         if self.store_v_seq:
             self.v_seq = v_seq
@@ -173,16 +180,12 @@ class BaseNode(MemoryModule, BackendModule, metaclass=abc.ABCMeta):
     def _engine_run(self, x_seq: torch.Tensor, need_h: bool = False):
         """The fused kernel over ``x_seq``; updates the state and returns ``(spikes, h_seq)``
         (h_seq is empty unless ``need_h`` or a gradient will be needed)."""
-        name, params = self.surrogate_function.engine_spec()
-        charge_params, decay_input = self._charge_config()
         v_init, w = self._carried_v(x_seq[0]), self._decay_weight()
         # Inference saves nothing for backward: H and the spike bits are not written out.
         save = need_h or (torch.is_grad_enabled() and any(
             t is not None and t.requires_grad for t in (x_seq, v_init, w)))
-        spikes, v_last, h_seq, _, v_seq = _ops.multistep_neuron(
-            x_seq, v_init, w, self._engine_neuron, self.v_threshold, self.v_reset, charge_params, decay_input,
-            self.detach_reset, name, params, self.store_v_seq, save,
-        )
+        spikes, v_last, h_seq, _, v_seq = ops.multistep_neuron(
+            x_seq, v_init, w, self._kernel_config(), self.store_v_seq, save)
         self.v = v_last
         if self.store_v_seq:
             self.v_seq = v_seq
@@ -214,90 +217,3 @@ class BaseNode(MemoryModule, BackendModule, metaclass=abc.ABCMeta):
         if self.step_mode == "m":
             return self.multi_step_forward(x)
         return self.single_step_forward(x)
-
-
-class IFNode(BaseNode):
-    """Integrate-and-fire: ``H = V + X``."""
-
-    _engine_neuron = "if"
-    supported_backends = GPU_BACKENDS
-
-    def neuronal_charge(self, x):
-        self.v = self.v + x
-
-
-class LIFNode(BaseNode):
-    """Leaky integrate-and-fire with membrane time constant ``tau`` (> 1).
-
-    decay_input=True: ``H = V + (X - (V - Vr))/tau``; False: ``H = V - (V - Vr)/tau + X``.
-    """
-
-    _engine_neuron = "lif"
-    supported_backends = GPU_BACKENDS
-
-    def __init__(self, tau: float = 2.0, decay_input: bool = True, v_threshold: float = 1.0,
-                 v_reset: Optional[float] = 0.0, surrogate_function: Callable = surrogate.Sigmoid(),
-                 detach_reset: bool = False, step_mode: str = "s", backend: str = "engine",
-                 store_v_seq: bool = False):
-        super().__init__(v_threshold, v_reset, surrogate_function, detach_reset, step_mode, backend, store_v_seq)
-        self.tau = _finite("tau", tau)
-        if self.tau <= 1:
-            raise ValueError(f"tau: expected tau > 1, got {tau}")
-        self.decay_input = bool(decay_input)
-
-    def extra_repr(self):
-        return f"tau={self.tau}, decay_input={self.decay_input}, " + super().extra_repr()
-
-    def _charge_config(self):
-        return [self.tau], self.decay_input
-
-    def neuronal_charge(self, x):
-        v, vr = self.v, self.vr
-        if self.decay_input:
-            self.v = v + (x - (v - vr)) / self.tau
-        else:
-            self.v = v - (v - vr) / self.tau + x
-
-
-class ParametricLIFNode(BaseNode):
-    """LIF with a learnable time constant: ``1/tau = sigmoid(w)``, ``w`` initialised to ``-ln(init_tau - 1)``."""
-
-    _engine_neuron = "plif"
-    supported_backends = GPU_BACKENDS
-
-    def __init__(self, init_tau: float = 2.0, decay_input: bool = True, v_threshold: float = 1.0,
-                 v_reset: Optional[float] = 0.0, surrogate_function: Callable = surrogate.Sigmoid(),
-                 detach_reset: bool = False, step_mode: str = "s", backend: str = "engine",
-                 store_v_seq: bool = False):
-        super().__init__(v_threshold, v_reset, surrogate_function, detach_reset, step_mode, backend, store_v_seq)
-        init_tau = _finite("init_tau", init_tau)
-        if init_tau <= 1:
-            raise ValueError(f"init_tau: expected init_tau > 1, got {init_tau}")
-        self.decay_input = bool(decay_input)
-        self.w = nn.Parameter(torch.as_tensor(-math.log(init_tau - 1.0)))
-
-    def extra_repr(self):
-        tau = 1.0 / self.w.detach().sigmoid().item()
-        return f"tau={tau:.4f}, decay_input={self.decay_input}, " + super().extra_repr()
-
-    def _decay_weight(self):
-        return self.w
-
-    def _charge_config(self):
-        return [], self.decay_input  # the engine takes k = sigmoid(w) from w itself
-
-    def neuronal_charge(self, x):
-        v, vr, k = self.v, self.vr, self.w.sigmoid()
-        if self.decay_input:
-            self.v = v + (x - (v - vr)) * k
-        else:
-            self.v = v - (v - vr) * k + x
-
-
-# More neuron models live in their own module; users reach them here.
-from snnrs.neuron_models import CUBALIFNode, EIFNode, IzhikevichNode, KLIFNode, LIAFNode, QIFNode  # noqa: E402
-
-__all__ += ["QIFNode", "EIFNode", "IzhikevichNode", "KLIFNode", "LIAFNode", "CUBALIFNode"]
-from snnrs.psn import PSN, MaskedPSN, SlidingPSN  # noqa: E402
-
-__all__ += ["PSN", "MaskedPSN", "SlidingPSN"]

@@ -1,0 +1,146 @@
+"""The CPU engine's fused kernels as torch custom ops (``snnrs._engine``, Rust).
+
+- ``torch.ops.snnrs.multistep_neuron_forward`` / ``_backward``: every single-state neuron of
+  the engine (``snnrs._engine.NEURONS``); :func:`multistep_neuron` calls it with autograd.
+- ``torch.ops.snnrs.izhikevich_forward`` / ``_backward``: the two-state Izhikevich neuron;
+  :func:`izhikevich` calls it with autograd.
+
+Tensors are ``[T, *shape]``; the kernels see them flattened to ``[T, N]``. Backward is the
+exact BPTT of ``docs/semantics.md#bptt``.
+"""
+
+
+import torch
+from torch import Tensor
+
+from snnrs import _engine
+from snnrs.ops import host, learnable
+from snnrs.ops.config import IzhikevichConfig, NeuronConfig
+from snnrs.ops.registration import FusedOp
+
+
+def _saved_fakes(x: Tensor, save_for_backward: bool, store_v_seq: bool):
+    """Fakes of (h_seq, bits, v_seq): present only when saved for backward / stored."""
+    bits_shape = (x.shape[0], (x[0].numel() + 7) // 8) if save_for_backward else (0,)
+    return (x.new_empty(x.shape) if save_for_backward else x.new_empty(0),
+            x.new_empty(bits_shape, dtype=torch.uint8), x.new_empty(x.shape) if store_v_seq else x.new_empty(0))
+
+
+def _neuron_forward(x: Tensor, v_init: Tensor | None, w: Tensor | None, config: NeuronConfig,
+                    store_v_seq: bool, save_for_backward: bool = True
+                    ) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
+    """Returns ``(spikes [T,*], v_last [*], h_seq [T,*], bits uint8 [T, ceil(N/8)], v_seq [T,*] or [0])``.
+
+    ``v_init=None`` starts every neuron at rest (``v_reset``, or 0 for soft reset).
+    ``config.params`` are the neuron's own (``snnrs._engine.NEURONS``) less the learnable one,
+    which comes from the tensor ``w``: ParametricLIF's k = sigmoid(w) ('plif', params empty),
+    KLIF's k = w ('klif'). ``detach_reset`` and the surrogate only matter to backward.
+    ``save_for_backward=False`` (inference) skips writing h_seq and bits (returned empty).
+    """
+    host.check_sequence(x)
+    host.check_state("v_init", v_init, x)
+    spikes, v_last, h_seq, bits, v_seq = _engine.neuron_forward(
+        host.steps(x, x.shape[0]), host.state(v_init), neuron=config.neuron,
+        params=learnable.kernel_params(config.neuron, w, config.params), decay_input=config.decay_input,
+        v_threshold=config.v_threshold, v_reset=config.v_reset, store_v_seq=store_v_seq,
+        save_for_backward=save_for_backward)
+    return (host.tensor(spikes, x.shape), host.tensor(v_last, x.shape[1:]),
+            host.saved_or_empty(h_seq, x.shape, x, save_for_backward),
+            host.saved_or_empty(bits, None, x, save_for_backward, torch.uint8),
+            host.saved_or_empty(v_seq, x.shape, x, store_v_seq))
+
+
+def _neuron_forward_fake(x: Tensor, v_init: Tensor | None, w: Tensor | None, config: NeuronConfig,
+                         store_v_seq: bool, save_for_backward: bool = True):
+    return (x.new_empty(x.shape), x.new_empty(x.shape[1:])) + _saved_fakes(x, save_for_backward, store_v_seq)
+
+
+def _neuron_backward(grad_spikes: Tensor | None, grad_v_last: Tensor | None, grad_v_seq: Tensor | None,
+                     grad_h_seq: Tensor | None, h_seq: Tensor, bits: Tensor, v_init: Tensor | None,
+                     x: Tensor | None, w: Tensor | None, config: NeuronConfig
+                     ) -> tuple[Tensor, Tensor, Tensor]:
+    """Exact BPTT. Returns ``(grad_x, grad_v_init, grad_w)``; grad_w is 0 unless w is given."""
+    host.check_tensor("h_seq", h_seq)
+    count = h_seq.shape[0]
+    grad_x, grad_v_init, grad_k = _engine.neuron_backward(
+        host.steps(grad_spikes, count), host.steps(h_seq, count), bits.detach().contiguous().numpy(),
+        host.state(v_init), grad_v_seq=host.steps(grad_v_seq, count), grad_v_last=host.state(grad_v_last),
+        grad_h_seq=host.steps(grad_h_seq, count), x=host.steps(x, count), neuron=config.neuron,
+        params=learnable.kernel_params(config.neuron, w, config.params), decay_input=config.decay_input,
+        v_threshold=config.v_threshold, v_reset=config.v_reset, detach_reset=config.detach_reset,
+        surrogate=config.surrogate, surrogate_params=list(config.surrogate_params))
+    return (host.tensor(grad_x, h_seq.shape), host.tensor(grad_v_init, h_seq.shape[1:]),
+            learnable.grad_w(config.neuron, w, grad_k, h_seq))
+
+
+def _neuron_backward_fake(grad_spikes, grad_v_last, grad_v_seq, grad_h_seq, h_seq, bits, v_init, x, w,
+                          config: NeuronConfig):
+    grad_w = w.new_empty(w.shape) if w is not None else h_seq.new_empty(())
+    return h_seq.new_empty(h_seq.shape), h_seq.new_empty(h_seq.shape[1:]), grad_w
+
+
+multistep_neuron = FusedOp(
+    "multistep_neuron", _neuron_forward, _neuron_forward_fake, _neuron_backward, _neuron_backward_fake,
+    outputs=("spikes", "v_last", "h_seq", "bits", "v_seq"),
+    saved=("h_seq", "bits", "v_init", "x", "w"),
+    gradients=("x", "v_init", "w"),
+    non_differentiable=("bits",),
+    # Only a learnable w needs x again (for dH/dk); x is the caller's tensor, not a copy.
+    saved_when={"x": "w"},
+    gradient_when={"v_seq": "store_v_seq"},
+)
+
+
+def _izhikevich_forward(x: Tensor, v_init: Tensor | None, w_init: Tensor | None, config: IzhikevichConfig,
+                        store_v_seq: bool, save_for_backward: bool = True
+                        ) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]:
+    """Returns ``(spikes, v_last, w_last, h_seq, bits, v_seq)``; empty h_seq/bits in inference,
+    empty v_seq unless stored."""
+    host.check_sequence(x)
+    host.check_state("v_init", v_init, x)
+    host.check_state("w_init", w_init, x)
+    spikes, v_last, w_last, h_seq, bits, v_seq = _engine.izhikevich_forward(
+        host.steps(x, x.shape[0]), host.state(v_init), host.state(w_init), params=list(config.params),
+        v_threshold=config.v_threshold, v_reset=config.v_reset, store_v_seq=store_v_seq,
+        save_for_backward=save_for_backward)
+    return (host.tensor(spikes, x.shape), host.tensor(v_last, x.shape[1:]), host.tensor(w_last, x.shape[1:]),
+            host.saved_or_empty(h_seq, x.shape, x, save_for_backward),
+            host.saved_or_empty(bits, None, x, save_for_backward, torch.uint8),
+            host.saved_or_empty(v_seq, x.shape, x, store_v_seq))
+
+
+def _izhikevich_forward_fake(x: Tensor, v_init: Tensor | None, w_init: Tensor | None,
+                             config: IzhikevichConfig, store_v_seq: bool, save_for_backward: bool = True):
+    state = x.shape[1:]
+    return (x.new_empty(x.shape), x.new_empty(state), x.new_empty(state)) + _saved_fakes(
+        x, save_for_backward, store_v_seq)
+
+
+def _izhikevich_backward(grad_spikes: Tensor | None, grad_v_last: Tensor | None,
+                         grad_w_last: Tensor | None, grad_v_seq: Tensor | None, h_seq: Tensor, bits: Tensor,
+                         v_init: Tensor | None, config: IzhikevichConfig) -> tuple[Tensor, Tensor, Tensor]:
+    """Exact BPTT: ``(grad_x, grad_v_init, grad_w_init)``."""
+    host.check_tensor("h_seq", h_seq)
+    count, state = h_seq.shape[0], h_seq.shape[1:]
+    grad_x, grad_v_init, grad_w_init = _engine.izhikevich_backward(
+        host.steps(grad_spikes, count), host.steps(h_seq, count), bits.detach().contiguous().numpy(),
+        host.state(v_init), grad_v_seq=host.steps(grad_v_seq, count), grad_v_last=host.state(grad_v_last),
+        grad_w_last=host.state(grad_w_last), params=list(config.params), v_threshold=config.v_threshold,
+        v_reset=config.v_reset, detach_reset=config.detach_reset, surrogate=config.surrogate,
+        surrogate_params=list(config.surrogate_params))
+    return host.tensor(grad_x, h_seq.shape), host.tensor(grad_v_init, state), host.tensor(grad_w_init, state)
+
+
+def _izhikevich_backward_fake(grad_spikes, grad_v_last, grad_w_last, grad_v_seq, h_seq, bits, v_init,
+                              config: IzhikevichConfig):
+    return h_seq.new_empty(h_seq.shape), h_seq.new_empty(h_seq.shape[1:]), h_seq.new_empty(h_seq.shape[1:])
+
+
+izhikevich = FusedOp(
+    "izhikevich", _izhikevich_forward, _izhikevich_forward_fake, _izhikevich_backward, _izhikevich_backward_fake,
+    outputs=("spikes", "v_last", "w_last", "h_seq", "bits", "v_seq"),
+    saved=("h_seq", "bits", "v_init"),
+    gradients=("x", "v_init", "w_init"),
+    non_differentiable=("h_seq", "bits"),
+    gradient_when={"v_seq": "store_v_seq"},
+)

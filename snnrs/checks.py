@@ -16,5 +16,5 @@ def time_constant(name: str, value, above: float = 1.0) -> float:
     """A time constant: finite and > ``above`` (1 for a leak of ``1/tau`` per step)."""
     value = finite(name, value)
     if value <= above:
-        raise ValueError(f"{name}: expected {name} > {above:g}, got {value:g}")
+        raise ValueError(f"{name}: expected {name} > {above:g}, got {value!r}")
     return value

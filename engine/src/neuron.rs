@@ -115,7 +115,7 @@ impl Neuron {
                 a0: params[2],
                 v_rest: params[3],
             },
-            _ => {
+            "eif" => {
                 if params[1] <= 0.0 {
                     return Err(EngineError::param(
                         "delta_T",
@@ -128,6 +128,14 @@ impl Neuron {
                     theta_rh: params[2],
                     v_rest: params[3],
                 }
+            }
+            // A row of NEURON_PARAMETERS without its arm here: an error, never another
+            // neuron's charge rule.
+            other => {
+                return Err(EngineError::param(
+                    "neuron",
+                    format!("{other:?} has no charge rule in Neuron::from_name"),
+                ))
             }
         })
     }

@@ -14,8 +14,9 @@ def decay_k(w) -> float:
     """ParametricLIF's ``k = 1/tau = sigmoid(w)``, in float64 as ``reference/neuron.py`` computes it.
 
     For ``|w| >~ 37`` sigmoid(w) rounds to exactly 0 or 1, which the kernels refuse
-    (``0 < k < 1``): it is held one ulp inside instead, far below the resolution of H. A float32
-    kernel rounds k as torch's float32 sigmoid would.
+    (``0 < k < 1``): it is held one float64 ulp inside instead, far below the resolution of H.
+    A float32 kernel (the GPU's) then rounds k to float32 as torch's float32 sigmoid would, so
+    for ``|w| >~ 17`` it sees k = 0 or 1 exactly, like the torch backend in float32.
     """
     w = min(max(float(w), -700.0), 700.0)
     return min(max(1.0 / (1.0 + math.exp(-w)), math.ulp(0.0)), 1.0 - 2.0**-53)

@@ -12,6 +12,7 @@ the names of its parameters (see :class:`FusedOp`), never by position.
 """
 
 import inspect
+import types
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,6 +23,17 @@ from torch import Tensor
 # When False, modules reach the kernels through torch.ops even in eager mode (tests use this
 # to run the custom ops' autograd glue as torch.compile would).
 EAGER_FAST_PATH = True
+
+
+def _schema_type(annotation):
+    """``annotation`` as torch.library's schema inference reads it on every supported torch:
+    before 2.7 it knows ``typing.List[X]`` but not the builtin ``list[X]`` that modern code writes."""
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is list:
+        return typing.List[_schema_type(args[0])]  # noqa: UP006
+    if origin in (typing.Union, types.UnionType):
+        return typing.Union[tuple(_schema_type(a) for a in args)]  # noqa: UP007  (a Union built from a tuple)
+    return annotation
 
 
 def _is_config(annotation) -> bool:
@@ -42,10 +54,11 @@ class FlatKernel:
             if _is_config(annotation):
                 self.configs[p.name] = annotation
                 fields = typing.get_type_hints(annotation)
-                params += [inspect.Parameter(f, inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=fields[f])
+                params += [inspect.Parameter(f, inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                                             annotation=_schema_type(fields[f]))
                            for f in annotation._fields]
             else:
-                params.append(p.replace(annotation=annotation))
+                params.append(p.replace(annotation=_schema_type(annotation)))
         self.signature = inspect.Signature(params, return_annotation=hints.get("return"))
         self.kernel_signature = inspect.signature(kernel)
 

@@ -2,6 +2,11 @@
 // and the partial derivatives BPTT needs (docs/semantics.md#bptt). p.decay is LIF's tau or
 // ParametricLIF's k = 1/tau; NEURON_* ids come from snnrs/gpu/ids.py.
 
+// A neuron id without a rule here (the host checks names first): NaN, never another neuron's numbers.
+fn not_a_gpu_neuron() -> f32 {
+    return bitcast<f32>(0x7fc00000u);
+}
+
 fn charge(v: f32, x: f32) -> f32 {
     let vr = rest();
     switch p.neuron {
@@ -14,11 +19,14 @@ fn charge(v: f32, x: f32) -> f32 {
             }
             return v - (v - vr) / p.decay + x;
         }
-        default: { // NEURON_plif
+        case NEURON_plif: {
             if (flag(FLAG_decay_input)) {
                 return v + (x - (v - vr)) * p.decay;
             }
             return v - (v - vr) * p.decay + x;
+        }
+        default: {
+            return not_a_gpu_neuron();
         }
     }
 }
@@ -32,8 +40,11 @@ fn dh_dv() -> f32 {
         case NEURON_lif: {
             return 1.0 - 1.0 / p.decay;
         }
-        default: {
+        case NEURON_plif: {
             return 1.0 - p.decay;
+        }
+        default: {
+            return not_a_gpu_neuron();
         }
     }
 }
@@ -46,7 +57,10 @@ fn dh_dx() -> f32 {
     if (p.neuron == NEURON_lif) {
         return 1.0 / p.decay;
     }
-    return p.decay;
+    if (p.neuron == NEURON_plif) {
+        return p.decay;
+    }
+    return not_a_gpu_neuron();
 }
 
 // dH[t]/dk of ParametricLIF, given V[t-1] and X[t].

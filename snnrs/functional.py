@@ -24,12 +24,22 @@ def detach_net(net: nn.Module):
 
 
 def set_step_mode(net: nn.Module, step_mode: str):
-    """Sets ``step_mode`` ('s' or 'm') on every step module in ``net``."""
-    count = 0
-    for m in net.modules():
+    """Sets ``step_mode`` ('s' or 'm') on every step module in ``net``; returns how many.
+
+    As in SpikingJelly 2.0, a container that decides how its modules see time
+    (``StepModeContainer``, ``MultiStepContainer``, ``SeqToANNContainer`` and the recurrent
+    containers: classes with ``keeps_inner_step_mode = True``) gets the mode itself, but the
+    modules inside it keep theirs: a recurrent container in 'm' calls its neuron one step at a
+    time, so switching that neuron to 'm' would make it read the batch as time.
+    """
+    count, pending = 0, [net]
+    while pending:
+        m = pending.pop()
         if isinstance(m, StepModule):
             m.step_mode = step_mode
             count += 1
+        if not getattr(m, "keeps_inner_step_mode", False):
+            pending.extend(reversed(tuple(m.children())))
     return count
 
 

@@ -73,6 +73,34 @@ def test_set_step_mode_reaches_layers_and_neurons():
         layer.Linear(3, 4, step_mode="x")
 
 
+def test_set_step_mode_leaves_the_modules_inside_containers_alone():
+    """SpikingJelly 2.0's rule: a container that calls its modules step by step (or on [T·N, ...])
+    gets the mode, the modules inside keep theirs. Switching the neuron inside a recurrent
+    container to 'm' would make it read the batch axis as time: a silently wrong answer."""
+
+    def build():
+        torch.manual_seed(1)
+        return nn.Sequential(
+            layer.Linear(6, 5),
+            layer.LinearRecurrentContainer(neuron.IFNode(v_threshold=0.5), 5, 5),
+            layer.ElementWiseRecurrentContainer(neuron.LIFNode(v_threshold=0.6), lambda y, x: x + 0.5 * y),
+        )
+
+    torch.manual_seed(0)
+    x = torch.rand(7, 4, 6) * 3
+    stepwise = build()  # single-step everywhere: one call per time step defines the answer
+    expected = torch.stack([stepwise(xt) for xt in x])
+    assert 0.05 < expected.mean() < 0.95  # spikes that a wrong stepping would change (16 of 140 did)
+    net = build()
+    assert functional.set_step_mode(net, "m") == 3  # the Linear and the two containers
+    assert [net[1].sub_module.step_mode, net[2].sub_module.step_mode] == ["s", "s"]
+    torch.testing.assert_close(net(x), expected)
+    blocks = nn.Sequential(layer.MultiStepContainer(nn.Linear(4, 3), neuron.IFNode()),
+                           layer.StepModeContainer(True, nn.Linear(3, 3), neuron.LIFNode()))
+    functional.set_step_mode(blocks, "m")
+    assert [blocks[0][1].step_mode, blocks[1].step_mode, blocks[1][1].step_mode] == ["s", "m", "s"]
+
+
 def test_functional_forwards_and_first_spike():
     x = torch.randn(4, 2, 3)
     lin = nn.Linear(3, 5)

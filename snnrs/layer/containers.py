@@ -1,6 +1,10 @@
 """Containers: run a block of modules over ``[T, N, ...]`` (folded into the batch, or step by
 step), and the recurrent containers that feed a block's output back into its input
-(``docs/semantics.md#layers``)."""
+(``docs/semantics.md#layers``).
+
+Every container here decides how its modules see time, so each sets ``keeps_inner_step_mode``:
+:func:`snnrs.functional.set_step_mode` sets the container's mode but leaves the modules inside
+alone, as SpikingJelly 2.0 does."""
 
 from collections.abc import Callable
 
@@ -17,12 +21,16 @@ __all__ = ["SeqToANNContainer", "MultiStepContainer", "StepModeContainer", "Elem
 class SeqToANNContainer(nn.Sequential):
     """Runs stateless modules on ``[T, N, ...]`` by folding T into the batch (always multi-step)."""
 
+    keeps_inner_step_mode = True
+
     def forward(self, x_seq: torch.Tensor) -> torch.Tensor:
         return functional.seq_to_ann_forward(x_seq, super().forward)
 
 
 class MultiStepContainer(nn.Sequential):
     """Runs single-step modules over ``[T, N, ...]`` one step at a time (always multi-step)."""
+
+    keeps_inner_step_mode = True
 
     def forward(self, x_seq: torch.Tensor) -> torch.Tensor:
         return functional.multi_step_forward(x_seq, super().forward)
@@ -34,6 +42,8 @@ class StepModeContainer(nn.Sequential, StepModule):
     ``stateful=False``: in 'm' the block runs once on ``[T·N, ...]``; ``stateful=True``: in 'm' it
     runs step by step (modules with state see the steps in order).
     """
+
+    keeps_inner_step_mode = True
 
     def __init__(self, stateful: bool, *modules, step_mode: str = "s"):
         super().__init__(*modules)
@@ -50,6 +60,8 @@ class StepModeContainer(nn.Sequential, StepModule):
 
 class ElementWiseRecurrentContainer(MemoryModule):
     """``y[t] = sub_module(f(y[t-1], x[t]))`` with ``y[-1] = 0``; ``sub_module`` keeps the shape."""
+
+    keeps_inner_step_mode = True
 
     def __init__(self, sub_module: nn.Module, element_wise_function: Callable, step_mode: str = "s"):
         super().__init__()
@@ -71,6 +83,8 @@ class ElementWiseRecurrentContainer(MemoryModule):
 class LinearRecurrentContainer(MemoryModule):
     """``y[t] = sub_module(rc(cat(x[t], y[t-1])))`` where ``rc = Linear(in + out, in)`` and
     ``sub_module`` maps ``in_features`` to ``out_features``; ``y[-1] = 0``."""
+
+    keeps_inner_step_mode = True
 
     def __init__(self, sub_module: nn.Module, in_features: int, out_features: int, bias: bool = True,
                  step_mode: str = "s"):

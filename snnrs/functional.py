@@ -1,12 +1,14 @@
 """Whole-network helpers, as in SpikingJelly's ``activation_based.functional``."""
 
+import math
 import warnings
 from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
 
-from snnrs.base import MemoryModule, StepModule
+from snnrs.base import MemoryModule, StepModule, resolve_backend
+from snnrs.ops.host import functorch_active
 
 
 def reset_net(net: nn.Module):
@@ -50,7 +52,7 @@ def set_backend(net: nn.Module, backend: str, instance=object):
     count, skipped = 0, []
     for m in net.modules():
         if isinstance(m, instance) and hasattr(m, "supported_backends"):
-            if backend in m.supported_backends:
+            if resolve_backend(m, backend) in m.supported_backends:
                 m.backend = backend
                 count += 1
             else:
@@ -63,48 +65,195 @@ def set_backend(net: nn.Module, backend: str, instance=object):
     return count
 
 
-def _as_callable(modules) -> Callable:
+def _apply_modules(x, modules):
+    """``modules`` (a module, a callable, or a list/tuple of them run in order) applied to ``x``; a
+    tuple ``x`` is passed as separate arguments to the first (as SpikingJelly does)."""
     if isinstance(modules, (list, tuple)):
-        def chain(x):
-            for m in modules:
-                x = m(x)
-            return x
-        return chain
-    if not callable(modules):
+        args = x if isinstance(x, tuple) else (x,)
+        for m in modules:
+            x = m(*args)
+            args = (x,)
+        return x
+    # The check is for users; under torch.compile, Dynamo cannot trace the builtin callable().
+    if not torch.compiler.is_compiling() and not callable(modules):
         raise TypeError(f"expected a module, a callable or a list of them, got {type(modules).__name__}")
-    return modules
+    return modules(*x) if isinstance(x, tuple) else modules(x)
 
 
-def _check_sequence(x_seq):
-    if not isinstance(x_seq, torch.Tensor) or x_seq.dim() < 2:
-        shape = tuple(x_seq.shape) if isinstance(x_seq, torch.Tensor) else type(x_seq).__name__
-        raise ValueError(f"x_seq: expected a [T, N, ...] tensor, got {shape}")
+def _leading_steps(name: str, x_seq) -> tuple:
+    """``(T, N)`` of a ``[T, N, ...]`` tensor, or of a tuple of them (which must agree)."""
+    items = x_seq if isinstance(x_seq, tuple) else (x_seq,)
+    for item in items:
+        if not isinstance(item, torch.Tensor) or item.dim() < 2:
+            shape = tuple(item.shape) if isinstance(item, torch.Tensor) else type(item).__name__
+            raise ValueError(f"{name}: expected a [T, N, ...] tensor (or a tuple of them), got {shape}")
+    leading = items[0].shape[:2]
+    if any(item.shape[:2] != leading for item in items[1:]):
+        raise ValueError(f"{name}: the tensors must share [T, N], got {[tuple(i.shape) for i in items]}")
+    return tuple(leading)
 
 
-def seq_to_ann_forward(x_seq: torch.Tensor, stateless_module: Callable | Sequence[Callable]):
-    """Applies stateless module(s) to ``[T, N, ...]`` at once, as ``[T·N, ...]``, and restores T."""
-    _check_sequence(x_seq)
-    steps, batch = x_seq.shape[:2]
-    y = _as_callable(stateless_module)(x_seq.flatten(0, 1))
-    return y.reshape(steps, batch, *y.shape[1:])
+def seq_to_ann_forward(x_seq, stateless_module: Callable | Sequence[Callable]):
+    """Applies stateless module(s) to ``[T, N, ...]`` at once, as ``[T·N, ...]``, and restores T.
+    ``x_seq`` may be a tuple of such tensors (passed as separate arguments); a tuple output comes
+    back as a tuple."""
+    steps, batch = _leading_steps("x_seq", x_seq)
+    flat = tuple(x.flatten(0, 1) for x in x_seq) if isinstance(x_seq, tuple) else x_seq.flatten(0, 1)
+    y = _apply_modules(flat, stateless_module)
+    if isinstance(y, tuple):
+        return tuple(item.unflatten(0, (steps, batch)) for item in y)
+    return y.unflatten(0, (steps, batch))
 
 
 def multi_step_forward(x_seq: torch.Tensor, single_step_module: Callable | Sequence[Callable]):
     """Applies single-step module(s) to each step of ``[T, ...]`` in order and stacks the outputs."""
     if not isinstance(x_seq, torch.Tensor) or x_seq.dim() < 1:
         raise ValueError("x_seq: expected a [T, ...] tensor")
-    run = _as_callable(single_step_module)
-    return torch.stack([run(x_seq[t]) for t in range(x_seq.shape[0])])
+    return torch.stack([_apply_modules(x_seq[t], single_step_module) for t in range(x_seq.shape[0])])
 
 
-def first_spike_index(spikes: torch.Tensor) -> torch.Tensor:
-    """Marks each neuron's first spike: a bool tensor of the shape of ``spikes`` ``[T, ...]``,
-    True only where a neuron spikes for the first time."""
+def t_last_seq_to_ann_forward(x_seq: torch.Tensor, stateless_module: Callable | Sequence[Callable]):
+    """:func:`seq_to_ann_forward` for time-last sequences ``[N, ..., T]``."""
+    if not isinstance(x_seq, torch.Tensor) or x_seq.dim() < 2:
+        raise ValueError("x_seq: expected a [N, ..., T] tensor")
+    y = seq_to_ann_forward(x_seq.movedim(-1, 0), stateless_module)
+    return tuple(t.movedim(0, -1) for t in y) if isinstance(y, tuple) else y.movedim(0, -1)
+
+
+def t_last_multi_step_forward(x_seq: torch.Tensor, single_step_module: Callable | Sequence[Callable]):
+    """:func:`multi_step_forward` for time-last sequences ``[N, ..., T]``."""
+    if not isinstance(x_seq, torch.Tensor) or x_seq.dim() < 1:
+        raise ValueError("x_seq: expected a [..., T] tensor")
+    return multi_step_forward(x_seq.movedim(-1, 0), single_step_module).movedim(0, -1)
+
+
+def chunk_multi_step_forward(split_size: int, x_seq: torch.Tensor, multi_step_module: nn.Module) -> torch.Tensor:
+    """Runs a multi-step module over ``[T, ...]`` in chunks of ``split_size`` steps (its state carries
+    over between chunks) and concatenates the outputs: less memory at once, the same result."""
+    if isinstance(split_size, bool) or not isinstance(split_size, int) or split_size < 1:
+        raise ValueError(f"split_size: expected an integer >= 1, got {split_size!r}")
+    return torch.cat([multi_step_module(chunk) for chunk in torch.split(x_seq, split_size)], 0)
+
+
+def first_spike_index(spikes: torch.Tensor, dim: int = -1) -> torch.Tensor:
+    """Marks each neuron's first spike: a bool tensor of the shape of ``spikes``, True only where a
+    neuron spikes for the first time along ``dim``, the time dimension — the last one by default, as
+    in SpikingJelly (``[..., T]``); pass ``dim=0`` for ``[T, ...]``. For binary spikes; as in
+    SpikingJelly, graded values count by their sum (True where it first reaches exactly 1)."""
     if not isinstance(spikes, torch.Tensor) or spikes.dim() < 1:
-        raise ValueError("spikes: expected a [T, ...] tensor")
-    fired = spikes != 0
-    before = torch.cumsum(fired.to(torch.int32), dim=0) - fired.to(torch.int32)
-    return fired & (before == 0)
+        raise ValueError("spikes: expected a tensor with a time dimension")
+    # SpikingJelly's rule, which for graded spikes counts their values: nonzero where the running sum is 1.
+    return (spikes != 0) & (spikes.cumsum(dim=dim) == 1)
+
+
+def lif_charge(x: torch.Tensor, v: torch.Tensor, tau: float, decay_input: bool, v_reset: float | None) -> torch.Tensor:
+    """The LIF charge ``H`` (``docs/semantics.md#lif``) from input ``x`` and voltage ``v``, in
+    SpikingJelly 2.0's functional argument order; ``v_reset=None`` leaks towards 0."""
+    from snnrs.neuron.lif import lif_charge as charge
+    return charge(v, x, 0.0 if v_reset is None else v_reset, decay_input, tau=tau)
+
+
+def voltage_reset(v: torch.Tensor, spike: torch.Tensor, v_threshold: float, v_reset: float | None,
+                  detach_reset: bool) -> torch.Tensor:
+    """The voltage after firing (``docs/semantics.md#firing``): ``V - S·V_th`` (soft, ``v_reset=None``) or
+    ``S·V_reset + (1 - S)·V`` (hard); ``detach_reset`` stops gradients through the spike."""
+    s = spike.detach() if detach_reset else spike
+    if v_reset is None:
+        return v - s * v_threshold
+    return s * v_reset + (1.0 - s) * v
+
+
+def delay(x_seq: torch.Tensor, delay_steps: int) -> torch.Tensor:
+    """``x_seq`` ``[T, ...]`` shifted ``delay_steps`` steps later, zeros before (all zeros when the
+    delay is T or more)."""
+    if isinstance(delay_steps, bool) or not isinstance(delay_steps, int) or delay_steps < 0:
+        raise ValueError(f"delay_steps: expected an integer >= 0, got {delay_steps!r}")
+    if delay_steps == 0:
+        return x_seq
+    kept = x_seq[:max(x_seq.shape[0] - delay_steps, 0)]
+    return torch.cat((torch.zeros_like(x_seq[:min(delay_steps, x_seq.shape[0])]), kept))
+
+
+def redundant_one_hot(labels: torch.Tensor, num_classes: int, n: int) -> torch.Tensor:
+    """One-hot labels with each class repeated ``n`` times (``[..., num_classes·n]``, default float
+    dtype): targets for an output layer with ``n`` neurons per class."""
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"n: expected an integer >= 1, got {n!r}")
+    one_hot = torch.nn.functional.one_hot(labels, num_classes)
+    return one_hot.repeat_interleave(n, dim=-1).to(torch.get_default_dtype())
+
+
+def set_threshold_margin(output_layer: nn.Module, label_one_hot: torch.Tensor, eval_threshold: float = 1.0,
+                         threshold0: float = 0.9, threshold1: float = 1.1):
+    """In training, gives the output neurons per-neuron thresholds: ``threshold1`` where the label
+    is 1, ``threshold0`` elsewhere (a margin that makes the right neuron fire harder); in eval mode,
+    ``eval_threshold`` for all. Neurons with a tensor threshold run on the torch backend."""
+    if output_layer.training:
+        # In the labels' dtype when they are floating point (integer labels promote to the default dtype).
+        threshold = torch.ones_like(label_one_hot) * threshold0
+        threshold[label_one_hot == 1] = threshold1
+        output_layer.v_threshold = threshold
+    else:
+        output_layer.v_threshold = eval_threshold
+
+
+def kaiming_normal_conv_linear_weight(net: nn.Module):
+    """Re-initialises the weight of every Conv1d/2d/3d and Linear of ``net`` with Kaiming-normal
+    (``a=√5``, fan-in, leaky-ReLU gain), the way SpikingJelly's helper does."""
+    for m in net.modules():
+        if isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)):
+            nn.init.kaiming_normal_(m.weight, a=math.sqrt(5))
+
+
+def kernel_dot_product(x: torch.Tensor, y: torch.Tensor, kernel: str = "linear", *args) -> torch.Tensor:
+    """``K(x_i, y_j)`` for rows of ``x`` ``[N, D]`` and ``y`` ``[N, D]``: 'linear' ``x·y``,
+    'polynomial' ``(x·y)^d``, 'sigmoid' ``σ(α x·y)``, 'gaussian' ``exp(-|x-y|²/(2σ²))``; ``args`` is
+    d, α or σ."""
+    dot = x.mm(y.t())
+    if kernel == "linear":
+        return dot
+    if kernel == "polynomial":
+        return dot.pow(args[0])
+    if kernel == "sigmoid":
+        return torch.sigmoid(args[0] * dot)
+    if kernel == "gaussian":
+        sigma = args[0]
+        if sigma <= 0:
+            raise ValueError(f"sigma: the Gaussian kernel needs sigma > 0, got {sigma}")
+        squared = x.square().sum(1, keepdim=True) + y.square().sum(1).unsqueeze(0) - 2 * dot
+        return torch.exp(-squared / (2 * sigma * sigma))
+    raise ValueError(f"kernel: expected 'linear', 'polynomial', 'sigmoid' or 'gaussian', got {kernel!r}")
+
+
+def spike_similar_loss(spikes: torch.Tensor, labels: torch.Tensor, kernel_type: str = "linear",
+                       loss_type: str = "mse", *args) -> torch.Tensor:
+    """Pulls together the spike trains of samples sharing a label and apart the others: the loss
+    (``'mse'``, ``'l1'`` or ``'bce'``) between the kernel similarity of the flattened spike trains
+    (cosine for 'linear') and ``min(1, labels·labelsᵀ)``; ``labels`` is one-hot ``[N, C]``."""
+    flat = spikes.flatten(start_dim=1)
+    similarity = kernel_dot_product(flat, flat, kernel_type, *args)
+    if kernel_type == "linear":
+        norms = flat.norm(p=2, dim=1, keepdim=True)
+        similarity = similarity / (norms.mm(norms.t()) + 1e-8)
+    labels = labels.to(similarity.dtype)
+    target = labels.mm(labels.t()).clamp_max(1)
+    losses = {"mse": torch.nn.functional.mse_loss, "l1": torch.nn.functional.l1_loss,
+              "bce": torch.nn.functional.binary_cross_entropy}
+    if loss_type not in losses:
+        raise ValueError(f"loss_type: expected one of {sorted(losses)}, got {loss_type!r}")
+    return losses[loss_type](similarity, target)
+
+
+def temporal_efficient_training_cross_entropy(x_seq: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """TET's cross-entropy (``docs/semantics.md#tet``, without the MSE term): the mean over steps of
+    the cross-entropy of each step's output ``x_seq[t]`` ``[N, C, ...]`` with ``target``."""
+    if not isinstance(x_seq, torch.Tensor) or x_seq.dim() < 3:
+        raise ValueError("x_seq: expected [T, N, C, ...] outputs")
+    steps = x_seq.shape[0]
+    # [T, N, C, ...] -> [N, C, T, ...] with the target repeated over T: one cross_entropy call.
+    logits = x_seq.movedim(0, 2)
+    repeated = target.unsqueeze(1).expand(target.shape[0], steps, *target.shape[1:])
+    return torch.nn.functional.cross_entropy(logits, repeated)
 
 
 def fused_conv_bn_weight_bias(conv: nn.Module, bn: nn.Module):
@@ -199,4 +348,10 @@ def leaky_integrate(x_seq: torch.Tensor, decay: float, c_init: torch.Tensor = No
         raise ValueError("x_seq: expected a [T, ...] tensor with T >= 1")
     if c_init is not None and c_init.shape != x_seq.shape[1:]:
         raise ValueError(f"c_init: expected shape {tuple(x_seq.shape[1:])}, got {tuple(c_init.shape)}")
+    if functorch_active():  # vmap/grad: the same recursion in out-of-place ops
+        currents, c = [], None if c_init is None else c_init.to(x_seq)
+        for x in x_seq:
+            c = x if c is None else c * decay + x
+            currents.append(c)
+        return torch.stack(currents)
     return _LeakyIntegrate.apply(x_seq.contiguous(), None if c_init is None else c_init.to(x_seq), float(decay))

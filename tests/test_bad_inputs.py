@@ -123,7 +123,7 @@ def test_izhikevich_backward_rejects_mismatched_saved_tensors():
     (lambda: neuron.ParametricLIFNode(init_tau=1.0), "init_tau: expected init_tau > 1"),
     (lambda: neuron.IFNode(v_threshold=math.nan), "v_threshold: expected a finite number"),
     (lambda: neuron.IFNode(step_mode="x"), "step_mode: expected one of"),
-    (lambda: neuron.IFNode(backend="cupy"), "backend: expected one of"),
+    (lambda: neuron.IFNode(backend="lava"), "backend: expected one of"),
     (lambda: surrogate.ATan(alpha=math.nan), "alpha: expected a finite number"),
     (lambda: surrogate.Sigmoid(alpha=-1.0), "alpha: expected a positive number"),
     (lambda: surrogate.SuperSpike(spiking=False), "no primitive|only sg"),

@@ -26,7 +26,7 @@ STABLE_ANCHORS = [
     "notation", "neurons", "firing", "charge-rules", "if", "lif", "plif", "qif", "eif", "izhikevich", "klif", "liaf",
     "cuba-lif", "bptt", "surrogates", "psn", "masked-psn", "sliding-psn", "layers", "encoders", "events",
     "event-formats", "frames", "tonic-frames", "models", "sew-resnet", "spikformer", "losses", "tet", "tcl", "pruning",
-    "grad-r", "lats", "auto-spikformer", "f-aeb", "energy", "nir", "quantization", "stdp",
+    "grad-r", "lats", "auto-spikformer", "f-aeb", "energy", "nir", "quantization", "stdp", "simple-neurons",
 ]
 
 TEXT_SUFFIXES = {".py", ".rs", ".md", ".wgsl", ".toml", ".pyi"}

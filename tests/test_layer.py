@@ -108,7 +108,8 @@ def test_functional_forwards_and_first_spike():
     torch.testing.assert_close(functional.multi_step_forward(x, [lin, torch.relu]), torch.relu(lin(x)))
     spikes = torch.tensor([[0, 1, 0], [1, 1, 0], [1, 0, 0]], dtype=torch.float32)
     expected = torch.tensor([[False, True, False], [True, False, False], [False, False, False]])
-    assert torch.equal(functional.first_spike_index(spikes), expected)
+    assert torch.equal(functional.first_spike_index(spikes, dim=0), expected)  # [T, N]
+    assert torch.equal(functional.first_spike_index(spikes.T), expected.T)  # [N, T], SpikingJelly's default
     with pytest.raises(ValueError, match="x_seq"):
         functional.seq_to_ann_forward(torch.ones(3), lin)
 

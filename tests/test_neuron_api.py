@@ -83,8 +83,8 @@ def test_reset_net_and_helpers():
     assert functional.set_step_mode(net, "m") == 2 and net[1].step_mode == "m"
     assert functional.set_backend(net, "torch", instance=neuron.LIFNode) == 1
     assert net[1].backend == "torch" and net[3].backend == "engine"
-    with pytest.raises(ValueError, match="backend: no module supports 'cupy'"):
-        functional.set_backend(net, "cupy")
+    with pytest.raises(ValueError, match="backend: no module supports 'lava'"):
+        functional.set_backend(net, "lava")
     mixed = nn.Sequential(neuron.LIFNode(), neuron.SlidingPSN(2))
     with pytest.warns(UserWarning, match="SlidingPSN do not support 'torch'"):
         assert functional.set_backend(mixed, "torch") == 1

@@ -142,8 +142,11 @@ def test_plif_networks_follow_the_paper_notation(name):
 
 def test_plif_mnist_parameters_by_hand_and_a_training_step():
     net = models.plif_net_mnist(T=2)
-    by_hand = (1 * 128 * 9 + 2 * 128) + (128 * 128 * 9 + 2 * 128) + 128 * 7 * 7 * 2048 + 2048 * 100 + 4  # 4 PLIF w
+    # conv + BN, conv + BN, FC with bias (as SpikingJelly's MNISTNet), FC with bias, 4 PLIF w
+    by_hand = (1 * 128 * 9 + 2 * 128) + (128 * 128 * 9 + 2 * 128) + (128 * 7 * 7 * 2048 + 2048) + (2048 * 100 + 100) + 4
     assert sum(p.numel() for p in net.parameters()) == by_hand
+    without_bias = models.plif_net_mnist(T=2, linear_bias=False)
+    assert sum(p.numel() for p in without_bias.parameters()) == by_hand - 2048 - 100
     out = net(torch.rand(3, 1, 28, 28))
     assert out.shape == (3, 10) and ((out >= 0) & (out <= 1)).all()  # voted firing rates
     torch.nn.functional.mse_loss(out, torch.eye(10)[:3]).backward()

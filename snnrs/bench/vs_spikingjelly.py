@@ -11,6 +11,7 @@
 """
 
 import argparse
+import inspect
 
 import torch
 import torch.nn.functional as F
@@ -28,15 +29,23 @@ def _spikingjelly():
     return functional, layer, neuron, surrogate
 
 
+def _torch_backend(sj_class) -> dict:
+    """``backend='torch'`` where SpikingJelly's neuron takes a backend (0.0.0.0.14); 2.0 removed the
+    argument and picks its kernels by device itself (plain torch on CPU)."""
+    return {"backend": "torch"} if "backend" in inspect.signature(sj_class).parameters else {}
+
+
 def neuron_pairs(sj_neuron, sj_surrogate):
     from snnrs import neuron, surrogate
     yield "LIF", (lambda: sj_neuron.LIFNode(tau=2.0, surrogate_function=sj_surrogate.ATan(), step_mode="m",
-                                            backend="torch"),
+                                            **_torch_backend(sj_neuron.LIFNode)),
                   lambda: neuron.LIFNode(tau=2.0, surrogate_function=surrogate.ATan(), step_mode="m"))
-    yield "IF", (lambda: sj_neuron.IFNode(surrogate_function=sj_surrogate.ATan(), step_mode="m", backend="torch"),
+    yield "IF", (lambda: sj_neuron.IFNode(surrogate_function=sj_surrogate.ATan(), step_mode="m",
+                                                  **_torch_backend(sj_neuron.IFNode)),
                  lambda: neuron.IFNode(surrogate_function=surrogate.ATan(), step_mode="m"))
     yield "ParametricLIF", (lambda: sj_neuron.ParametricLIFNode(init_tau=2.0, surrogate_function=sj_surrogate.ATan(),
-                                                                step_mode="m", backend="torch"),
+                                                                step_mode="m",
+                                                                **_torch_backend(sj_neuron.ParametricLIFNode)),
                             lambda: neuron.ParametricLIFNode(init_tau=2.0, surrogate_function=surrogate.ATan(),
                                                              step_mode="m"))
 
@@ -71,7 +80,7 @@ def networks():
     sj = vgg(lambda i, o: sj_layer.Conv2d(i, o, 3, padding=1, bias=False, step_mode="m"),
              lambda o: sj_layer.BatchNorm2d(o, step_mode="m"),
              lambda: sj_neuron.LIFNode(tau=2.0, surrogate_function=sj_surrogate.ATan(), detach_reset=True,
-                                       step_mode="m", backend="torch"),
+                                       step_mode="m", **_torch_backend(sj_neuron.LIFNode)),
              lambda: sj_layer.MaxPool2d(2, step_mode="m"), lambda: sj_layer.Flatten(step_mode="m"),
              lambda i, o: sj_layer.Linear(i, o, step_mode="m"), nn.Sequential)
     ours = vgg(lambda i, o: layer.Conv2d(i, o, 3, padding=1, bias=False, step_mode="m"),
@@ -108,7 +117,7 @@ def main(argv=None):
     version = _version("spikingjelly")
     torch.manual_seed(0)
     x = torch.rand(8, args.neurons) * 1.5
-    print(f"SpikingJelly {version} (torch backend) vs snnrs (engine), torch {torch.__version__}, "
+    print(f"SpikingJelly {version} (its CPU path) vs snnrs (engine), torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads; median of {args.repeats}\n")
     print(f"| neuron, T=8, N=2^{args.neurons.bit_length() - 1}, fwd+bwd | SpikingJelly (ms) | snnrs (ms) | speed-up "
           "| max |Δ spikes| | max |Δ grad x| |")

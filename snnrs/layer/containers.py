@@ -14,7 +14,8 @@ from torch import nn
 from snnrs import functional
 from snnrs.base import MemoryModule, StepModule
 
-__all__ = ["SeqToANNContainer", "MultiStepContainer", "StepModeContainer", "ElementWiseRecurrentContainer",
+__all__ = ["SeqToANNContainer", "MultiStepContainer", "TLastSeqToANNContainer", "TLastMultiStepContainer",
+           "StepModeContainer", "ElementWiseRecurrentContainer",
            "LinearRecurrentContainer"]
 
 
@@ -36,16 +37,42 @@ class MultiStepContainer(nn.Sequential):
         return functional.multi_step_forward(x_seq, super().forward)
 
 
+class TLastSeqToANNContainer(nn.Sequential):
+    """:class:`SeqToANNContainer` for time-last sequences ``[N, ..., T]``."""
+
+    keeps_inner_step_mode = True
+
+    def forward(self, x_seq: torch.Tensor) -> torch.Tensor:
+        return functional.t_last_seq_to_ann_forward(x_seq, super().forward)
+
+
+class TLastMultiStepContainer(nn.Sequential):
+    """:class:`MultiStepContainer` for time-last sequences ``[N, ..., T]``."""
+
+    keeps_inner_step_mode = True
+
+    def forward(self, x_seq: torch.Tensor) -> torch.Tensor:
+        return functional.t_last_multi_step_forward(x_seq, super().forward)
+
+
 class StepModeContainer(nn.Sequential, StepModule):
     """Gives a block of plain torch modules a ``step_mode``.
 
     ``stateful=False``: in 'm' the block runs once on ``[T·N, ...]``; ``stateful=True``: in 'm' it
     runs step by step (modules with state see the steps in order).
+
+    Called as SpikingJelly does, ``StepModeContainer(stateful, step_mode, *modules)``, or with the
+    mode as a keyword after the modules, ``StepModeContainer(stateful, *modules, step_mode='m')``.
     """
 
     keeps_inner_step_mode = True
 
-    def __init__(self, stateful: bool, *modules, step_mode: str = "s"):
+    def __init__(self, stateful: bool, *modules, step_mode: str | None = None):
+        if modules and isinstance(modules[0], str):
+            if step_mode is not None:
+                raise TypeError("step_mode: given both positionally and as a keyword")
+            step_mode, modules = modules[0], modules[1:]
+        step_mode = "s" if step_mode is None else step_mode
         super().__init__(*modules)
         self.stateful = bool(stateful)
         self.step_mode = step_mode

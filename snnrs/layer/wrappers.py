@@ -12,7 +12,8 @@ from snnrs import functional
 from snnrs.base import StepModule
 
 __all__ = [
-    "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "Linear",
+    "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d", "Linear",
+    "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d",
     "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "GroupNorm",
     "MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d",
     "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d", "Flatten", "Upsample",
@@ -66,6 +67,39 @@ AdaptiveAvgPool2d = _step_mode_layer(nn.AdaptiveAvgPool2d)
 AdaptiveAvgPool3d = _step_mode_layer(nn.AdaptiveAvgPool3d)
 Flatten = _step_mode_layer(nn.Flatten)
 Upsample = _step_mode_layer(nn.Upsample)
+ConvTranspose3d = _step_mode_layer(nn.ConvTranspose3d)
+
+
+class _StepModeUnpool(StepModule):
+    """Mixin for max-unpooling: ``forward(x, indices, output_size=None)``; in 'm' both ``x`` and
+    ``indices`` are ``[T, N, ...]`` and fold T into the batch together."""
+
+    def forward(self, x, indices, output_size=None):
+        if self.step_mode == "s":
+            return super().forward(x, indices, output_size)
+        if indices.shape != x.shape:
+            raise ValueError(f"indices: expected the shape of x {tuple(x.shape)}, got {tuple(indices.shape)}")
+        unpool = super().forward
+        return functional.seq_to_ann_forward((x, indices), lambda values, where: unpool(values, where, output_size))
+
+    def extra_repr(self):
+        return f"{super().extra_repr()}, step_mode={self.step_mode}"
+
+
+def _unpool_layer(torch_class):
+    def __init__(self, *args, step_mode="s", **kwargs):
+        torch_class.__init__(self, *args, **kwargs)
+        self.step_mode = step_mode
+
+    doc = (f"``torch.nn.{torch_class.__name__}`` with ``step_mode`` ('m': ``x`` and ``indices`` "
+           f"``[T, N, ...]``, computed on ``[T·N, ...]``).")
+    return type(torch_class.__name__, (_StepModeUnpool, torch_class), {"__init__": __init__, "__doc__": doc,
+                                                                        "__module__": "snnrs.layer"})
+
+
+MaxUnpool1d = _unpool_layer(nn.MaxUnpool1d)
+MaxUnpool2d = _unpool_layer(nn.MaxUnpool2d)
+MaxUnpool3d = _unpool_layer(nn.MaxUnpool3d)
 
 
 def _threshold_dependent(bn_class, dims):

@@ -47,6 +47,7 @@ from snnrs.models.spiking_vgg import (
                                      spiking_vgg19,
                                      spiking_vgg19_bn,
 )
+from snnrs.models.spikingjelly import load_spikingjelly_state_dict, spikingjelly_state_dict_to_snnrs
 
 __all__ = ["SpikingCNN", "SpikingMLP", "SEWResNet", "sew_resnet", "sew_resnet18", "sew_resnet34", "sew_resnet50",
            "sew_resnet101", "sew_resnet152", "sew_resnext50_32x4d", "sew_resnext101_32x8d", "sew_wide_resnet50_2",
@@ -55,4 +56,5 @@ __all__ = ["SpikingCNN", "SpikingMLP", "SEWResNet", "sew_resnet", "sew_resnet18"
            "spiking_vgg16", "spiking_vgg16_bn", "spiking_vgg19", "spiking_vgg19_bn",
            "Spikformer", "spikformer_cifar_4_384", "spikformer_imagenet_8_384", "spikformer_imagenet_8_512",
            "spikformer_imagenet_8_768", "spikformer_dvs_2_256", "PLIFNet", "plif_net_mnist", "plif_net_nmnist",
-           "plif_net_cifar10", "plif_net_cifar10_dvs", "plif_net_dvs_gesture", "PSNCifar10Net"]
+           "plif_net_cifar10", "plif_net_cifar10_dvs", "plif_net_dvs_gesture", "PSNCifar10Net",
+           "load_spikingjelly_state_dict", "spikingjelly_state_dict_to_snnrs"]

@@ -27,11 +27,13 @@ PLIF_KWARGS = dict(init_tau=2.0, v_reset=0.0, detach_reset=True)
 class PLIFNet(nn.Module):
     """``stages``: (channels, convs) per stage, each stage ending in a 2x2 max-pool; then
     ``DP-FC{hidden}-SN-DP-FC{10·classes}-SN-vote``. Input ``[N, C, H, W]`` (repeated T times) or
-    ``[T, N, C, H, W]``."""
+    ``[T, N, C, H, W]``. The fully connected layers have biases (``linear_bias=True``), as SpikingJelly's
+    ``parametric_lif_net`` models do, so their checkpoints load (:func:`load_spikingjelly_state_dict`)."""
 
     def __init__(self, stages: Sequence[tuple[int, int]], in_channels: int, image_size: int, hidden: int,
                  num_classes: int = 10, T: int = 8, dropout: float = 0.5, voting_size: int = 10,
-                 spiking_neuron: Callable = neuron.ParametricLIFNode, return_sequence: bool = False, **neuron_kwargs):
+                 spiking_neuron: Callable = neuron.ParametricLIFNode, return_sequence: bool = False,
+                 linear_bias: bool = True, **neuron_kwargs):
         super().__init__()
         if isinstance(T, bool) or not isinstance(T, int) or T < 1:
             raise ValueError(f"T: expected a positive int, got {T!r}")
@@ -52,9 +54,9 @@ class PLIFNet(nn.Module):
         self.features = nn.Sequential(*layers)
         self.classifier = nn.Sequential(
             SeqToANNContainer(nn.Flatten()), Dropout(dropout, step_mode="m"),
-            SeqToANNContainer(nn.Linear(c * size * size, hidden, bias=False)), spiking_neuron(**kwargs),
+            SeqToANNContainer(nn.Linear(c * size * size, hidden, bias=linear_bias)), spiking_neuron(**kwargs),
             Dropout(dropout, step_mode="m"),
-            SeqToANNContainer(nn.Linear(hidden, num_classes * voting_size, bias=False)), spiking_neuron(**kwargs),
+            SeqToANNContainer(nn.Linear(hidden, num_classes * voting_size, bias=linear_bias)), spiking_neuron(**kwargs),
             VotingLayer(voting_size, step_mode="m"))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -8,7 +8,6 @@ plain loop over time with autograd — everywhere else; ``'wgpu'`` runs the WGSL
 the numbers of ``reference/neuron.py``.
 """
 
-import abc
 from collections.abc import Callable
 
 import torch
@@ -20,14 +19,19 @@ from snnrs.gpu.ids import GPU_NEURONS
 from snnrs.ops.config import NeuronConfig
 
 BACKENDS = ("torch", "engine")
+# Half-precision inputs (torch.autocast, .half()/.bfloat16() models) run the engine in float32 with
+# float32 state; the spikes (0/1, exact in any dtype) go back in the input's dtype.
+HALF_DTYPES = (torch.bfloat16, torch.float16)
 # Neurons whose charge rule the WGSL shaders implement (snnrs.gpu.ids.GPU_NEURONS) also run on the GPU.
 GPU_BACKENDS = BACKENDS + ("wgpu",)
 
 __all__ = ["BaseNode", "finite", "time_constant"]
 
 
-class BaseNode(MemoryModule, BackendModule, metaclass=abc.ABCMeta):
-    """Charge, fire, reset. Subclasses give the charge rule.
+class BaseNode(MemoryModule, BackendModule):
+    """Charge, fire, reset. Subclasses give the charge rule: ``neuronal_charge(x)`` (set ``self.v``),
+    or, as SpikingJelly 2.0 custom neurons do, ``single_step_functional_forward(inputs, states)``
+    returning ``((spike,), (v, ...))`` — either runs on the torch loop.
 
     Args:
         v_threshold: firing threshold V_th (spike when H >= V_th).
@@ -38,7 +42,8 @@ class BaseNode(MemoryModule, BackendModule, metaclass=abc.ABCMeta):
         backend: ``'engine'`` (fused Rust kernels, torch fallback) or ``'torch'``; IF, LIF and
             ParametricLIF also take ``'wgpu'`` (WGSL on the GPU, float32; the CPU engine with a
             warning when there is no adapter).
-        store_v_seq: in multi-step mode keep the post-reset voltages as ``self.v_seq``.
+        store_v_seq: keep the post-reset voltages as ``self.v_seq`` ``[T, ...]`` (multi-step: of the
+            last call; single-step: appended by each call since the last ``reset()``).
     """
 
     # The engine's name of the charge rule (a row of snnrs._engine.NEURONS), given as a class keyword:
@@ -46,8 +51,14 @@ class BaseNode(MemoryModule, BackendModule, metaclass=abc.ABCMeta):
     _engine_neuron: str | None = None
     supported_backends = BACKENDS
 
+    # True for a SpikingJelly-2.0-style subclass defining single_step_functional_forward.
+    _functional_step = False
+
     def __init_subclass__(cls, engine_neuron: str | None = None, **kwargs):
         super().__init_subclass__(**kwargs)
+        if "single_step_functional_forward" in cls.__dict__:
+            cls._functional_step = True
+            cls._engine_neuron = None  # its own dynamics: never the fused kernel of a parent class
         if engine_neuron is not None:
             cls._engine_neuron = engine_neuron
             cls.supported_backends = GPU_BACKENDS if engine_neuron in GPU_NEURONS else BACKENDS
@@ -66,7 +77,18 @@ class BaseNode(MemoryModule, BackendModule, metaclass=abc.ABCMeta):
         self.backend = backend
         self.store_v_seq = bool(store_v_seq)
         self.register_memory("v", self.vr)
-        self.register_memory("v_seq", None)
+        # Not a memory (as in SpikingJelly 2.0: a record of the last sequence, not state carried between
+        # steps), but cleared by reset() like one.
+        self.v_seq = None
+
+    def reset(self):
+        super().reset()
+        self.v_seq = None
+
+    def detach(self):
+        super().detach()
+        if isinstance(self.v_seq, torch.Tensor):
+            self.v_seq = self.v_seq.detach()
 
     @property
     def vr(self) -> float:
@@ -79,9 +101,53 @@ class BaseNode(MemoryModule, BackendModule, metaclass=abc.ABCMeta):
 
     # ---- the torch backend: one step at a time, autograd does BPTT ----
 
-    @abc.abstractmethod
     def neuronal_charge(self, x: torch.Tensor):
         """Sets ``self.v`` to H[t] from V[t-1] (``self.v``) and the input ``x``."""
+        raise NotImplementedError(f"{type(self).__name__} must define neuronal_charge(x) or "
+                                  "single_step_functional_forward(inputs, states)")
+
+    def single_step_functional_forward(self, inputs: tuple, states: tuple, **kwargs) -> tuple:
+        """SpikingJelly 2.0's functional step: ``((spike,), new_states)`` from ``inputs = (x,)`` and
+        ``states``, the values of every memory in registration order (``v`` first; Izhikevich's ``w``,
+        CUBA-LIF's ``c``), leaving the module's own state alone."""
+        if self._functional_step:
+            raise NotImplementedError(f"{type(self).__name__}.single_step_functional_forward must compute the step "
+                                      "itself")
+        names = list(self._memory_defaults)
+        if len(states) != len(names):
+            raise ValueError(f"states: expected {len(names)} values {names}, got {len(states)}")
+        saved = {name: getattr(self, name) for name in names}
+        try:
+            for name, value in zip(names, states, strict=True):
+                setattr(self, name, value)
+            spike = self._torch_step(inputs[0])
+            return (spike,), tuple(getattr(self, name) for name in names)
+        finally:
+            for name, value in saved.items():
+                setattr(self, name, value)
+
+    def _functional_torch_step(self, x: torch.Tensor) -> torch.Tensor:
+        """One step of a subclass written in SpikingJelly 2.0's functional style: every memory goes in
+        (``v`` made a tensor shaped like ``x``, the others as they are) and comes back updated."""
+        names = list(self._memory_defaults)
+        states = (self._prepare_v(x), *(getattr(self, name) for name in names[1:]))
+        outputs, new_states = self.single_step_functional_forward((x,), states)
+        if len(new_states) != len(names):
+            raise ValueError(f"{type(self).__name__}.single_step_functional_forward returned {len(new_states)} "
+                             f"states for the memories {names}")
+        for name, value in zip(names, new_states, strict=True):
+            setattr(self, name, value)
+        return outputs[0]
+
+    @staticmethod
+    def apply_hard_reset(v: torch.Tensor, spike: torch.Tensor, v_reset: float) -> torch.Tensor:
+        """``(1 - S)·V + S·V_reset`` (SpikingJelly 2.0's helper for functional-style neurons)."""
+        return (1.0 - spike) * v + spike * v_reset
+
+    @staticmethod
+    def apply_soft_reset(v: torch.Tensor, spike: torch.Tensor, v_threshold: float) -> torch.Tensor:
+        """``V - S·V_th``."""
+        return v - spike * v_threshold
 
     def neuronal_fire(self) -> torch.Tensor:
         return self.surrogate_function(self.v - self.v_threshold)
@@ -110,6 +176,8 @@ class BaseNode(MemoryModule, BackendModule, metaclass=abc.ABCMeta):
         return v.to(x) if (v.dtype != x.dtype or v.device != x.device) else v
 
     def _torch_step(self, x: torch.Tensor) -> torch.Tensor:
+        if self._functional_step:
+            return self._functional_torch_step(x)
         self.v = self._prepare_v(x)
         self.neuronal_charge(x)
         spike = self.neuronal_fire()
@@ -131,6 +199,11 @@ class BaseNode(MemoryModule, BackendModule, metaclass=abc.ABCMeta):
     def _decay_weight(self) -> torch.Tensor | None:
         return None
 
+    def _weight_for(self, x_seq: torch.Tensor) -> torch.Tensor | None:
+        """The learnable decay in the kernel's dtype (a half-precision model's runs in float32)."""
+        w = self._decay_weight()
+        return w.to(x_seq.dtype) if w is not None and w.dtype != x_seq.dtype else w
+
     def _charge_config(self) -> tuple:
         """(the neuron's engine parameters, decay_input): see ``snnrs._engine.NEURONS``."""
         return [], True
@@ -146,7 +219,9 @@ class BaseNode(MemoryModule, BackendModule, metaclass=abc.ABCMeta):
         """True when the engine (or, for backend='wgpu', the GPU kernels) can run this neuron on ``x``."""
         sg = self.surrogate_function
         return (self.backend in ("engine", "wgpu") and self._engine_neuron is not None and x.device.type == "cpu"
-                and x.dtype in ops.ENGINE_DTYPES and surrogate.is_engine_surrogate(sg) and x.dim() >= 1)
+                and (x.dtype in ops.ENGINE_DTYPES or x.dtype in HALF_DTYPES) and surrogate.is_engine_surrogate(sg)
+                and x.dim() >= 1 and not isinstance(self.v_threshold, torch.Tensor)  # set_threshold_margin's
+                and not ops.functorch_active())
 
     def _engine_steps(self, x_seq: torch.Tensor) -> torch.Tensor:
         if self.backend == "wgpu" and self._wgpu_supports(x_seq):
@@ -171,7 +246,7 @@ class BaseNode(MemoryModule, BackendModule, metaclass=abc.ABCMeta):
     def _wgpu_steps(self, x_seq: torch.Tensor) -> torch.Tensor:
         from snnrs.ops import wgsl
         spikes, v_last, _, v_seq = wgsl.wgpu_multistep_neuron(
-            x_seq, self._carried_v(x_seq[0]), self._decay_weight(), self._kernel_config(), self.store_v_seq)
+            x_seq, self._carried_v(x_seq[0]), self._weight_for(x_seq), self._kernel_config(), self.store_v_seq)
         self.v = v_last
         if self.store_v_seq:
             self.v_seq = v_seq
@@ -180,7 +255,7 @@ class BaseNode(MemoryModule, BackendModule, metaclass=abc.ABCMeta):
     def _engine_run(self, x_seq: torch.Tensor, need_h: bool = False):
         """The fused kernel over ``x_seq``; updates the state and returns ``(spikes, h_seq)``
         (h_seq is empty unless ``need_h`` or a gradient will be needed)."""
-        v_init, w = self._carried_v(x_seq[0]), self._decay_weight()
+        v_init, w = self._carried_v(x_seq[0]), self._weight_for(x_seq)
         # Inference saves nothing for backward: H and the spike bits are not written out.
         save = need_h or (torch.is_grad_enabled() and any(
             t is not None and t.requires_grad for t in (x_seq, v_init, w)))
@@ -201,17 +276,38 @@ class BaseNode(MemoryModule, BackendModule, metaclass=abc.ABCMeta):
 
     def single_step_forward(self, x: torch.Tensor) -> torch.Tensor:
         self._check_input(x)
+        stored = self.v_seq
         if self.engine_supports(x):
-            return self._engine_steps(x.unsqueeze(0))[0]
-        return self._torch_step(x)
+            spike = self._engine_in_float32(x.unsqueeze(0))[0]
+        else:
+            spike = self._torch_step(x)
+        if self.store_v_seq:
+            self._append_v_seq(stored)
+        return spike
+
+    def _append_v_seq(self, seq):
+        """Single-step mode with ``store_v_seq``: each call appends its post-reset V to ``v_seq``
+        (``[steps so far, ...]``), which starts afresh at ``reset()`` or when the shape changes."""
+        v = self.v.unsqueeze(0)
+        if (not isinstance(seq, torch.Tensor) or seq.shape[1:] != v.shape[1:] or seq.dtype != v.dtype
+                or seq.device != v.device):
+            self.v_seq = v.clone()
+        else:
+            self.v_seq = torch.cat((seq, v))
 
     def multi_step_forward(self, x_seq: torch.Tensor) -> torch.Tensor:
         self._check_input(x_seq)
         if x_seq.dim() < 1 or x_seq.shape[0] == 0:
             raise ValueError(f"x_seq: expected [T, ...] with T >= 1, got shape {tuple(x_seq.shape)}")
         if self.engine_supports(x_seq):
-            return self._engine_steps(x_seq)
+            return self._engine_in_float32(x_seq)
         return self._torch_steps(x_seq)
+
+    def _engine_in_float32(self, x_seq: torch.Tensor) -> torch.Tensor:
+        """The engine on ``x_seq``; half precision runs in float32 and comes back in its dtype."""
+        if x_seq.dtype in HALF_DTYPES:
+            return self._engine_steps(x_seq.float()).to(x_seq.dtype)
+        return self._engine_steps(x_seq)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.step_mode == "m":

@@ -47,8 +47,7 @@ class PSN(MemoryModule):
         self.bias = nn.Parameter(torch.full((T, 1), -1.0))
         self._step_mode = "m"
 
-    @property
-    def supported_step_modes(self):
+    def supported_step_mode(self):
         return ("m",)
 
     def _check(self, x_seq):
@@ -76,12 +75,13 @@ class MaskedPSN(PSN):
         band = torch.tensor([[1.0 if j <= i <= j + k - 1 else 0.0 for j in range(T)] for i in range(T)])
         self.register_buffer("mask0", band)
         self.register_buffer("_lambda_", torch.tensor(float(lambda_init)))
+        # All ones: SpikingJelly keeps it as a buffer, so its checkpoints carry it.
+        self.register_buffer("mask1", torch.ones(T, T))
         self.step_mode = step_mode
         self.register_memory("queue", [])
         self.register_memory("time_step", 0)
 
-    @property
-    def supported_step_modes(self):
+    def supported_step_mode(self):
         return ("s", "m")
 
     @property
@@ -98,7 +98,7 @@ class MaskedPSN(PSN):
         lam = self._lambda_
         if lam >= 1:
             return self.weight * self.mask0
-        return self.weight * (lam * self.mask0 + (1.0 - lam))
+        return self.weight * (lam * self.mask0 + (1.0 - lam) * self.mask1)
 
     def forward(self, x):
         if self.step_mode == "m":

@@ -12,6 +12,6 @@
 
 from snnrs.ops.config import IzhikevichConfig, NeuronConfig
 from snnrs.ops.engine import izhikevich, multistep_neuron
-from snnrs.ops.host import ENGINE_DTYPES
+from snnrs.ops.host import ENGINE_DTYPES, functorch_active
 
-__all__ = ["ENGINE_DTYPES", "IzhikevichConfig", "NeuronConfig", "izhikevich", "multistep_neuron"]
+__all__ = ["ENGINE_DTYPES", "functorch_active", "IzhikevichConfig", "NeuronConfig", "izhikevich", "multistep_neuron"]

@@ -9,6 +9,13 @@ from torch import Tensor
 ENGINE_DTYPES = (torch.float32, torch.float64)
 
 
+def functorch_active() -> bool:
+    """True inside ``torch.func`` transforms (vmap, grad, jacrev, ...). The kernels take plain
+    arrays, so callers run their torch form there: the same numbers, batched and differentiated by
+    torch itself."""
+    return torch._C._are_functorch_transforms_active()
+
+
 def check_tensor(name: str, t: Tensor, dtype=None):
     if t.device.type != "cpu":
         raise ValueError(f"{name}: the engine runs on CPU tensors, got device {t.device}")

@@ -479,76 +479,61 @@ class SquarewaveFourierSeries(_Builtin, function="squarewave_fourier_series"):
         return 4 / T_period * total
 
 
-class deterministic_pass(torch.autograd.Function):
-    """Θ(x) forward, the gradient unchanged backward (straight-through)."""
+def _straight_through_function(name: str, fire, doc: str, vmap: bool) -> type:
+    """A lowercase autograd function of one input: ``fire(x)`` forward, the gradient unchanged backward."""
 
-    generate_vmap_rule = True
-
-    @staticmethod
-    def forward(x):
-        return heaviside(x)
-
-    @staticmethod
     def setup_context(ctx, inputs, output):
         pass
 
-    @staticmethod
     def backward(ctx, grad_output):
         return grad_output
 
+    return type(name, (torch.autograd.Function,), {
+        "__doc__": doc, "__module__": __name__, "generate_vmap_rule": vmap, "forward": staticmethod(fire),
+        "setup_context": staticmethod(setup_context), "backward": staticmethod(backward)})
 
-class poisson_pass(torch.autograd.Function):
-    """A Bernoulli draw with probability x forward (float32, as SpikingJelly's), the gradient unchanged backward."""
+
+deterministic_pass = _straight_through_function(
+    "deterministic_pass", heaviside, "Θ(x) forward, the gradient unchanged backward (straight-through).", vmap=True)
+# A random draw has no batching rule torch could derive (each sample needs its own draw).
+poisson_pass = _straight_through_function(
+    "poisson_pass", lambda x: torch.bernoulli(x).float(),
+    "A Bernoulli draw with probability x forward (float32, as SpikingJelly's), the gradient unchanged backward.",
+    vmap=False)
+
+
+class _StraightThrough(SurrogateFunctionBase):
+    """A surrogate whose spikes come from ``_function`` with a straight-through gradient (sg' = 1);
+    ``spiking=False``: the identity."""
+
+    _function: type = None
+
+    def __init__(self, spiking=True):
+        super().__init__(spiking)
+
+    @classmethod
+    def spiking_function(cls, x):
+        return cls._function.apply(x)
 
     @staticmethod
-    def forward(x):
-        return torch.bernoulli(x).float()
+    def primitive_function(x):
+        return x
 
     @staticmethod
-    def setup_context(ctx, inputs, output):
-        pass
-
-    @staticmethod
-    def backward(ctx, grad_output):
+    def backward(grad_output, x, alpha=None):
         return grad_output
 
 
-class DeterministicPass(SurrogateFunctionBase):
+class DeterministicPass(_StraightThrough):
     """Θ(x) with a straight-through gradient (sg' = 1); ``spiking=False``: the identity."""
 
-    def __init__(self, spiking=True):
-        super().__init__(spiking)
-
-    @staticmethod
-    def spiking_function(x):
-        return deterministic_pass.apply(x)
-
-    @staticmethod
-    def primitive_function(x):
-        return x
-
-    @staticmethod
-    def backward(grad_output, x, alpha=None):
-        return grad_output
+    _function = deterministic_pass
 
 
-class PoissonPass(SurrogateFunctionBase):
+class PoissonPass(_StraightThrough):
     """A Bernoulli spike with probability x, straight-through gradient; ``spiking=False``: the identity."""
 
-    def __init__(self, spiking=True):
-        super().__init__(spiking)
-
-    @staticmethod
-    def spiking_function(x):
-        return poisson_pass.apply(x)
-
-    @staticmethod
-    def primitive_function(x):
-        return x
-
-    @staticmethod
-    def backward(grad_output, x, alpha=None):
-        return grad_output
+    _function = poisson_pass
 
 
 class _MultiLevelCount(torch.autograd.Function):

@@ -33,17 +33,17 @@ class _StepModeLayer(StepModule):
         return f"{super().extra_repr()}, step_mode={self.step_mode}"
 
 
-def _step_mode_layer(torch_class):
-    """A subclass of ``torch_class`` taking an extra keyword ``step_mode='s'``."""
+def _step_mode_layer(torch_class, mixin=_StepModeLayer, doc=None):
+    """A subclass of ``torch_class`` (with ``mixin``'s forward) taking an extra keyword ``step_mode='s'``."""
 
     def __init__(self, *args, step_mode="s", **kwargs):
         torch_class.__init__(self, *args, **kwargs)
         self.step_mode = step_mode
 
-    doc = (f"``torch.nn.{torch_class.__name__}`` with ``step_mode`` ('s': as torch; 'm': input "
-           f"``[T, N, ...]``, computed on ``[T·N, ...]``).")
-    return type(torch_class.__name__, (_StepModeLayer, torch_class), {"__init__": __init__, "__doc__": doc,
-                                                                       "__module__": "snnrs.layer"})
+    doc = doc or (f"``torch.nn.{torch_class.__name__}`` with ``step_mode`` ('s': as torch; 'm': input "
+                  f"``[T, N, ...]``, computed on ``[T·N, ...]``).")
+    return type(torch_class.__name__, (mixin, torch_class), {"__init__": __init__, "__doc__": doc,
+                                                              "__module__": "snnrs.layer"})
 
 
 Conv1d = _step_mode_layer(nn.Conv1d)
@@ -87,14 +87,9 @@ class _StepModeUnpool(StepModule):
 
 
 def _unpool_layer(torch_class):
-    def __init__(self, *args, step_mode="s", **kwargs):
-        torch_class.__init__(self, *args, **kwargs)
-        self.step_mode = step_mode
-
-    doc = (f"``torch.nn.{torch_class.__name__}`` with ``step_mode`` ('m': ``x`` and ``indices`` "
-           f"``[T, N, ...]``, computed on ``[T·N, ...]``).")
-    return type(torch_class.__name__, (_StepModeUnpool, torch_class), {"__init__": __init__, "__doc__": doc,
-                                                                        "__module__": "snnrs.layer"})
+    return _step_mode_layer(torch_class, _StepModeUnpool, (
+        f"``torch.nn.{torch_class.__name__}`` with ``step_mode`` ('m': ``x`` and ``indices`` ``[T, N, ...]``, "
+        "computed on ``[T·N, ...]``)."))
 
 
 MaxUnpool1d = _unpool_layer(nn.MaxUnpool1d)

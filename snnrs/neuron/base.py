@@ -25,7 +25,18 @@ HALF_DTYPES = (torch.bfloat16, torch.float16)
 # Neurons whose charge rule the WGSL shaders implement (snnrs.gpu.ids.GPU_NEURONS) also run on the GPU.
 GPU_BACKENDS = BACKENDS + ("wgpu",)
 
-__all__ = ["BaseNode", "finite", "time_constant"]
+__all__ = ["BaseNode", "finite", "time_constant", "set_firing"]
+
+
+def set_firing(node, v_threshold, v_reset, surrogate_function, detach_reset, step_mode):
+    """Checks and sets the arguments every spiking neuron shares (its firing and reset)."""
+    node.v_threshold = finite("v_threshold", v_threshold)
+    node.v_reset = None if v_reset is None else finite("v_reset", v_reset)
+    if not callable(surrogate_function):
+        raise TypeError(f"surrogate_function: expected a callable, got {type(surrogate_function).__name__}")
+    node.surrogate_function = surrogate_function
+    node.detach_reset = bool(detach_reset)
+    node.step_mode = step_mode
 
 
 class BaseNode(MemoryModule, BackendModule):
@@ -67,13 +78,7 @@ class BaseNode(MemoryModule, BackendModule):
                  surrogate_function: Callable = surrogate.Sigmoid(), detach_reset: bool = False,
                  step_mode: str = "s", backend: str = "engine", store_v_seq: bool = False):
         super().__init__()
-        self.v_threshold = finite("v_threshold", v_threshold)
-        self.v_reset = None if v_reset is None else finite("v_reset", v_reset)
-        if not callable(surrogate_function):
-            raise TypeError(f"surrogate_function: expected a callable, got {type(surrogate_function).__name__}")
-        self.surrogate_function = surrogate_function
-        self.detach_reset = bool(detach_reset)
-        self.step_mode = step_mode
+        set_firing(self, v_threshold, v_reset, surrogate_function, detach_reset, step_mode)
         self.backend = backend
         self.store_v_seq = bool(store_v_seq)
         self.register_memory("v", self.vr)

@@ -12,7 +12,8 @@ import torch
 
 from snnrs import surrogate
 from snnrs.base import MemoryModule
-from snnrs.checks import finite, time_constant
+from snnrs.checks import time_constant
+from snnrs.neuron.base import set_firing
 
 __all__ = ["SimpleBaseNode", "SimpleIFNode", "SimpleLIFNode"]
 
@@ -25,13 +26,7 @@ class SimpleBaseNode(MemoryModule):
                  surrogate_function: Callable = surrogate.Sigmoid(), detach_reset: bool = False,
                  step_mode: str = "s"):
         super().__init__()
-        self.v_threshold = finite("v_threshold", v_threshold)
-        self.v_reset = None if v_reset is None else finite("v_reset", v_reset)
-        if not callable(surrogate_function):
-            raise TypeError(f"surrogate_function: expected a callable, got {type(surrogate_function).__name__}")
-        self.surrogate_function = surrogate_function
-        self.detach_reset = bool(detach_reset)
-        self.step_mode = step_mode
+        set_firing(self, v_threshold, v_reset, surrogate_function, detach_reset, step_mode)
         self.register_memory("v", 0.0)
 
     def extra_repr(self):

@@ -60,7 +60,7 @@ def test_conv2d_stdp_equals_reference(seed, padding, stride):
 
 
 def test_stdp_sign_by_hand_and_bad_arguments():
-    # One pre spike at t=0, one post spike at t=1: pure potentiation f_pre(w)·trace_pre = w·(1 - 1/2).
+    # One pre spike at t=0, one post spike at t=1: pure potentiation f_post(w)·trace_pre = w·(1 - 1/2).
     syn = nn.Linear(1, 1, bias=False)
     nn.init.constant_(syn.weight, 2.0)
     sn = nn.Identity()
@@ -71,4 +71,4 @@ def test_stdp_sign_by_hand_and_bad_arguments():
     with pytest.raises(TypeError, match="synapse"):
         learning.STDPLearner("s", nn.ReLU(), sn, 2.0, 2.0)
     with pytest.raises(ValueError, match="tau_pre"):
-        learning.STDPLearner("s", syn, sn, 1.0, 2.0)
+        learning.STDPLearner("s", syn, sn, 0.5, 2.0)  # a trace time constant is at least one step

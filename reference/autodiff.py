@@ -102,6 +102,24 @@ def relu(a):
     return Dual(np.maximum(a.value, 0.0), a.tangent * (a.value > 0))
 
 
+def sigmoid(a):
+    """1 / (1 + e^{-a})."""
+    if not isinstance(a, Dual):
+        return 1.0 / (1.0 + np.exp(-np.asarray(a, dtype=np.float64)))
+    s = 1.0 / (1.0 + np.exp(-a.value))
+    return Dual(s, a.tangent * (s * (1.0 - s)))
+
+
+def spike_count(h, max_count, grad_min, grad_max):
+    """``round(clip(h, 0, max_count))`` (halves to even) with derivative 1 where
+    ``grad_min <= h <= grad_max``, else 0 (the multi-level spike count's straight-through rule)."""
+    value = np.round(np.clip(value_of(h), 0.0, max_count))
+    if not isinstance(h, Dual):
+        return value
+    window = (h.value >= grad_min) & (h.value <= grad_max)
+    return Dual(value, h.tangent * window)
+
+
 def _as_dual(a, directions):
     if isinstance(a, Dual):
         return a

@@ -7,11 +7,12 @@ Traces jump by the spike and decay with their time constant::
 
 and the weight change of synapse (post o, pre i), summed over the batch, is
 
-    Δw[o][i] = f_pre(w[o][i]) · trace_pre[i] · s_post[o]      (potentiation: pre before post)
-             - f_post(w[o][i]) · s_pre[i] · trace_post[o]     (depression: post before pre)
+    Δw[o][i] = f_post(w[o][i]) · trace_pre[i] · s_post[o]     (potentiation, at a post spike: pre before post)
+             - f_pre(w[o][i]) · s_pre[i] · trace_post[o]      (depression, at a pre spike: post before pre)
 
-with the traces already updated for this step. ``f_pre``/``f_post`` shape the
-dependence on the weight (identity by default, as in SpikingJelly).
+with the traces already updated for this step. ``f_post``/``f_pre`` shape the
+dependence on the weight of the change a post-/pre-synaptic spike triggers
+(identity by default), as in SpikingJelly.
 """
 
 import numpy as np
@@ -36,7 +37,7 @@ def stdp_linear_step(weight, s_pre, s_post, trace_pre, trace_post, *, tau_pre, t
         for i in range(in_features):
             ltp = sum(trace_pre[n][i] * s_post[n][o] for n in range(len(s_pre)))
             ltd = sum(s_pre[n][i] * trace_post[n][o] for n in range(len(s_pre)))
-            delta[o][i] = f_pre(weight[o][i]) * ltp - f_post(weight[o][i]) * ltd
+            delta[o][i] = f_post(weight[o][i]) * ltp - f_pre(weight[o][i]) * ltd
     return delta, trace_pre, trace_post
 
 
@@ -64,4 +65,4 @@ def stdp_conv2d_step(weight, s_pre, s_post, trace_pre, trace_post, *, tau_pre, t
                                 yy, xx = y * stride + dy, x * stride + dx
                                 ltp[o, c, dy, dx] += pre_t[n, c, yy, xx] * s_post[n, o, y, x]
                                 ltd[o, c, dy, dx] += pre_s[n, c, yy, xx] * trace_post[n, o, y, x]
-    return f_pre(weight) * ltp - f_post(weight) * ltd, trace_pre, trace_post
+    return f_post(weight) * ltp - f_pre(weight) * ltd, trace_pre, trace_post

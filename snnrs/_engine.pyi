@@ -20,6 +20,8 @@ __all__ = [
     "neuron_backward",
     "izhikevich_forward",
     "izhikevich_backward",
+    "resonate_forward",
+    "resonate_backward",
     "surrogate_derivative",
     "saved_bytes_per_neuron_step",
     "set_buffer_pool_limit",
@@ -33,6 +35,7 @@ __all__ = [
     "EVENT_FORMATS",
     "EVENT_RECORD_BYTES",
     "IZHIKEVICH_PARAMETERS",
+    "RESONATE_PARAMETERS",
 ]
 
 _F = TypeVar("_F", np.float32, np.float64)
@@ -43,6 +46,7 @@ SURROGATES: Final[list[str]]
 NEURONS: Final[list[tuple[str, list[str]]]]
 """(neuron name, its parameter names), in table order."""
 IZHIKEVICH_PARAMETERS: Final[list[str]]
+RESONATE_PARAMETERS: Final[list[str]]
 EVENT_FORMATS: Final[list[str]]
 EVENT_RECORD_BYTES: Final[int]
 
@@ -118,6 +122,41 @@ def izhikevich_backward(
     surrogate_params: Sequence[float] = ...,  # [4.0]
 ) -> tuple[NDArray[_F], NDArray[_F], NDArray[_F]]:
     """Returns (grad_x, grad_v_init, grad_w_init)."""
+
+# Resonate-and-fire: a second state u.
+
+def resonate_forward(
+    x: NDArray[_F],
+    v_init: NDArray[_F] | None = None,
+    u_init: NDArray[_F] | None = None,
+    *,
+    params: Sequence[float],
+    v_threshold: float = 1.0,
+    v_reset: float | None = ...,  # 0.0
+    store_v_seq: bool = False,
+    save_for_backward: bool = True,
+) -> tuple[
+    NDArray[_F], NDArray[_F], NDArray[_F], NDArray[_F] | None, NDArray[np.uint8] | None, NDArray[_F] | None
+]:
+    """Returns (spikes, v_last, u_last, h_seq, bits, v_seq)."""
+
+def resonate_backward(
+    grad_spikes: NDArray[_F] | None,
+    h_seq: NDArray[_F],
+    bits: NDArray[np.uint8],
+    v_init: NDArray[_F] | None = None,
+    *,
+    grad_v_seq: NDArray[_F] | None = None,
+    grad_v_last: NDArray[_F] | None = None,
+    grad_u_last: NDArray[_F] | None = None,
+    params: Sequence[float],
+    v_threshold: float = 1.0,
+    v_reset: float | None = ...,  # 0.0
+    detach_reset: bool = False,
+    surrogate: str = "Sigmoid",
+    surrogate_params: Sequence[float] = ...,  # [4.0]
+) -> tuple[NDArray[_F], NDArray[_F], NDArray[_F]]:
+    """Returns (grad_x, grad_v_init, grad_u_init)."""
 
 # Surrogates, saved memory, output-buffer pool.
 

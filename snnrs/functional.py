@@ -355,3 +355,34 @@ def leaky_integrate(x_seq: torch.Tensor, decay: float, c_init: torch.Tensor = No
             currents.append(c)
         return torch.stack(currents)
     return _LeakyIntegrate.apply(x_seq.contiguous(), None if c_init is None else c_init.to(x_seq), float(decay))
+
+
+# SpikingJelly 2.0's stateless per-neuron functions (``lif_step``, ``if_multi_step``, ``raf_step``, …) live
+# with the neurons (snnrs.neuron.stateless, snnrs.neuron.steps) and layers, which import this module; they are
+# looked up on first use so that importing snnrs.functional does not import every neuron.
+_NEURON_FUNCTIONS = {
+    "snnrs.neuron.stateless": ("if_step", "if_multi_step", "lif_step", "lif_multi_step", "plif_step",
+                               "plif_multi_step", "qif_step", "qif_multi_step", "eif_step", "eif_multi_step",
+                               "izhikevich_step", "izhikevich_multi_step", "klif_step", "cuba_lif_step", "liaf_step"),
+    "snnrs.neuron.steps": ("ternary_if_step", "ternary_lif_step", "ilif_step", "ilif_multi_step", "raf_step",
+                           "clif_step", "gated_lif_step"),
+    "snnrs.layer.normalization": ("neunorm_step",),
+    "snnrs.neuron.spikezip": ("stbif_step", "stbif_multi_step"),
+    "snnrs.neuron.psn": ("sliding_psn_step", "masked_psn_step"),
+    "snnrs.layer.stateful": ("synapse_filter_step", "delay_step"),
+    "snnrs.neuron.integrate": ("activation_aware_if_step", "activation_aware_if_multi_step"),
+    "snnrs.learning_rules": ("stdp_linear_step", "stdp_conv1d_step", "stdp_conv2d_step", "mstdp_linear_step",
+                             "mstdpet_linear_step", "mstdpet_reward_step"),
+}
+
+
+def __getattr__(name):
+    import importlib
+    for module, names in _NEURON_FUNCTIONS.items():
+        if name in names:
+            return getattr(importlib.import_module(module), name)
+    raise AttributeError(f"module 'snnrs.functional' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | {name for names in _NEURON_FUNCTIONS.values() for name in names})

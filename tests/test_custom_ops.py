@@ -110,35 +110,38 @@ def test_inference_forward_saves_nothing_and_matches_training_forward():
         torch.ops.snnrs.multistep_neuron_forward(*args, False)
 
 
-IZHIKEVICH_FORWARD = torch.ops.snnrs.izhikevich_forward.default
-IZHIKEVICH_PARAMS = [2.0, 0.8, 1.0, -0.1, 0.05, 3.0, 0.3, 0.2]
+# The two-state neurons' ops: Izhikevich (second state W) and resonate-and-fire (u).
+TWO_STATE_PARAMS = {"izhikevich": [2.0, 0.8, 1.0, -0.1, 0.05, 3.0, 0.3, 0.2], "resonate": [-0.2, 1.3, 0.8]}
 
 
-def _izhikevich_args(dtype, v_reset, store, shape=(5, 3, 4)):
+def _two_state_args(name, dtype, v_reset, store, shape=(5, 3, 4)):
     x = (torch.randn(shape, dtype=dtype) + 0.7).requires_grad_()
     v_init = torch.zeros(shape[1:], dtype=dtype).requires_grad_()
-    w_init = torch.full(shape[1:], 0.1, dtype=dtype).requires_grad_()
-    return (x, v_init, w_init, 1.0, v_reset, IZHIKEVICH_PARAMS, False, "ATan", [2.0], store)
+    state_init = torch.full(shape[1:], 0.1, dtype=dtype).requires_grad_()
+    return (x, v_init, state_init, 1.0, v_reset, TWO_STATE_PARAMS[name], False, "ATan", [2.0], store)
 
 
+@pytest.mark.parametrize("name", list(TWO_STATE_PARAMS))
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 @pytest.mark.parametrize("v_reset,store", [(0.0, True), (None, False)])
-def test_izhikevich_ops_pass_opcheck(dtype, v_reset, store):
+def test_two_state_ops_pass_opcheck(name, dtype, v_reset, store):
     torch.manual_seed(2)
-    args = _izhikevich_args(dtype, v_reset, store)
-    torch.library.opcheck(IZHIKEVICH_FORWARD, args)
-    x, v_init, w_init = (a.detach() for a in args[:3])
-    spikes, v_last, w_last, h_seq, bits, v_seq = IZHIKEVICH_FORWARD(x, v_init, w_init, *args[3:])
-    torch.library.opcheck(torch.ops.snnrs.izhikevich_backward.default, (
-        torch.randn_like(spikes), torch.randn_like(v_last), torch.randn_like(w_last),
-        torch.randn_like(h_seq) if store else None, h_seq, bits, v_init, 1.0, v_reset, IZHIKEVICH_PARAMS, False,
+    forward = getattr(torch.ops.snnrs, f"{name}_forward").default
+    args = _two_state_args(name, dtype, v_reset, store)
+    torch.library.opcheck(forward, args)
+    x, v_init, state_init = (a.detach() for a in args[:3])
+    spikes, v_last, state_last, h_seq, bits, v_seq = forward(x, v_init, state_init, *args[3:])
+    torch.library.opcheck(getattr(torch.ops.snnrs, f"{name}_backward").default, (
+        torch.randn_like(spikes), torch.randn_like(v_last), torch.randn_like(state_last),
+        torch.randn_like(h_seq) if store else None, h_seq, bits, v_init, 1.0, v_reset, TWO_STATE_PARAMS[name], False,
         "ATan", [2.0]))
 
 
-@pytest.mark.parametrize("model", ["izhikevich", "klif"])
+@pytest.mark.parametrize("model", ["izhikevich", "resonate", "klif"])
 def test_carried_state_gets_the_gradient_of_the_torch_loop(model):
-    """Two chunks with the state (V, and Izhikevich's W) carried between them: values and gradients
-    of the engine equal the torch loop's, so gradients at w_init / v_init and KLIF's k are right."""
+    """Two chunks with the state (V, and Izhikevich's W or resonate-and-fire's u) carried between them:
+    values and gradients of the engine equal the torch loop's, so gradients at the carried states and
+    KLIF's k are right."""
     torch.manual_seed(3)
     x = (torch.rand(10, 2, 6, dtype=torch.float64) * 1.5)
     results = []
@@ -147,6 +150,9 @@ def test_carried_state_gets_the_gradient_of_the_torch_loop(model):
         if model == "izhikevich":
             node = neuron.IzhikevichNode(step_mode="m", a=0.3, b=0.2, tau_w=3.0, backend=backend,
                                          surrogate_function=surrogate.ATan())
+        elif model == "resonate":
+            node = neuron.RAFNode(-0.15, 1.1, 0.9, v_threshold=0.5, step_mode="m", backend=backend,
+                                  surrogate_function=surrogate.ATan())
         else:
             node = neuron.KLIFNode(step_mode="m", backend=backend, v_reset=None).double()
             with torch.no_grad():
@@ -156,6 +162,8 @@ def test_carried_state_gets_the_gradient_of_the_torch_loop(model):
         loss = (out * torch.linspace(-1, 1, out.numel(), dtype=torch.float64).view(out.shape)).sum() + node.v.sum()
         if model == "izhikevich":
             loss = loss + (node.w * 0.7).sum()
+        if model == "resonate":
+            loss = loss + (node.u * 0.7).sum()
         loss.backward()
         results.append((out.detach(), xi.grad, node.k.grad if model == "klif" else None))
     (oe, ge, ke), (ot, gt, kt) = results
@@ -166,11 +174,12 @@ def test_carried_state_gets_the_gradient_of_the_torch_loop(model):
         torch.testing.assert_close(ke, kt, rtol=1e-9, atol=1e-10)
 
 
-def test_compiled_izhikevich_and_klif_network_trains_like_eager():
+def test_compiled_izhikevich_resonate_and_klif_network_trains_like_eager():
     def network():
         torch.manual_seed(0)
         return nn.Sequential(nn.Linear(12, 16), neuron.IzhikevichNode(step_mode="m", a=0.2, b=0.1),
-                             nn.Linear(16, 4), neuron.KLIFNode(step_mode="m"))
+                             nn.Linear(16, 8), neuron.RAFNode(v_threshold=0.4, step_mode="m"),
+                             nn.Linear(8, 4), neuron.KLIFNode(step_mode="m"))
     x, y = torch.rand(6, 8, 12) * 2, torch.rand(8, 4)
     eager_net, compiled_net = network(), network()
     loss_e, grads_e = _train_step(eager_net, eager_net, x, y)

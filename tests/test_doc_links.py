@@ -27,6 +27,7 @@ STABLE_ANCHORS = [
     "cuba-lif", "bptt", "surrogates", "psn", "masked-psn", "sliding-psn", "layers", "encoders", "events",
     "event-formats", "frames", "tonic-frames", "models", "sew-resnet", "spikformer", "losses", "tet", "tcl", "pruning",
     "grad-r", "lats", "auto-spikformer", "f-aeb", "energy", "nir", "quantization", "stdp", "simple-neurons",
+    "more-neurons", "online-training", "dsr", "mpbn", "conversion-neurons", "actor-neurons", "spiking-rnn",
 ]
 
 TEXT_SUFFIXES = {".py", ".rs", ".md", ".wgsl", ".toml", ".pyi"}

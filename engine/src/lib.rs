@@ -7,8 +7,8 @@
 //!
 //! A single-state neuron is a charge rule (`charge`) named in the registry
 //! (`neuron`), fired and reset by `firing`, and run by the time loops of
-//! `multistep` over the arrays of `io`; `izhikevich` adds a second state to
-//! the same pieces. `surrogate` holds the surrogate derivatives backward uses.
+//! `multistep` over the arrays of `io`; `izhikevich` and `resonate` add a second
+//! state to the same pieces. `surrogate` holds the surrogate derivatives backward uses.
 
 #[macro_use]
 mod cpu_features;
@@ -25,6 +25,7 @@ pub mod multistep;
 pub mod neuron;
 pub mod pool;
 pub mod real;
+pub mod resonate;
 pub mod surrogate;
 
 #[cfg(feature = "python")]

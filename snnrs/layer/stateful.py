@@ -15,7 +15,7 @@ from snnrs import functional
 from snnrs.base import MemoryModule
 from snnrs.checks import time_constant
 
-__all__ = ["Dropout", "Dropout2d", "SynapseFilter", "Delay", "VotingLayer"]
+__all__ = ["Dropout", "Dropout2d", "SynapseFilter", "Delay", "VotingLayer", "synapse_filter_step", "delay_step"]
 
 
 class Dropout(MemoryModule):
@@ -134,3 +134,19 @@ class VotingLayer(nn.Module):
         if x.shape[-1] % self.voting_size:
             raise ValueError(f"x: last dimension {x.shape[-1]} is not a multiple of voting_size {self.voting_size}")
         return x.unflatten(-1, (-1, self.voting_size)).mean(-1)
+
+
+def synapse_filter_step(x: torch.Tensor, out_i: torch.Tensor, reciprocal_tau) -> torch.Tensor:
+    """One step of the synapse filter (SpikingJelly 2.0's stateless form): ``I - (1 - X)·I/tau + X``."""
+    return out_i - (1.0 - x) * out_i * reciprocal_tau + x
+
+
+def delay_step(x: torch.Tensor, queue: tuple, delay_steps: int) -> tuple:
+    """One step of a delay line held in ``queue`` (a tuple, empty at first): ``(output, new queue)``; the
+    output is the input of ``delay_steps`` calls ago, zeros before."""
+    if isinstance(delay_steps, bool) or not isinstance(delay_steps, int) or delay_steps < 0:
+        raise ValueError(f"delay_steps: expected an int >= 0, got {delay_steps!r}")
+    queue = (*queue, x)
+    if len(queue) > delay_steps:
+        return queue[0], queue[1:]
+    return torch.zeros_like(x), queue

@@ -28,6 +28,14 @@ GPU_BACKENDS = BACKENDS + ("wgpu",)
 __all__ = ["BaseNode", "finite", "time_constant", "set_firing"]
 
 
+def state_like(value, like: torch.Tensor, default: float) -> torch.Tensor:
+    """A state for input ``like``: ``value`` when it is a tensor of the same shape (moved to its dtype
+    and device), otherwise a fresh one filled with ``default`` (first step, or a new batch shape)."""
+    if isinstance(value, torch.Tensor) and value.shape == like.shape:
+        return value if (value.dtype == like.dtype and value.device == like.device) else value.to(like)
+    return torch.full_like(like, default)
+
+
 def set_firing(node, v_threshold, v_reset, surrogate_function, detach_reset, step_mode):
     """Checks and sets the arguments every spiking neuron shares (its firing and reset)."""
     node.v_threshold = finite("v_threshold", v_threshold)
@@ -76,9 +84,13 @@ class BaseNode(MemoryModule, BackendModule):
 
     def __init__(self, v_threshold: float = 1.0, v_reset: float | None = 0.0,
                  surrogate_function: Callable = surrogate.Sigmoid(), detach_reset: bool = False,
-                 step_mode: str = "s", backend: str = "engine", store_v_seq: bool = False):
+                 step_mode: str = "s", store_v_seq: bool = False, backend: str = "engine"):
         super().__init__()
         set_firing(self, v_threshold, v_reset, surrogate_function, detach_reset, step_mode)
+        if not isinstance(store_v_seq, (bool, int)):
+            # SpikingJelly 0.0.0.0.14 put `backend` before `store_v_seq`; 2.0 (and snnrs) the other way round.
+            raise TypeError(f"store_v_seq: expected a bool, got {store_v_seq!r} (the argument order is SpikingJelly "
+                            "2.0's: ..., step_mode, store_v_seq, backend; pass backend= by name)")
         self.backend = backend
         self.store_v_seq = bool(store_v_seq)
         self.register_memory("v", self.vr)
@@ -131,11 +143,23 @@ class BaseNode(MemoryModule, BackendModule):
             for name, value in saved.items():
                 setattr(self, name, value)
 
+    def materialize_states(self, inputs: tuple, states: tuple, step_mode: str) -> tuple:
+        """SpikingJelly 2.0's hook: the memories' values made ready for a step on ``inputs`` — here ``v``
+        becomes a tensor shaped like the input step (fresh at first use or a new batch shape); a subclass
+        with more states extends it (as :class:`AdaptBaseNode` does for ``w``)."""
+        x = inputs[0][0] if step_mode == "m" else inputs[0]
+        saved = self.v
+        try:
+            self.v = states[0]
+            return (self._prepare_v(x), *states[1:])
+        finally:
+            self.v = saved
+
     def _functional_torch_step(self, x: torch.Tensor) -> torch.Tensor:
         """One step of a subclass written in SpikingJelly 2.0's functional style: every memory goes in
-        (``v`` made a tensor shaped like ``x``, the others as they are) and comes back updated."""
+        (made ready by :meth:`materialize_states`) and comes back updated."""
         names = list(self._memory_defaults)
-        states = (self._prepare_v(x), *(getattr(self, name) for name in names[1:]))
+        states = self.materialize_states((x,), tuple(getattr(self, name) for name in names), "s")
         outputs, new_states = self.single_step_functional_forward((x,), states)
         if len(new_states) != len(names):
             raise ValueError(f"{type(self).__name__}.single_step_functional_forward returned {len(new_states)} "

@@ -20,9 +20,9 @@ class CUBALIFNode(BaseNode, engine_neuron="cuba"):
 
     def __init__(self, c_decay: float = 0.5, v_decay: float = 0.75, v_threshold: float = 0.5,
                  v_reset: float | None = 0.0, surrogate_function: Callable = surrogate.Rect(),
-                 detach_reset: bool = False, step_mode: str = "s", backend: str = "engine",
-                 store_v_seq: bool = False):
-        super().__init__(v_threshold, v_reset, surrogate_function, detach_reset, step_mode, backend, store_v_seq)
+                 detach_reset: bool = False, step_mode: str = "s", store_v_seq: bool = False,
+                 backend: str = "engine"):
+        super().__init__(v_threshold, v_reset, surrogate_function, detach_reset, step_mode, store_v_seq, backend)
         self.c_decay, self.v_decay = finite("c_decay", c_decay), finite("v_decay", v_decay)
         self.register_memory("c", 0.0)
 

@@ -5,13 +5,14 @@ from collections.abc import Callable
 import torch
 
 from snnrs import ops, surrogate
-from snnrs.neuron.base import BaseNode, finite, time_constant
+from snnrs.neuron.adapt import AdaptBaseNode
+from snnrs.neuron.base import finite, time_constant
 from snnrs.ops.config import IzhikevichConfig
 
 __all__ = ["IzhikevichNode"]
 
 
-class IzhikevichNode(BaseNode, engine_neuron="izhikevich"):
+class IzhikevichNode(AdaptBaseNode, engine_neuron="izhikevich"):
     """Izhikevich neuron with recovery variable ``w`` (memory, initially ``w_rest``):
     ``H = V + (X + a0·(V - v_rest)·(V - v_c) - w)/tau``; ``w += (a·(H - v_rest) - w)/tau_w``;
     after the reset ``w += b·S``. Fused engine kernel with both states (``snnrs::izhikevich_forward``)."""
@@ -19,14 +20,11 @@ class IzhikevichNode(BaseNode, engine_neuron="izhikevich"):
     def __init__(self, tau: float = 2.0, v_c: float = 0.8, a0: float = 1.0, v_threshold: float = 1.0,
                  v_reset: float | None = 0.0, v_rest: float = -0.1, w_rest: float = 0.0, tau_w: float = 2.0,
                  a: float = 0.0, b: float = 0.0, surrogate_function: Callable = surrogate.Sigmoid(),
-                 detach_reset: bool = False, step_mode: str = "s", backend: str = "engine",
-                 store_v_seq: bool = False):
-        super().__init__(v_threshold, v_reset, surrogate_function, detach_reset, step_mode, backend, store_v_seq)
+                 detach_reset: bool = False, step_mode: str = "s", store_v_seq: bool = False,
+                 backend: str = "engine"):
+        super().__init__(v_threshold, v_reset, v_rest, w_rest, tau_w, a, b, surrogate_function, detach_reset,
+                         step_mode, store_v_seq, backend)
         self.tau, self.v_c, self.a0 = time_constant("tau", tau, above=0.0), finite("v_c", v_c), finite("a0", a0)
-        self.v_rest = finite("v_rest", v_rest)
-        self.w_rest, self.tau_w = finite("w_rest", w_rest), time_constant("tau_w", tau_w, above=0.0)
-        self.a, self.b = finite("a", a), finite("b", b)
-        self.register_memory("w", self.w_rest)
 
     def _kernel_config(self) -> IzhikevichConfig:
         name, sg_params = self.surrogate_function.engine_spec()
@@ -45,6 +43,8 @@ class IzhikevichNode(BaseNode, engine_neuron="izhikevich"):
         return spikes
 
     def _torch_step(self, x):
+        if self._functional_step:  # a subclass's own step updates w (spike increment included)
+            return super()._torch_step(x)
         if not isinstance(self.w, torch.Tensor) or self.w.shape != x.shape:
             self.w = torch.full_like(x, self.w_rest)
         spike = super()._torch_step(x)

@@ -53,9 +53,9 @@ class LIFNode(_LeakyNode):
 
     def __init__(self, tau: float = 2.0, decay_input: bool = True, v_threshold: float = 1.0,
                  v_reset: float | None = 0.0, surrogate_function: Callable = surrogate.Sigmoid(),
-                 detach_reset: bool = False, step_mode: str = "s", backend: str = "engine",
-                 store_v_seq: bool = False):
-        super().__init__(v_threshold, v_reset, surrogate_function, detach_reset, step_mode, backend, store_v_seq)
+                 detach_reset: bool = False, step_mode: str = "s", store_v_seq: bool = False,
+                 backend: str = "engine"):
+        super().__init__(v_threshold, v_reset, surrogate_function, detach_reset, step_mode, store_v_seq, backend)
         self._set_leak(tau, decay_input)
 
 
@@ -64,9 +64,9 @@ class ParametricLIFNode(BaseNode, engine_neuron="plif"):
 
     def __init__(self, init_tau: float = 2.0, decay_input: bool = True, v_threshold: float = 1.0,
                  v_reset: float | None = 0.0, surrogate_function: Callable = surrogate.Sigmoid(),
-                 detach_reset: bool = False, step_mode: str = "s", backend: str = "engine",
-                 store_v_seq: bool = False):
-        super().__init__(v_threshold, v_reset, surrogate_function, detach_reset, step_mode, backend, store_v_seq)
+                 detach_reset: bool = False, step_mode: str = "s", store_v_seq: bool = False,
+                 backend: str = "engine"):
+        super().__init__(v_threshold, v_reset, surrogate_function, detach_reset, step_mode, store_v_seq, backend)
         init_tau = time_constant("init_tau", init_tau)
         self.decay_input = bool(decay_input)
         self.w = nn.Parameter(torch.as_tensor(-math.log(init_tau - 1.0)))
@@ -95,8 +95,8 @@ class KLIFNode(_LeakyNode, engine_neuron="klif"):
     def __init__(self, scale_reset: bool = False, tau: float = 2.0, decay_input: bool = True,
                  v_threshold: float = 1.0, v_reset: float | None = 0.0,
                  surrogate_function: Callable = surrogate.Sigmoid(), detach_reset: bool = False,
-                 step_mode: str = "s", backend: str = "engine", store_v_seq: bool = False):
-        super().__init__(v_threshold, v_reset, surrogate_function, detach_reset, step_mode, backend, store_v_seq)
+                 step_mode: str = "s", store_v_seq: bool = False, backend: str = "engine"):
+        super().__init__(v_threshold, v_reset, surrogate_function, detach_reset, step_mode, store_v_seq, backend)
         self.scale_reset = bool(scale_reset)
         self._set_leak(tau, decay_input)
         self.k = nn.Parameter(torch.tensor(1.0))
@@ -131,8 +131,8 @@ class LIAFNode(_LeakyNode):
     def __init__(self, act: Callable, threshold_related: bool, tau: float = 2.0, decay_input: bool = True,
                  v_threshold: float = 1.0, v_reset: float | None = 0.0,
                  surrogate_function: Callable = surrogate.Sigmoid(), detach_reset: bool = False,
-                 step_mode: str = "s", backend: str = "engine", store_v_seq: bool = False):
-        super().__init__(v_threshold, v_reset, surrogate_function, detach_reset, step_mode, backend, store_v_seq)
+                 step_mode: str = "s", store_v_seq: bool = False, backend: str = "engine"):
+        super().__init__(v_threshold, v_reset, surrogate_function, detach_reset, step_mode, store_v_seq, backend)
         if not callable(act):
             raise TypeError(f"act: expected a callable, got {type(act).__name__}")
         self.act = act
@@ -146,6 +146,8 @@ class LIAFNode(_LeakyNode):
         return self._output(self._engine_run(x_seq, need_h=True)[1])
 
     def _torch_step(self, x):
+        if self._functional_step:  # a subclass's own step decides the output
+            return super()._torch_step(x)
         self.v = self._prepare_v(x)
         self.neuronal_charge(x)
         out = self._output(self.v)

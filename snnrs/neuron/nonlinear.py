@@ -16,8 +16,8 @@ class QIFNode(BaseNode, engine_neuron="qif"):
     def __init__(self, tau: float = 2.0, v_c: float = 0.8, a0: float = 1.0, v_threshold: float = 1.0,
                  v_rest: float = 0.0, v_reset: float | None = -0.1,
                  surrogate_function: Callable = surrogate.Sigmoid(), detach_reset: bool = False,
-                 step_mode: str = "s", backend: str = "engine", store_v_seq: bool = False):
-        super().__init__(v_threshold, v_reset, surrogate_function, detach_reset, step_mode, backend, store_v_seq)
+                 step_mode: str = "s", store_v_seq: bool = False, backend: str = "engine"):
+        super().__init__(v_threshold, v_reset, surrogate_function, detach_reset, step_mode, store_v_seq, backend)
         self.tau, self.v_c, self.a0 = time_constant("tau", tau), finite("v_c", v_c), finite("a0", a0)
         self.v_rest = finite("v_rest", v_rest)
 
@@ -36,8 +36,8 @@ class EIFNode(BaseNode, engine_neuron="eif"):
     def __init__(self, tau: float = 2.0, delta_T: float = 1.0, theta_rh: float = 0.8, v_threshold: float = 1.0,
                  v_rest: float = 0.0, v_reset: float | None = -0.1,
                  surrogate_function: Callable = surrogate.Sigmoid(), detach_reset: bool = False,
-                 step_mode: str = "s", backend: str = "engine", store_v_seq: bool = False):
-        super().__init__(v_threshold, v_reset, surrogate_function, detach_reset, step_mode, backend, store_v_seq)
+                 step_mode: str = "s", store_v_seq: bool = False, backend: str = "engine"):
+        super().__init__(v_threshold, v_reset, surrogate_function, detach_reset, step_mode, store_v_seq, backend)
         self.tau, self.theta_rh = time_constant("tau", tau), finite("theta_rh", theta_rh)
         self.delta_T = time_constant("delta_T", delta_T, above=0.0)
         self.v_rest = finite("v_rest", v_rest)

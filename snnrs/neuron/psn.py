@@ -16,7 +16,7 @@ from torch import nn
 from snnrs import surrogate
 from snnrs.base import BackendModule, MemoryModule
 
-__all__ = ["PSN", "MaskedPSN", "SlidingPSN", "masked_psn_lambda"]
+__all__ = ["PSN", "MaskedPSN", "SlidingPSN", "masked_psn_lambda", "sliding_psn_step", "masked_psn_step"]
 
 
 def _positive_int(name, value):
@@ -164,3 +164,24 @@ class SlidingPSN(MemoryModule, BackendModule):
             padded = F.pad(flat.t().unsqueeze(1), (self.k - 1, 0))  # [N, 1, T + k - 1]
             h = F.conv1d(padded, weight.view(1, 1, -1)).squeeze(1).t() + bias
         return self.surrogate_function(h).view(x.shape)
+
+
+def sliding_psn_step(x: torch.Tensor, queue: tuple, weight: torch.Tensor, bias: torch.Tensor,
+                     surrogate_function: Callable) -> tuple:
+    """One step of the sliding PSN (SpikingJelly 2.0's stateless form): the last ``k = weight.numel()`` inputs
+    (``queue``, flattened, oldest first; empty at first) weighted by the last entries of ``weight``, plus
+    ``bias``, fired. Returns ``(spike, new queue)``."""
+    k = weight.numel()
+    queue = (*queue, x.flatten())[-k:]
+    h = (weight[k - len(queue):].unsqueeze(-1) * torch.stack(queue)).sum(0)
+    return surrogate_function(h + bias).view(x.shape), queue
+
+
+def masked_psn_step(x: torch.Tensor, time_step: int, queue: tuple, masked_weight: torch.Tensor, bias: torch.Tensor,
+                    k: int, surrogate_function: Callable) -> tuple:
+    """One step of the masked PSN at step ``time_step``: row ``time_step`` of the (masked) ``[T, T]`` weight over
+    the last ``k`` inputs, plus ``bias[time_step]``. Returns ``(spike, time_step + 1, new queue)``."""
+    queue = (*queue, x.flatten())[-k:]
+    row = masked_weight[time_step, time_step + 1 - len(queue):time_step + 1]
+    h = (row.unsqueeze(-1) * torch.stack(queue)).sum(0)
+    return surrogate_function(h + bias[time_step]).view(x.shape), time_step + 1, queue

@@ -22,9 +22,10 @@ class NeuronConfig(NamedTuple):
     surrogate_params: list[float]
 
 
-class IzhikevichConfig(NamedTuple):
-    """The Izhikevich neuron (``docs/semantics.md#izhikevich``); ``params`` as
-    ``snnrs._engine.IZHIKEVICH_PARAMETERS``."""
+class TwoStateConfig(NamedTuple):
+    """A neuron with a second state beside V — Izhikevich's recovery W (``docs/semantics.md#izhikevich``;
+    ``params`` as ``snnrs._engine.IZHIKEVICH_PARAMETERS``) or resonate-and-fire's u
+    (``docs/semantics.md#more-neurons``; ``RESONATE_PARAMETERS``)."""
 
     v_threshold: float
     v_reset: float | None
@@ -32,3 +33,6 @@ class IzhikevichConfig(NamedTuple):
     detach_reset: bool
     surrogate: str
     surrogate_params: list[float]
+
+
+IzhikevichConfig = TwoStateConfig

@@ -2,8 +2,9 @@
 
 - ``torch.ops.snnrs.multistep_neuron_forward`` / ``_backward``: every single-state neuron of
   the engine (``snnrs._engine.NEURONS``); :func:`multistep_neuron` calls it with autograd.
-- ``torch.ops.snnrs.izhikevich_forward`` / ``_backward``: the two-state Izhikevich neuron;
-  :func:`izhikevich` calls it with autograd.
+- ``torch.ops.snnrs.izhikevich_forward`` / ``_backward`` and ``torch.ops.snnrs.resonate_forward`` /
+  ``_backward``: the two-state neurons (Izhikevich, resonate-and-fire); :func:`izhikevich` and
+  :func:`resonate` call them with autograd.
 
 Tensors are ``[T, *shape]``; the kernels see them flattened to ``[T, N]``. Backward is the
 exact BPTT of ``docs/semantics.md#bptt``.
@@ -15,7 +16,7 @@ from torch import Tensor
 
 from snnrs import _engine
 from snnrs.ops import host, learnable
-from snnrs.ops.config import IzhikevichConfig, NeuronConfig
+from snnrs.ops.config import NeuronConfig, TwoStateConfig
 from snnrs.ops.registration import FusedOp
 
 
@@ -91,56 +92,62 @@ multistep_neuron = FusedOp(
 )
 
 
-def _izhikevich_forward(x: Tensor, v_init: Tensor | None, w_init: Tensor | None, config: IzhikevichConfig,
-                        store_v_seq: bool, save_for_backward: bool = True
-                        ) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]:
-    """Returns ``(spikes, v_last, w_last, h_seq, bits, v_seq)``; empty h_seq/bits in inference,
-    empty v_seq unless stored."""
-    host.check_sequence(x)
-    host.check_state("v_init", v_init, x)
-    host.check_state("w_init", w_init, x)
-    spikes, v_last, w_last, h_seq, bits, v_seq = _engine.izhikevich_forward(
-        host.steps(x, x.shape[0]), host.state(v_init), host.state(w_init), params=list(config.params),
-        v_threshold=config.v_threshold, v_reset=config.v_reset, store_v_seq=store_v_seq,
-        save_for_backward=save_for_backward)
-    return (host.tensor(spikes, x.shape), host.tensor(v_last, x.shape[1:]), host.tensor(w_last, x.shape[1:]),
-            host.saved_or_empty(h_seq, x.shape, x, save_for_backward),
-            host.saved_or_empty(bits, None, x, save_for_backward, torch.uint8),
-            host.saved_or_empty(v_seq, x.shape, x, store_v_seq))
+def _two_state_op(name: str, state: str) -> FusedOp:
+    """The fused op of a two-state neuron whose engine functions are ``<name>_forward`` /
+    ``<name>_backward``, its second state called ``state`` (``w``, ``u``): the same arrays as
+    Izhikevich's, the second state's initial value in and last value out, and its gradients."""
+    engine_forward, engine_backward = getattr(_engine, f"{name}_forward"), getattr(_engine, f"{name}_backward")
+
+    def forward(x: Tensor, v_init: Tensor | None, state_init: Tensor | None, config: TwoStateConfig,
+                store_v_seq: bool, save_for_backward: bool = True
+                ) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]:
+        """Returns ``(spikes, v_last, state_last, h_seq, bits, v_seq)``; empty h_seq/bits in inference,
+        empty v_seq unless stored."""
+        host.check_sequence(x)
+        host.check_state("v_init", v_init, x)
+        host.check_state(f"{state}_init", state_init, x)
+        spikes, v_last, state_last, h_seq, bits, v_seq = engine_forward(
+            host.steps(x, x.shape[0]), host.state(v_init), host.state(state_init), params=list(config.params),
+            v_threshold=config.v_threshold, v_reset=config.v_reset, store_v_seq=store_v_seq,
+            save_for_backward=save_for_backward)
+        return (host.tensor(spikes, x.shape), host.tensor(v_last, x.shape[1:]), host.tensor(state_last, x.shape[1:]),
+                host.saved_or_empty(h_seq, x.shape, x, save_for_backward),
+                host.saved_or_empty(bits, None, x, save_for_backward, torch.uint8),
+                host.saved_or_empty(v_seq, x.shape, x, store_v_seq))
+
+    def forward_fake(x: Tensor, v_init: Tensor | None, state_init: Tensor | None, config: TwoStateConfig,
+                     store_v_seq: bool, save_for_backward: bool = True):
+        shape = x.shape[1:]
+        return (x.new_empty(x.shape), x.new_empty(shape), x.new_empty(shape)) + _saved_fakes(
+            x, save_for_backward, store_v_seq)
+
+    def backward(grad_spikes: Tensor | None, grad_v_last: Tensor | None, grad_state_last: Tensor | None,
+                 grad_v_seq: Tensor | None, h_seq: Tensor, bits: Tensor, v_init: Tensor | None,
+                 config: TwoStateConfig) -> tuple[Tensor, Tensor, Tensor]:
+        """Exact BPTT: ``(grad_x, grad_v_init, grad_state_init)``."""
+        host.check_tensor("h_seq", h_seq)
+        count, shape = h_seq.shape[0], h_seq.shape[1:]
+        grad_x, grad_v_init, grad_state_init = engine_backward(
+            host.steps(grad_spikes, count), host.steps(h_seq, count), bits.detach().contiguous().numpy(),
+            host.state(v_init), grad_v_seq=host.steps(grad_v_seq, count), grad_v_last=host.state(grad_v_last),
+            params=list(config.params), v_threshold=config.v_threshold, v_reset=config.v_reset,
+            detach_reset=config.detach_reset, surrogate=config.surrogate,
+            surrogate_params=list(config.surrogate_params), **{f"grad_{state}_last": host.state(grad_state_last)})
+        return host.tensor(grad_x, h_seq.shape), host.tensor(grad_v_init, shape), host.tensor(grad_state_init, shape)
+
+    def backward_fake(grad_spikes, grad_v_last, grad_state_last, grad_v_seq, h_seq, bits, v_init,
+                      config: TwoStateConfig):
+        return h_seq.new_empty(h_seq.shape), h_seq.new_empty(h_seq.shape[1:]), h_seq.new_empty(h_seq.shape[1:])
+
+    return FusedOp(
+        name, forward, forward_fake, backward, backward_fake,
+        outputs=("spikes", "v_last", "state_last", "h_seq", "bits", "v_seq"),
+        saved=("h_seq", "bits", "v_init"),
+        gradients=("x", "v_init", "state_init"),
+        non_differentiable=("h_seq", "bits"),
+        gradient_when={"v_seq": "store_v_seq"},
+    )
 
 
-def _izhikevich_forward_fake(x: Tensor, v_init: Tensor | None, w_init: Tensor | None,
-                             config: IzhikevichConfig, store_v_seq: bool, save_for_backward: bool = True):
-    state = x.shape[1:]
-    return (x.new_empty(x.shape), x.new_empty(state), x.new_empty(state)) + _saved_fakes(
-        x, save_for_backward, store_v_seq)
-
-
-def _izhikevich_backward(grad_spikes: Tensor | None, grad_v_last: Tensor | None,
-                         grad_w_last: Tensor | None, grad_v_seq: Tensor | None, h_seq: Tensor, bits: Tensor,
-                         v_init: Tensor | None, config: IzhikevichConfig) -> tuple[Tensor, Tensor, Tensor]:
-    """Exact BPTT: ``(grad_x, grad_v_init, grad_w_init)``."""
-    host.check_tensor("h_seq", h_seq)
-    count, state = h_seq.shape[0], h_seq.shape[1:]
-    grad_x, grad_v_init, grad_w_init = _engine.izhikevich_backward(
-        host.steps(grad_spikes, count), host.steps(h_seq, count), bits.detach().contiguous().numpy(),
-        host.state(v_init), grad_v_seq=host.steps(grad_v_seq, count), grad_v_last=host.state(grad_v_last),
-        grad_w_last=host.state(grad_w_last), params=list(config.params), v_threshold=config.v_threshold,
-        v_reset=config.v_reset, detach_reset=config.detach_reset, surrogate=config.surrogate,
-        surrogate_params=list(config.surrogate_params))
-    return host.tensor(grad_x, h_seq.shape), host.tensor(grad_v_init, state), host.tensor(grad_w_init, state)
-
-
-def _izhikevich_backward_fake(grad_spikes, grad_v_last, grad_w_last, grad_v_seq, h_seq, bits, v_init,
-                              config: IzhikevichConfig):
-    return h_seq.new_empty(h_seq.shape), h_seq.new_empty(h_seq.shape[1:]), h_seq.new_empty(h_seq.shape[1:])
-
-
-izhikevich = FusedOp(
-    "izhikevich", _izhikevich_forward, _izhikevich_forward_fake, _izhikevich_backward, _izhikevich_backward_fake,
-    outputs=("spikes", "v_last", "w_last", "h_seq", "bits", "v_seq"),
-    saved=("h_seq", "bits", "v_init"),
-    gradients=("x", "v_init", "w_init"),
-    non_differentiable=("h_seq", "bits"),
-    gradient_when={"v_seq": "store_v_seq"},
-)
+izhikevich = _two_state_op("izhikevich", "w")
+resonate = _two_state_op("resonate", "u")

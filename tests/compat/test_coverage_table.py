@@ -13,7 +13,7 @@ import pytest
 from tests.compat.sj_sources import source_path, spikingjelly
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "spikingjelly.md"
-MODULES = ["neuron", "layer", "functional", "surrogate", "encoding", "monitor", "base", "learning"]
+MODULES = ["neuron", "layer", "functional", "surrogate", "encoding", "monitor", "base", "learning", "rnn"]
 SNNRS_MODULE = {"model": "models"}
 
 

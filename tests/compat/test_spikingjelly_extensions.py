@@ -17,7 +17,7 @@ from tests.compat.sj_sources import rewrite_imports, spikingjelly
 
 USER_CODE = '''
 import torch
-from spikingjelly.activation_based import neuron, surrogate
+from spikingjelly.activation_based import functional, neuron, surrogate
 
 
 class MySigmoid(surrogate.SurrogateFunctionBase):
@@ -100,6 +100,23 @@ class AdaptiveThresholdNode(neuron.BaseNode):
         spike = self.surrogate_function(h - self.v_threshold - a)
         a = a * 0.8 + self.beta * spike
         return (spike,), (self.apply_soft_reset(h, spike, self.v_threshold), a)
+
+
+class NoisyInputLIFNode(neuron.LIFNode):
+    # SpikingJelly 2.0's own OTTT/SLTT neurons are built this way: a step function of `functional`.
+    def single_step_functional_forward(self, inputs, states, **kwargs):
+        x = inputs[0] * 0.9 + 0.1 * inputs[0].roll(1, -1)
+        spike, v = functional.lif_step(x, states[0], self.tau, self.decay_input, self.v_threshold, self.v_reset,
+                                       self.surrogate_function, self.detach_reset)
+        return (spike,), (v, *states[1:])
+
+
+class BurstingIzhikevichNode(neuron.IzhikevichNode):
+    def single_step_functional_forward(self, inputs, states, **kwargs):
+        spike, v, w = functional.izhikevich_step(inputs[0], states[0], states[1], self.tau, self.a0, self.v_rest,
+                                                 self.v_c, self.tau_w, self.a, self.b, self.v_threshold, self.v_reset,
+                                                 self.surrogate_function, self.detach_reset)
+        return (spike,), (v, w)
 '''
 
 
@@ -119,7 +136,25 @@ NEURONS = {
     "LeakyFunctionalNode": lambda ns: ns.LeakyFunctionalNode(tau=3.0, surrogate_function=ns.Triangle(gamma=2.0)),
     "PLIF with Triangle": lambda ns: ns.neuron.ParametricLIFNode(surrogate_function=ns.Triangle(gamma=0.5)),
     "AdaptiveThresholdNode (two states)": lambda ns: ns.AdaptiveThresholdNode(surrogate_function=ns.MySigmoid()),
+    "NoisyInputLIFNode (functional.lif_step)": lambda ns: ns.NoisyInputLIFNode(tau=2.5, v_reset=None),
+    "BurstingIzhikevichNode (functional.izhikevich_step)": lambda ns: ns.BurstingIzhikevichNode(a=0.3, b=0.1),
 }
+
+
+# SpikingJelly 2.0 runs a LIFNode subclass that overrides only single_step_functional_forward with LIFNode's own
+# fused multi-step function in 'm' mode — the override is skipped (its LIFNode.multi_step_forward checks for an
+# override but then calls the inherited multi_step_functional_forward). snnrs runs the override in both modes,
+# so 'm' equals SpikingJelly's 's'; the test states the difference.
+SJ_SKIPS_OVERRIDE_IN_MULTI_STEP = {"NoisyInputLIFNode (functional.lif_step)"}
+
+
+def _run_custom(ns, name, step_mode, x):
+    node = NEURONS[name](ns).double()
+    node.step_mode = step_mode
+    xi = x.clone().requires_grad_(True)
+    y = node(xi) if step_mode == "m" else torch.stack([node(xt) for xt in xi])
+    (y * torch.linspace(-1, 1, y.numel(), dtype=torch.float64).reshape(y.shape)).sum().backward()
+    return y.detach(), xi.grad, [p.grad for p in node.parameters()]
 
 
 @pytest.mark.parametrize("step_mode", ["s", "m"])
@@ -127,15 +162,13 @@ NEURONS = {
 def test_custom_surrogates_and_neurons_give_spikingjelly_numbers(name, step_mode):
     theirs, ours = _namespaces()
     x = torch.rand(6, 3, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(3)) * 2 - 0.4
-    results = []
-    for ns in (theirs, ours):
-        node = NEURONS[name](ns).double()
-        node.step_mode = step_mode
-        xi = x.clone().requires_grad_(True)
-        y = node(xi) if step_mode == "m" else torch.stack([node(xt) for xt in xi])
-        (y * torch.linspace(-1, 1, y.numel(), dtype=torch.float64).reshape(y.shape)).sum().backward()
-        results.append((y.detach(), xi.grad, [p.grad for p in node.parameters()]))
-    (y_sj, g_sj, p_sj), (y_us, g_us, p_us) = results
+    reference_mode = step_mode
+    if step_mode == "m" and name in SJ_SKIPS_OVERRIDE_IN_MULTI_STEP:
+        reference_mode = "s"
+        sj_multi, sj_single = _run_custom(theirs, name, "m", x), _run_custom(theirs, name, "s", x)
+        assert (sj_multi[1] - sj_single[1]).abs().max() > 1e-3, "SpikingJelly's multi-step now runs the override"
+    y_sj, g_sj, p_sj = _run_custom(theirs, name, reference_mode, x)
+    y_us, g_us, p_us = _run_custom(ours, name, step_mode, x)
     assert y_sj.sum() > 0 and g_sj.abs().sum() > 0  # the case exercises firing and the surrogate
     torch.testing.assert_close(y_us, y_sj, rtol=0, atol=0)
     torch.testing.assert_close(g_us, g_sj, rtol=1e-12, atol=1e-12)

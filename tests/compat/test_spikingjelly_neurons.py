@@ -20,12 +20,23 @@ ARGS = {
     "LIFNode": dict(tau=3.0, decay_input=False, v_reset=None),
     "ParametricLIFNode": dict(init_tau=3.0),
     "KLIFNode": dict(tau=2.5, v_reset=None),
+    "TernaryLIFNode": dict(tau=2.5, v_reset=None),
+    "GatedLIFNode": dict(T=8),
+    "DSRIFNode": dict(T=8, v_threshold=0.9),  # rates on both sides of the threshold: both gradients
+    "DSRLIFNode": dict(T=8, v_threshold=0.3, delta_t=0.5),
+    "RAFNode": dict(b=-0.1, omega=0.8, v_threshold=0.6),
 }
 NEURONS = ["IFNode", "LIFNode", "ParametricLIFNode", "QIFNode", "EIFNode", "IzhikevichNode", "KLIFNode", "LIAFNode",
            "CUBALIFNode", "PSN", "MaskedPSN", "SlidingPSN", "SimpleIFNode", "SimpleLIFNode", "NonSpikingIFNode",
-           "NonSpikingLIFNode"]
-MULTI_STEP_ONLY = {"PSN", "NonSpikingIFNode", "NonSpikingLIFNode"}
+           "NonSpikingLIFNode", "TernaryIFNode", "TernaryLIFNode", "ILIFNode", "RAFNode", "ComplementaryLIFNode",
+           "GatedLIFNode", "HalfThresholdIFNode", "DSRIFNode", "DSRLIFNode"]
+INPUT_RANGE = {"TernaryIFNode": (-2.5, 2.5), "TernaryLIFNode": (-3.0, 3.0), "ILIFNode": (-0.5, 3.5)}
+MULTI_STEP_ONLY = {"PSN", "NonSpikingIFNode", "NonSpikingLIFNode", "GatedLIFNode", "DSRIFNode", "DSRLIFNode"}
+ONLINE = ["OTTTLIFNode", "SLTTLIFNode"]  # single-step, [spike, trace]: tests/compat/test_spikingjelly_online.py
 SJ_MULTI_STEP_BUG = {"LIAFNode"}
+# SpikingJelly 2.0's DSR neurons cast their spikes to float32 whatever the input dtype (and so carry a
+# float32-rounded threshold into a float64 voltage); compared in float32, where both compute alike.
+SJ_FLOAT32_OUTPUT = {"DSRIFNode", "DSRLIFNode"}
 
 
 def _cases():
@@ -66,9 +77,17 @@ def _pair(name, mode, backend):
 @pytest.mark.parametrize(("name", "mode", "backend"), list(_cases()))
 def test_neuron_gives_spikingjelly_numbers(name, mode, backend):
     theirs, mine = _pair(name, mode, backend)
-    x = torch.rand(8, 3, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(0)) * 2.5 - 0.3
+    low, high = INPUT_RANGE.get(name, (-0.3, 2.2))
+    x = torch.rand(8, 3, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(0)) * (high - low) + low
+    if name in SJ_FLOAT32_OUTPUT:
+        theirs.float(), mine.float()
+        x = x.float()
     (y_sj, g_sj, p_sj), (y_us, g_us, p_us) = _run(theirs, x, mode), _run(mine, x, mode)
     assert y_sj.abs().sum() > 0 and g_sj.abs().sum() > 0
+    if name.startswith("Ternary"):
+        assert (y_sj < 0).any() and (y_sj > 0).any(), "both signs of spike are compared"
+    if name == "ILIFNode":
+        assert (y_sj > 1).any(), "counts above one are compared"
     torch.testing.assert_close(y_us, y_sj, rtol=0, atol=0)
     torch.testing.assert_close(g_us, g_sj, rtol=1e-12, atol=1e-12)
     for a, b in zip(p_us, p_sj, strict=True):
@@ -104,3 +123,35 @@ def test_liaf_multi_step_gives_its_analog_output_where_spikingjelly_2_0_returns_
     assert set(sj_multi.unique().tolist()) <= {0.0, 1.0}  # spikes: SpikingJelly's bug
     assert not set(sj_single.unique().tolist()) <= {0.0, 1.0}  # analog, as defined
     torch.testing.assert_close(ours_multi, sj_single, rtol=0, atol=1e-15)
+
+
+@pytest.mark.parametrize("name", NEURONS + ONLINE)
+def test_constructor_arguments_come_in_spikingjelly_2_0s_order(name):
+    """SpikingJelly's own subclasses (and users') pass arguments by position — OTTTLIFNode hands
+    ``store_v_seq`` to LIFNode eighth — so SpikingJelly 2.0's parameters must be a prefix of ours, in order
+    (snnrs's extra ``backend`` comes after them)."""
+    import inspect
+    sj = spikingjelly()
+    def named(cls):  # up to a *args / **kwargs (LIAFNode hands those to LIFNode)
+        names = []
+        for p in list(inspect.signature(cls.__init__).parameters.values())[1:]:
+            if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+                break
+            names.append(p.name)
+        return names
+    theirs, mine = named(getattr(sj.neuron, name)), named(getattr(ours, name))
+    assert mine[:len(theirs)] == theirs, f"SpikingJelly: {theirs}; snnrs: {mine}"
+
+
+def test_store_v_seq_in_backends_place_is_a_clear_error():
+    with pytest.raises(TypeError, match="store_v_seq"):
+        ours.LIFNode(2.0, True, 1.0, 0.0, ours.LIFNode().surrogate_function, False, "m", "torch")
+
+
+@pytest.mark.parametrize("name", sorted(SJ_FLOAT32_OUTPUT))
+def test_dsr_keeps_the_input_dtype_where_spikingjelly_2_0_returns_float32(name):
+    theirs, mine = _pair(name, "m", "torch")
+    x = torch.rand(8, 3, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(0)) * 2
+    with torch.no_grad():
+        assert theirs(x).dtype == torch.float32
+        assert mine(x).dtype == torch.float64

@@ -5,13 +5,14 @@ and gradients to 1e-5 relative (a gradient that cancels to much less than the ne
 measured against 10% of that) — in multi-step and single-step mode, on both of our CPU backends; and
 every neuron layer of SpikingJelly's network fires, so the comparison covers all of them.
 
-SpikingJelly 2.0.0's own example programs and model files covered: see PROGRAMS (14 files, 25 networks).
+SpikingJelly 2.0.0's own example programs and model files covered: see PROGRAMS (17 files, 29 networks).
 
 SpikingJelly's tensor-/pipeline-parallel tooling (``memopt``, ``distributed``), which two model
 files import for their multi-GPU builders, is deliberately not part of snnrs and stays SpikingJelly's
 (see ``docs/spikingjelly.md``).
 """
 
+import functools
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
@@ -55,6 +56,14 @@ def _zoo(factory, neuron="IFNode", v_threshold=0.5, **kw):
         return getattr(m, factory)(num_classes=10, spiking_neuron=getattr(fw.neuron, neuron),
                                    surrogate_function=fw.surrogate.ATan(), detach_reset=True, v_threshold=v_threshold,
                                    **kw)
+    return build
+
+
+def _ottt(factory, v_threshold=0.2):
+    # The builder passes no neuron arguments through; a lower threshold (given with the neuron) makes the
+    # deep layers of an untrained network fire.
+    def build(m, fw):
+        return getattr(m, factory)(spiking_neuron=functools.partial(fw.neuron.OTTTLIFNode, v_threshold=v_threshold))
     return build
 
 
@@ -109,6 +118,20 @@ PROGRAMS = [
     Program("model/maxformer.py", lambda m, fw: m.MaxFormer(T=2, num_classes=10, embed_dims=32, depths=(1, 1, 1),
                                                             cifar=True, v_threshold=0.2),
             (2, 3, 32, 32), step_modes=("m",), native_step_mode=True, label="MaxFormer"),
+    # Online training through time: OTTT neurons (single-step only) hand [spike, trace] to OTTTSequential,
+    # which routes weight gradients through the traces; every step's graph stands alone (v detached).
+    Program("model/spiking_vggws_ottt.py", _ottt("ottt_spiking_vggws"), (2, 2, 3, 32, 32),
+            step_modes=("s",), label="ottt_spiking_vggws"),
+    Program("model/spiking_vggws_ottt.py", _ottt("ottt_spiking_vgg11"), (2, 2, 3, 32, 32),
+            step_modes=("s",), label="ottt_spiking_vgg11"),
+    # The ILC spiking actor of reinforcement learning: population encoding, CUBA-LIF layers, inter-layer
+    # connections in the output population, a non-spiking decoder.
+    Program("examples/ilc_san/ilc_san.py",
+            lambda m, fw: m.PopSpikeActor(4, 2, 6, 5, [16, 16], (-3.0, 3.0), 1.0, 5, "pop-det", "max-mem", 1.0),
+            (3, 4), step_modes=("m",), native_step_mode=True, label="ilc_san PopSpikeActor"),
+    # Spiking LSTM (snnrs.rnn): gates are spikes of an Erf surrogate; the cell state is clamped forward only.
+    Program("examples/spiking_lstm_sequential_mnist.py", lambda m, fw: m.Net(), (28, 2, 28), step_modes=("m",),
+            native_step_mode=True, label="spiking_lstm_sequential_mnist"),
     Program("model/ms_resnet.py", lambda m, fw: m.ms_resnet18(num_classes=10), (2, 2, 3, 32, 32), step_modes=("m",),
             native_step_mode=True, label="ms_resnet18"),
     Program("model/masnn.py", lambda m, fw: m.att_ms_resnet18(num_classes=10, T=2), (2, 2, 3, 32, 32),

@@ -5,7 +5,7 @@
 //! `arrays` turns numpy arguments into checked slices, `buffers` hands
 //! outputs back as numpy arrays over pooled memory, `passes` builds the
 //! shared forward/backward arrays of both neuron families from those, and
-//! `neuron`, `izhikevich` and `events` hold the functions Python calls.
+//! `neuron`, `izhikevich`, `resonate` and `events` hold the functions Python calls.
 
 mod arrays;
 mod buffers;
@@ -13,6 +13,7 @@ mod events;
 mod izhikevich;
 mod neuron;
 mod passes;
+mod resonate;
 
 use crate::error::EngineError;
 use pyo3::exceptions::{PyTypeError, PyValueError};
@@ -42,6 +43,8 @@ fn _engine(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(neuron::neuron_backward, m)?)?;
     m.add_function(wrap_pyfunction!(izhikevich::izhikevich_forward, m)?)?;
     m.add_function(wrap_pyfunction!(izhikevich::izhikevich_backward, m)?)?;
+    m.add_function(wrap_pyfunction!(resonate::resonate_forward, m)?)?;
+    m.add_function(wrap_pyfunction!(resonate::resonate_backward, m)?)?;
     m.add_function(wrap_pyfunction!(neuron::surrogate_derivative, m)?)?;
     m.add_function(wrap_pyfunction!(neuron::saved_bytes_per_neuron_step, m)?)?;
     m.add_function(wrap_pyfunction!(buffers::set_buffer_pool_limit, m)?)?;
@@ -59,5 +62,7 @@ fn _engine(m: &Bound<'_, PyModule>) -> PyResult<()> {
     events::register(m)?;
     let (_, izhikevich_params) = crate::izhikevich::PARAMETERS[0];
     m.add("IZHIKEVICH_PARAMETERS", izhikevich_params.to_vec())?;
+    let (_, resonate_params) = crate::resonate::PARAMETERS[0];
+    m.add("RESONATE_PARAMETERS", resonate_params.to_vec())?;
     Ok(())
 }

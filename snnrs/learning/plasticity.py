@@ -2,9 +2,11 @@
 (MSTDP, MSTDPET) for Linear synapses (``docs/semantics.md#stdp``).
 
 A learner watches a synapse's input spikes and the following neuron's output spikes (forward hooks).
-``step()`` turns what it saw into a weight change (``reference/plasticity.py`` defines STDP's; the rules are
-in :mod:`snnrs.learning_rules`) and, with ``on_grad=True``, writes ``-Δw`` into ``weight.grad`` so any torch
-optimizer applies it (SGD with lr η adds η·Δw); combine with surrogate-gradient losses freely.
+``step()`` turns what it saw into a weight change (``reference/plasticity.py`` defines STDP's; the STDP learner
+computes it with matrix products over unfolded windows, any padding and stride; the reward-modulated learners use
+the rules of :mod:`snnrs.learning_rules`) and, with ``on_grad=True``, writes ``-Δw`` into ``weight.grad`` so any
+torch optimizer applies it (SGD with lr η adds η·Δw); combine with surrogate-gradient losses freely. With nothing
+recorded since the last step, ``step()`` returns None and leaves ``weight.grad`` alone.
 """
 
 from collections.abc import Callable
@@ -14,12 +16,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from snnrs import learning_rules
+from snnrs.learning_rules import _identity
 
 __all__ = ["STDPLearner", "MSTDPLearner", "MSTDPETLearner"]
-
-
-def _identity(w):
-    return w
 
 
 class _SpikeRecorder:
@@ -86,9 +85,7 @@ class STDPLearner(_SpikeRecorder):
                 synapse.groups != 1 or any(d != 1 for d in synapse.dilation) or isinstance(synapse.padding, str)
                 or len(set(synapse.stride)) != 1 or len(set(synapse.padding)) != 1):
             raise ValueError("synapse: convolution STDP needs groups=1, dilation=1 and equal numeric stride/padding")
-        for name, tau in (("tau_pre", tau_pre), ("tau_post", tau_post)):
-            if not tau >= 1:
-                raise ValueError(f"{name}: expected a time constant >= 1 (in steps), got {tau}")
+        learning_rules._check_time_constants(False, tau_pre=tau_pre, tau_post=tau_post)
         super().__init__(synapse, sn)
         self.step_mode = step_mode
         self.tau_pre, self.tau_post, self.f_pre, self.f_post = tau_pre, tau_post, f_pre, f_post
@@ -103,11 +100,13 @@ class STDPLearner(_SpikeRecorder):
         for r in records:
             yield from (r if self.step_mode == "m" else [r])
 
-    def step(self, on_grad: bool = True, scale: float = 1.0) -> torch.Tensor:
+    def step(self, on_grad: bool = True, scale: float = 1.0) -> torch.Tensor | None:
         """Δw for every recorded step (traces carried on), times ``scale``; with ``on_grad`` it is
-        subtracted from ``weight.grad``. Consumes the recorded spikes."""
+        subtracted from ``weight.grad``. Consumes the recorded spikes; None if there were none."""
         if len(self.in_spikes) != len(self.out_spikes):
             raise RuntimeError("the synapse and the neuron layer were called a different number of times")
+        if not self.in_spikes:
+            return None
         weight = self.synapse.weight.detach()
         delta = torch.zeros_like(weight)
         for s_pre, s_post in zip(self._steps(self.in_spikes), self._steps(self.out_spikes)):
@@ -134,11 +133,18 @@ class STDPLearner(_SpikeRecorder):
             ltd = trace_post.flatten(0, -2).t() @ s_pre.flatten(0, -2)
         else:
             conv = self.synapse
+            if conv.padding_mode != "zeros" and any(conv.padding):
+                # The layer's own padding (circular, reflect, replicate) of the spikes, and so of their trace.
+                pad = conv._reversed_padding_repeated_twice
+                s_pre, trace_pre = (F.pad(a, pad, mode=conv.padding_mode) for a in (s_pre, trace_pre))
+                padding = (0,) * len(conv.padding)
+            else:
+                padding = conv.padding
             if isinstance(conv, nn.Conv1d):  # as a 2-d convolution of height 1
-                kernel, padding, stride = (1, *conv.kernel_size), (0, *conv.padding), (1, *conv.stride)
+                kernel, padding, stride = (1, *conv.kernel_size), (0, *padding), (1, *conv.stride)
                 s_pre, trace_pre = s_pre.unsqueeze(2), trace_pre.unsqueeze(2)
             else:
-                kernel, padding, stride = conv.kernel_size, conv.padding, conv.stride
+                kernel, stride = conv.kernel_size, conv.stride
             unfold = lambda a: F.unfold(a, kernel, padding=padding, stride=stride)
             pre_s, pre_t = unfold(s_pre), unfold(trace_pre)  # [N, C_in·kernel, L]
             post_s, post_t = s_post.flatten(2), trace_post.flatten(2)  # [N, C_out, L]
@@ -201,18 +207,19 @@ class MSTDPLearner(_RewardLearner):
 
     @torch.no_grad()
     def step(self, reward, on_grad: bool = True, scale: float = 1.0) -> torch.Tensor | None:
+        weight = self.synapse.weight.detach()
+        reward = torch.as_tensor(reward, dtype=weight.dtype, device=weight.device)
+        batch = self.in_spikes[0].shape[0] if self.in_spikes else None
+        if reward.dim() != 0 and batch is not None and tuple(reward.shape) != (batch,):
+            raise ValueError(f"reward: expected a scalar or one value per sample ({batch}), got shape "
+                             f"{tuple(reward.shape)}")
         pair = self._one_step()
         if pair is None:
             return None
         pre, post = pair
-        weight = self.synapse.weight.detach()
         eligibility, (self.trace_pre, self.trace_post) = learning_rules.mstdp_linear_step(
             pre, post, self._traces_for(pre, post), weight, tau_pre=self.tau_pre, tau_post=self.tau_post,
             f_pre=self.f_pre, f_post=self.f_post)
-        reward = torch.as_tensor(reward, dtype=weight.dtype, device=weight.device)
-        if reward.dim() != 0 and tuple(reward.shape) != (pre.shape[0],):
-            raise ValueError(f"reward: expected a scalar or one value per sample ({pre.shape[0]}), got shape "
-                             f"{tuple(reward.shape)}")
         previous = torch.zeros_like(eligibility) if self.eligibility is None else self.eligibility
         if previous.shape != eligibility.shape:
             raise ValueError("the batch size changed: reset() the learner between differently sized batches")
@@ -238,17 +245,17 @@ class MSTDPETLearner(_RewardLearner):
 
     @torch.no_grad()
     def step(self, reward, on_grad: bool = True, scale: float = 1.0) -> torch.Tensor | None:
+        weight = self.synapse.weight.detach()
+        reward = torch.as_tensor(reward, dtype=weight.dtype, device=weight.device)
+        if reward.dim() != 0:
+            raise ValueError(f"reward: expected a scalar (one sample), got shape {tuple(reward.shape)}")
         pair = self._one_step()
         if pair is None:
             return None
         pre, post = pair
-        weight = self.synapse.weight.detach()
         eligibility, (self.trace_pre, self.trace_post) = learning_rules.mstdpet_linear_step(
             pre, post, self._traces_for(pre, post), weight, tau_pre=self.tau_pre, tau_post=self.tau_post,
             f_pre=self.f_pre, f_post=self.f_post)
-        reward = torch.as_tensor(reward, dtype=weight.dtype, device=weight.device)
-        if reward.dim() != 0:
-            raise ValueError(f"reward: expected a scalar (one sample), got shape {tuple(reward.shape)}")
         previous = torch.zeros_like(eligibility) if self.eligibility is None else self.eligibility
         trace_e = torch.zeros_like(eligibility) if self.trace_e is None else self.trace_e
         delta, self.trace_e = learning_rules.mstdpet_reward_step(reward, previous, trace_e, tau_trace=self.tau_trace)

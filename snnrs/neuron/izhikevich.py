@@ -7,7 +7,7 @@ import torch
 from snnrs import ops, surrogate
 from snnrs.neuron.adapt import AdaptBaseNode
 from snnrs.neuron.base import finite, time_constant
-from snnrs.ops.config import IzhikevichConfig
+from snnrs.ops.config import TwoStateConfig
 
 __all__ = ["IzhikevichNode"]
 
@@ -26,10 +26,10 @@ class IzhikevichNode(AdaptBaseNode, engine_neuron="izhikevich"):
                          step_mode, store_v_seq, backend)
         self.tau, self.v_c, self.a0 = time_constant("tau", tau, above=0.0), finite("v_c", v_c), finite("a0", a0)
 
-    def _kernel_config(self) -> IzhikevichConfig:
+    def _kernel_config(self) -> TwoStateConfig:
         name, sg_params = self.surrogate_function.engine_spec()
         params = [self.tau, self.v_c, self.a0, self.v_rest, self.w_rest, self.tau_w, self.a, self.b]
-        return IzhikevichConfig(self.v_threshold, self.v_reset, params, self.detach_reset, name, sg_params)
+        return TwoStateConfig(self.v_threshold, self.v_reset, params, self.detach_reset, name, sg_params)
 
     def _engine_steps(self, x_seq):
         v_init = self._carried_v(x_seq[0])

@@ -18,6 +18,9 @@ from snnrs.neuron.lif import LIFNode
 
 __all__ = ["OTTTLIFNode", "SLTTLIFNode"]
 
+# Any spiking surrogate fires with the Heaviside step; this one stands in for the configured one in evaluation.
+_HEAVISIDE = surrogate.Sigmoid()
+
 
 class _OnlineLIFNode(LIFNode):
     """LIF whose carried voltage is detached at every training step."""
@@ -38,9 +41,15 @@ class _OnlineLIFNode(LIFNode):
             if isinstance(self.v, torch.Tensor):
                 self.v = self.v.detach()
             return super().single_step_forward(x)
-        # Evaluation fires with the Heaviside step: spikes carry no gradient, so none is built.
-        with torch.no_grad():
-            return super().single_step_forward(x)
+        # Evaluation fires with the Heaviside step (whatever the surrogate, even a non-spiking one): spikes
+        # carry no gradient, so none is built.
+        surrogate_function = self.surrogate_function
+        try:
+            self.surrogate_function = _HEAVISIDE
+            with torch.no_grad():
+                return super().single_step_forward(x)
+        finally:
+            self.surrogate_function = surrogate_function
 
     def single_step_forward(self, x: torch.Tensor) -> torch.Tensor:
         return self._online_step(x)

@@ -29,13 +29,26 @@ def _check_precision(neuron_storage, neuron_fwd, neuron_bwd):
                          "not provided; snnrs runs bfloat16/float16 input with float32 state (docs/spikingjelly.md)")
 
 
+def _state(value, like: torch.Tensor) -> torch.Tensor:
+    """A caller's state (a tensor of the step's shape, or anything broadcasting to it: a number, a scalar
+    tensor) as a tensor of the step's shape; the gradient still reaches a tensor given."""
+    value = torch.as_tensor(value, dtype=like.dtype, device=like.device)
+    if value.shape == like.shape:
+        return value
+    try:
+        return value.expand(like.shape).clone()
+    except RuntimeError:
+        raise ValueError(f"state: shape {tuple(value.shape)} does not broadcast to the step's {tuple(like.shape)}") \
+            from None
+
+
 def _sequence(node, x_seq, v, store_v_seq, parameters=None, **states):
     """Runs ``node`` (multi-step) on ``x_seq`` from voltage ``v`` (and ``states``): spikes, final v, v_seq."""
     node.step_mode = "m"
     node.store_v_seq = bool(store_v_seq)
-    node.v = v
+    node.v = _state(v, x_seq[0])
     for name, value in states.items():
-        setattr(node, name, value)
+        setattr(node, name, _state(value, x_seq[0]))
     spikes = functional_call(node, parameters, (x_seq,)) if parameters else node(x_seq)
     return spikes, node.v, node.v_seq if store_v_seq else None
 

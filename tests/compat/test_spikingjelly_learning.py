@@ -33,6 +33,10 @@ SYNAPSES = {
     "linear": (lambda fw: fw.layer.Linear(6, 4, bias=False), (6, 3, 6)),
     "conv1d": (lambda fw: fw.layer.Conv1d(2, 3, 3, stride=2, bias=False), (6, 2, 2, 9)),
     "conv2d": (lambda fw: fw.layer.Conv2d(2, 3, 3, bias=False), (6, 2, 2, 6, 6)),
+    "conv2d circular padding": (lambda fw: fw.layer.Conv2d(2, 3, 3, padding=1, padding_mode="circular", bias=False),
+                                (6, 2, 2, 6, 6)),
+    "conv1d reflect padding": (lambda fw: fw.layer.Conv1d(2, 3, 3, padding=1, padding_mode="reflect", bias=False),
+                               (6, 2, 2, 9)),
 }
 
 
@@ -173,3 +177,19 @@ def test_reward_learner_refuses_several_recorded_steps():
     net(torch.rand(1, 3))
     with pytest.raises(RuntimeError, match="one network step"):
         rule.step(1.0)
+
+
+def test_stdp_step_with_nothing_recorded_returns_none_and_leaves_the_gradient_alone():
+    syn, sn = snnrs.layer.Linear(3, 2, bias=False), snnrs.neuron.IFNode()
+    learner = snnrs.learning.STDPLearner("s", syn, sn, 2.0, 2.0)
+    assert learner.step() is None and syn.weight.grad is None
+
+
+def test_a_bad_reward_leaves_the_reward_learner_as_it_was():
+    net = torch.nn.Sequential(snnrs.layer.Linear(3, 2), snnrs.neuron.IFNode(v_threshold=0.1))
+    rule = snnrs.learning.MSTDPLearner("s", net[0], net[1], 2.0, 2.0)
+    net(torch.ones(4, 3))
+    with pytest.raises(ValueError, match="reward"):
+        rule.step(torch.ones(3))
+    assert len(rule.in_spikes) == 1 and rule.trace_pre is None
+    assert rule.step(torch.ones(4)) is not None

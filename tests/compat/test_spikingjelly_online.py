@@ -81,3 +81,16 @@ def test_ws_conv2d_multi_step_equals_spikingjelly():
     torch.testing.assert_close(mine(x), theirs(x), rtol=1e-12, atol=1e-12)
     with pytest.raises(ValueError, match=r"\[T, N, C, H, W\]"):
         mine(x[0])
+
+
+@pytest.mark.parametrize("neuron_cls", ["OTTTLIFNode", "SLTTLIFNode"])
+def test_evaluation_fires_with_the_heaviside_step_even_with_a_non_spiking_surrogate(neuron_cls):
+    sj = spikingjelly()
+    x = torch.rand(4, 3, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(5)) * 2
+    outs = []
+    for fw in (sj, snnrs):
+        node = getattr(fw.neuron, neuron_cls)(v_threshold=0.5, surrogate_function=fw.surrogate.Sigmoid(spiking=False))
+        node.eval()
+        outs.append(torch.stack([node(step) for step in x]))
+    assert set(outs[0].unique().tolist()) == {0.0, 1.0}
+    torch.testing.assert_close(outs[1], outs[0], rtol=0, atol=0)

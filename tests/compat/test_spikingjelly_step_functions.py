@@ -119,3 +119,20 @@ def test_queue_and_filter_step_functions_give_spikingjelly_numbers():
             torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
         fired += float(out["sj"][1].sum() + out["sj"][2].sum())
     assert fired > 0
+
+
+@pytest.mark.parametrize("v", [0.5, "scalar tensor", "row"])
+def test_stateless_functions_take_a_state_that_broadcasts(v):
+    """A number or a broadcasting tensor as the voltage is the state itself, as in SpikingJelly (not the rest
+    value)."""
+    sj = spikingjelly()
+    x = _tensor(8, (3, N), 2.0, -0.2)
+    value = {"scalar tensor": torch.tensor(0.5, dtype=torch.float64),
+             "row": torch.linspace(-0.2, 0.6, N, dtype=torch.float64)}.get(v, v)
+    for name, args in (("lif_step", (2.0, True, 0.9, 0.0)), ("if_step", (0.9, None))):
+        theirs = getattr(sj.functional, name)(x, value, *args, sj.surrogate.Sigmoid())
+        mine = getattr(snnrs.functional, name)(x, value, *args, snnrs.surrogate.Sigmoid())
+        for a, b in zip(mine, theirs, strict=True):
+            torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
+    with pytest.raises(ValueError, match="broadcast"):
+        snnrs.functional.if_step(x, torch.zeros(2, dtype=torch.float64), 1.0, 0.0, snnrs.surrogate.Sigmoid())

@@ -93,7 +93,8 @@ pub(super) fn resonate_backward<'py>(
         surrogate: surrogate_arg(surrogate, &surrogate_params)?,
         shape,
     };
-    // H has no output of its own, and the backward needs no x (nor v_init: the step is linear).
+    // H has no output of its own, and the backward needs no x; v_init is taken (the shared argument
+    // list) but unused: the step is linear, so no voltage is rebuilt.
     let args = BackwardArgs::new(grad_spikes, h_seq, bits, v_init, grad_v_seq, grad_v_last);
     by_dtype!(shape, backward_typed(&call, args, grad_u_last))
 }

@@ -11,7 +11,6 @@ validation accuracy, resumable), and a plot of the curves::
     trainer.plot("runs/a/curves.png")
 """
 
-import csv
 import math
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -22,7 +21,7 @@ import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 
-from snnrs import functional
+from snnrs import atomic, functional
 
 Batch = Sequence[torch.Tensor]
 
@@ -44,6 +43,21 @@ def is_main_process() -> bool:
     """True outside ``torch.distributed`` and on rank 0 inside it (the one that prints and writes)."""
     return not (dist.is_available() and dist.is_initialized()) or dist.get_rank() == 0
 
+
+
+def read_checkpoint(path: Path, device="cpu") -> dict:
+    """The checkpoint dictionary at ``path``, or a one-line ValueError saying what is wrong with the file."""
+    size = path.stat().st_size
+    if size == 0:
+        raise ValueError(f"{path}: the file is empty (0 bytes): not a snnrs checkpoint (an interrupted copy?)")
+    try:
+        state = torch.load(path, map_location=device, weights_only=True)
+    except Exception as e:  # torch raises several types for foreign or damaged files, some without a message
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise ValueError(f"{path}: not a snnrs checkpoint (unreadable, {size} bytes: {first})") from None
+    if not isinstance(state, dict) or "model" not in state:
+        raise ValueError(f"{path}: not a snnrs checkpoint (no 'model' entry)")
+    return state
 
 class TensorBatches:
     """Mini-batches of in-memory tensors, reshuffled each pass (a light DataLoader). Under
@@ -226,33 +240,22 @@ class Trainer:
     def _log(self, row):
         if self.log_dir is None:
             return
-        self.log_dir.mkdir(parents=True, exist_ok=True)
-        path = self.log_dir / "metrics.csv"
-        new = not path.exists()
-        with path.open("a", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=list(row))
-            if new:
-                writer.writeheader()
-            writer.writerow(row)
+        atomic.append_csv_row(self.log_dir / "metrics.csv", row)
 
     # ---- checkpoints ----
 
     def save_checkpoint(self, path: str | Path) -> None:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        torch.save({"model": getattr(self.model, "module", self.model).state_dict(),
-                    "optimizers": [o.state_dict() for o in self.optimizers],
-                    "schedulers": [s.state_dict() for s in self.schedulers], "scaler": self.scaler.state_dict(),
-                    "epoch": self.start_epoch, "best_accuracy": self.best_accuracy, "history": self.history}, path)
+        atomic.save_torch({"model": getattr(self.model, "module", self.model).state_dict(),
+                           "optimizers": [o.state_dict() for o in self.optimizers],
+                           "schedulers": [s.state_dict() for s in self.schedulers], "scaler": self.scaler.state_dict(),
+                           "epoch": self.start_epoch, "best_accuracy": self.best_accuracy, "history": self.history},
+                          path)
 
     def load_checkpoint(self, path: str | Path) -> None:
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"resume: no checkpoint at {path}")
-        try:
-            state = torch.load(path, map_location=self.device, weights_only=True)
-        except Exception as e:  # torch raises several types for foreign or damaged files
-            raise ValueError(f"{path}: not a snnrs checkpoint ({str(e).splitlines()[0]})") from e
+        state = read_checkpoint(path, self.device)
         getattr(self.model, "module", self.model).load_state_dict(state["model"])
         if len(state["optimizers"]) != len(self.optimizers):
             raise ValueError(f"{path}: holds {len(state['optimizers'])} optimizer states, the trainer has "

@@ -131,3 +131,36 @@ def test_train_on_dataset_classes_from_their_folders(tmp_path, capsys):
     assert main(["train", "--dataset", "SHD", "--root", str(shd), "--epochs", "1", "--channels", "16",
                  "--out", str(tmp_path / "run_shd"), "--no-progress"]) == 0
     assert "spiking_mlp" in capsys.readouterr().out
+
+
+def test_train_refuses_to_overwrite_an_earlier_run_unless_forced(tmp_path, capsys):
+    """#16 item 4: a second run into the same --out used to replace best.pt and append to metrics.csv."""
+    args = ["train", "--channels", "4", "--epochs", "1", "--no-progress", "--out", str(tmp_path)]
+    assert main(args) == 0
+    before = {name: (tmp_path / name).read_bytes() for name in ("best.pt", "metrics.csv")}
+    capsys.readouterr()
+    assert main(args + ["--seed", "3"]) == 1
+    err = capsys.readouterr().err
+    assert "--force" in err and "--resume" in err and len(err.strip().splitlines()) == 1
+    assert all((tmp_path / name).read_bytes() == data for name, data in before.items())
+    assert main(args + ["--seed", "3", "--force"]) == 0
+    rows = (tmp_path / "metrics.csv").read_text().splitlines()
+    assert len(rows) == 2  # the header and the new run's one epoch, not the old run's rows as well
+
+
+def test_train_out_that_is_a_file_fails_before_any_work(tmp_path, capsys):
+    target = tmp_path / "notes.txt"
+    target.write_text("mine")
+    assert main(["train", "--out", str(target), "--no-progress"]) == 1
+    assert "a file, not a folder" in capsys.readouterr().err
+    assert target.read_text() == "mine"
+
+
+def test_export_refuses_to_overwrite_unless_forced(trained, tmp_path, capsys):
+    out, _ = trained
+    target = tmp_path / "m.nir"
+    target.write_text("an earlier graph")
+    assert main(["export", str(out / "best.pt"), "-o", str(target)]) == 1
+    assert "--force" in capsys.readouterr().err and target.read_text() == "an earlier graph"
+    assert main(["export", str(out / "best.pt"), "-o", str(target), "--force"]) == 0
+    assert target.read_bytes() != b"an earlier graph"

@@ -48,9 +48,14 @@ def run(args):
         raise ValueError(f"{args.file}: no events to integrate")
     height, width = args.size or (int(ev["y"].max()) + 1, int(ev["x"].max()) + 1)
     frames = integrate_events_by_fixed_frames_number(ev, args.split_by, args.frames, height, width)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    np.save(args.output, frames)
-    print(f"wrote {args.output}: frames {frames.shape}, {int(frames.sum()):,} events")
+    from snnrs import atomic
+    # numpy's convention: a name without the .npy suffix gets it
+    written = args.output if args.output.suffix == ".npy" else Path(f"{args.output}.npy")
+    if written.is_dir():
+        raise IsADirectoryError(f"-o {args.output}: {written} is a folder; give a file name")
+    with atomic.atomic_path(written) as tmp, open(tmp, "wb") as f:
+        np.save(f, frames)
+    print(f"wrote {written}: frames {frames.shape}, {int(frames.sum()):,} events")
     if args.plot is not None:
         _plot(frames, args.plot)
         print(f"wrote {args.plot}")

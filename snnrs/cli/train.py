@@ -32,8 +32,30 @@ def add_parser(sub):
     p.add_argument("--out", type=Path, default=Path("runs/train"), help="checkpoints, metrics, NIR graph, plots")
     p.add_argument("--resume", type=Path, default=None,
                    help="continue from a last.pt of the same settings (up to --epochs in total)")
+    p.add_argument("--force", action="store_true",
+                   help="replace an earlier run in --out (its checkpoints, metrics and graph) instead of refusing")
     p.add_argument("--no-progress", action="store_true")
     return p
+
+
+# What a run leaves in --out: finding any of them there means an earlier run.
+RUN_FILES = ("last.pt", "best.pt", "metrics.csv", "model.nir")
+
+
+def check_out(args, main: bool = True):
+    """Before any work: --out must be a folder (or not exist yet), and an earlier run in it is continued
+    (--resume), replaced (--force: its metrics are cleared, the rest overwritten as the run saves) or refused."""
+    out = args.out
+    if out.exists() and not out.is_dir():
+        raise NotADirectoryError(f"--out {out}: a file, not a folder")
+    earlier = [name for name in RUN_FILES if (out / name).exists()]
+    if not earlier or args.resume is not None:
+        return
+    if not args.force:
+        raise FileExistsError(f"--out {out}: holds an earlier run ({', '.join(earlier)}); --resume its last.pt, "
+                              "--force to replace it, or choose another --out")
+    if main:
+        (out / "metrics.csv").unlink(missing_ok=True)  # a new run's rows must not follow the old run's
 
 
 def _positive(name, value):
@@ -122,6 +144,7 @@ def run(args):
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         raise ValueError("--device: cuda requested but torch sees no CUDA device")
     rank, world = _distributed()
+    check_out(args, main=rank == 0)
     torch.manual_seed(args.seed)
     started = time.perf_counter()
     train, test, x_report, shape, classes = _data(args, rank, world)
@@ -174,13 +197,14 @@ def _after_training(args, trainer, model, test, x_report, config, history, start
 
 
 def _add_config(out: Path, config: dict):
-    import torch
+    from snnrs import atomic
+    from snnrs.training import read_checkpoint
     for name in ("last.pt", "best.pt"):
         path = out / name
         if path.is_file():
-            state = torch.load(path, map_location="cpu", weights_only=True)
+            state = read_checkpoint(path)
             state["config"] = config
-            torch.save(state, path)
+            atomic.save_torch(state, path)
 
 
 def _reports(model, x, args, config, history, trainer):

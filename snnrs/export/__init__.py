@@ -10,8 +10,11 @@ __all__ = ["to_nir", "from_nir", "NIRGraphModule", "NIRNeuron", "Scale", "Thresh
 
 
 def write_nir(model, example_input, path, dt: float = 1e-4):
-    """``to_nir`` and ``nir.write`` in one call; returns the graph."""
+    """``to_nir`` and ``nir.write`` in one call (the file written atomically); returns the graph."""
     import nir
+
+    from snnrs import atomic
     graph = to_nir(model, example_input, dt)
-    nir.write(str(path), graph)
+    with atomic.atomic_path(path) as tmp:
+        nir.write(str(tmp), graph)
     return graph

@@ -3,14 +3,13 @@ evolution under F_AEB, and write the Pareto front (CSV, Markdown table, PNG), th
 resumable checkpoints. ``DIGITS_SPACE`` is a small space for the embedded 8x8 digits."""
 
 import csv
-import json
 import random
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
-from snnrs import functional
+from snnrs import atomic, functional
 from snnrs.energy import EnergyCounter
 from snnrs.search.evolution import Evaluation, EvolutionSearch
 from snnrs.search.space import SearchSpace, key
@@ -78,13 +77,13 @@ def write_front(front: list[Evaluation], evaluations: list[Evaluation], out: Pat
     out.mkdir(parents=True, exist_ok=True)
     rows = [{"subnet": key(e.config), "accuracy": e.accuracy, "energy_mJ": e.energy_mj, "fitness": e.fitness}
             for e in front]
-    with (out / "front.csv").open("w", newline="") as f:
+    with atomic.atomic_path(out / "front.csv") as tmp, tmp.open("w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=["subnet", "accuracy", "energy_mJ", "fitness"])
         writer.writeheader()
         writer.writerows(rows)
     lines = ["| subnet | accuracy | energy (mJ) | F_AEB |", "|---|---|---|---|"]
     lines += [f"| {r['subnet']} | {r['accuracy']:.4f} | {r['energy_mJ']:.3e} | {r['fitness']:.4f} |" for r in rows]
-    (out / "front.md").write_text("\n".join(lines) + "\n")
+    atomic.write_text(out / "front.md", "\n".join(lines) + "\n")
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -121,8 +120,7 @@ def search_digits(out: Path | None = None, space: SearchSpace = DIGITS_SPACE, ep
     else:
         losses = train_supernet(supernet, batches, epochs, lr=lr, seed=seed, progress=progress)
         if weights is not None:
-            weights.parent.mkdir(parents=True, exist_ok=True)
-            torch.save(supernet.state_dict(), weights)
+            atomic.save_torch(supernet.state_dict(), weights)
     calibration = TensorBatches(x_fit, y_fit, 128, seed=seed + 1)
     evaluate = SubnetEvaluator(supernet, calibration, x_val, y_val)
     top_accuracy, reference_energy = evaluate(space.max_config)
@@ -136,9 +134,9 @@ def search_digits(out: Path | None = None, space: SearchSpace = DIGITS_SPACE, ep
               "test": (x_test, y_test), "validation": (x_val, y_val)}
     if out is not None:
         result["files"] = write_front(front, list(search.cache.values()), out)
-        (out / "best.json").write_text(json.dumps({"subnet": key(best.config), "config": best.config,
-                                                   "accuracy": best.accuracy, "energy_mJ": best.energy_mj,
-                                                   "fitness": best.fitness}, indent=2))
+        atomic.write_json(out / "best.json", {"subnet": key(best.config), "config": best.config,
+                                               "accuracy": best.accuracy, "energy_mJ": best.energy_mj,
+                                               "fitness": best.fitness}, indent=2)
     return result
 
 

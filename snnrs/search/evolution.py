@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from snnrs import atomic
 from snnrs.search.space import SearchSpace, get_gene, key, set_gene
 
 
@@ -152,10 +153,7 @@ class EvolutionSearch:
             return
         state = {"generation": generation, "population": population, "rng": _rng_state(rng), "history": self.history,
                  "cache": [e.__dict__ for e in self.cache.values()]}
-        tmp = self.checkpoint.with_suffix(".tmp")
-        tmp.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(json.dumps(state))
-        tmp.replace(self.checkpoint)
+        atomic.write_json(self.checkpoint, state)
 
     def _load(self, rng):
         try:

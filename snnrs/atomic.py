@@ -14,7 +14,7 @@ import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["atomic_path", "save_torch", "write_text", "write_json", "append_csv_row"]
+__all__ = ["atomic_path", "save_torch", "write_text", "write_json", "append_csv_row", "write_csv_rows", "save_figure"]
 
 
 def _fsync_directory(folder: Path):
@@ -76,3 +76,20 @@ def append_csv_row(path: str | Path, row: dict):
             if not previous:
                 writer.writeheader()
             writer.writerow(row)
+
+
+def write_csv_rows(path: str | Path, rows: list[dict]):
+    """Replaces the CSV file ``path`` with a header and ``rows`` (the columns of the first row), atomically."""
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
+        if rows:
+            writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+
+
+def save_figure(fig, path: str | Path, dpi: int = 100):
+    """A matplotlib figure saved atomically, in the format of ``path``'s suffix (PNG without one)."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=dpi, format=path.suffix.lstrip(".").lower() or "png")
+    return path

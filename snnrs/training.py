@@ -13,6 +13,7 @@ validation accuracy, resumable), and a plot of the curves::
 
 import math
 import time
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
@@ -21,7 +22,8 @@ import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 
-from snnrs import atomic, functional
+from snnrs import atomic, functional, rng_state
+from snnrs.checkpoint import check_contents, config_differences, read_checkpoint
 
 Batch = Sequence[torch.Tensor]
 
@@ -44,20 +46,6 @@ def is_main_process() -> bool:
     return not (dist.is_available() and dist.is_initialized()) or dist.get_rank() == 0
 
 
-
-def read_checkpoint(path: Path, device="cpu") -> dict:
-    """The checkpoint dictionary at ``path``, or a one-line ValueError saying what is wrong with the file."""
-    size = path.stat().st_size
-    if size == 0:
-        raise ValueError(f"{path}: the file is empty (0 bytes): not a snnrs checkpoint (an interrupted copy?)")
-    try:
-        state = torch.load(path, map_location=device, weights_only=True)
-    except Exception as e:  # torch raises several types for foreign or damaged files, some without a message
-        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
-        raise ValueError(f"{path}: not a snnrs checkpoint (unreadable, {size} bytes: {first})") from None
-    if not isinstance(state, dict) or "model" not in state:
-        raise ValueError(f"{path}: not a snnrs checkpoint (no 'model' entry)")
-    return state
 
 class TensorBatches:
     """Mini-batches of in-memory tensors, reshuffled each pass (a light DataLoader). Under
@@ -114,6 +102,13 @@ class Trainer:
     True or False. ``after_step()``: called after each optimizer step (threshold schedules).
     ``checkpoint_dir`` / ``log_dir``: where ``last.pt``/``best.pt`` and ``metrics.csv`` go
     (None: nowhere). ``resume``: a checkpoint path to continue from.
+
+    A checkpoint holds every random generator's state (torch, CUDA, numpy, Python and the training
+    loader's own generators, :mod:`snnrs.rng_state`), so a resumed run is bit-identical to an
+    uninterrupted one with the same settings. ``config``: the settings that define the run (a dictionary
+    of plain values, e.g. model, neuron, T, lr); saved with every checkpoint, and resuming from a checkpoint
+    whose config differs raises ValueError listing the differences. Resuming with more ``epochs`` than the
+    checkpoint planned continues to the new end; the cosine schedule is redrawn for the new length.
     """
 
     def __init__(self, model: nn.Module, optimizers: torch.optim.Optimizer | list[torch.optim.Optimizer], *,
@@ -121,7 +116,7 @@ class Trainer:
                  scheduler: str | None | Callable = "cosine", device: str | torch.device | None = None,
                  amp: str | bool = "auto", after_step: Callable[[], None] | None = None,
                  checkpoint_dir: str | Path | None = None, log_dir: str | Path | None = None,
-                 progress: bool = True, resume: str | Path | None = None):
+                 progress: bool = True, resume: str | Path | None = None, config: dict | None = None):
         if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
             raise ValueError(f"epochs: expected a positive int, got {epochs!r}")
         self.optimizers = list(optimizers) if isinstance(optimizers, (list, tuple)) else [optimizers]
@@ -144,8 +139,12 @@ class Trainer:
         self.history: list[dict[str, float]] = []
         self.schedulers: list = []
         self.start_epoch = 0
+        self.resumed_epoch: int | None = None  # the epochs done in the checkpoint resumed from
         self.best_accuracy = -1.0
         self._resume = Path(resume) if resume is not None else None
+        self.config = dict(config) if config is not None else None
+        self._train_loader = None  # its generators are saved with every checkpoint
+        self._steps_per_epoch = 0
 
     # ---- one pass ----
 
@@ -208,10 +207,16 @@ class Trainer:
 
     def fit(self, train_loader: Iterable[Batch], val_loader: Iterable[Batch] | None = None) -> list[dict]:
         """Trains for the remaining epochs; returns the history (one dict per epoch)."""
-        steps = self.epochs * len(train_loader)
+        self._steps_per_epoch = len(train_loader)
+        steps = self.epochs * self._steps_per_epoch
         self.schedulers = [self._make_scheduler(o, steps) for o in self.optimizers] if self.scheduler_spec else []
+        self._train_loader = train_loader
         if self._resume is not None:
             self.load_checkpoint(self._resume)
+            if self.log_dir is not None:
+                # a kill between a metrics row and its checkpoint leaves a row the checkpoint does not have:
+                # the log restarts from the checkpoint's history, so no epoch is listed twice
+                atomic.write_csv_rows(self.log_dir / "metrics.csv", self.history)
         for epoch in range(self.start_epoch, self.epochs):
             started = time.perf_counter()
             _set_epoch(train_loader, epoch)
@@ -248,25 +253,59 @@ class Trainer:
         atomic.save_torch({"model": getattr(self.model, "module", self.model).state_dict(),
                            "optimizers": [o.state_dict() for o in self.optimizers],
                            "schedulers": [s.state_dict() for s in self.schedulers], "scaler": self.scaler.state_dict(),
-                           "epoch": self.start_epoch, "best_accuracy": self.best_accuracy, "history": self.history},
-                          path)
+                           "epoch": self.start_epoch, "epochs": self.epochs, "best_accuracy": self.best_accuracy,
+                           "history": self.history, "rng": rng_state.capture(self._train_loader),
+                           "config": self.config}, path)
 
     def load_checkpoint(self, path: str | Path) -> None:
+        """Continues from ``path``: weights, optimizer and schedule, epochs done, history and every random
+        generator (the training loader's too when called from :meth:`fit`)."""
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"resume: no checkpoint at {path}")
         state = read_checkpoint(path, self.device)
-        getattr(self.model, "module", self.model).load_state_dict(state["model"])
+        check_contents(state, path)
+        saved_config = state.get("config")
+        if self.config is not None and saved_config is not None:
+            differences = config_differences(saved_config, self.config)
+            if differences:
+                raise ValueError(f"{path}: saved with other settings ({'; '.join(differences)}); resume with the "
+                                 "checkpoint's settings or start a new run")
         if len(state["optimizers"]) != len(self.optimizers):
             raise ValueError(f"{path}: holds {len(state['optimizers'])} optimizer states, the trainer has "
                              f"{len(self.optimizers)}")
+        try:
+            getattr(self.model, "module", self.model).load_state_dict(state["model"])
+        except RuntimeError as e:  # torch lists every mismatched tensor over many lines
+            raise ValueError(f"{path}: its weights do not fit this model ({str(e).splitlines()[0]} ...)") from None
         for o, s in zip(self.optimizers, state["optimizers"]):
             o.load_state_dict(s)
         for sch, s in zip(self.schedulers, state["schedulers"]):
             sch.load_state_dict(s)
         self.scaler.load_state_dict(state["scaler"])
         self.start_epoch, self.best_accuracy = state["epoch"], state["best_accuracy"]
+        self.resumed_epoch = state["epoch"]
         self.history = list(state["history"])
+        if "rng" in state:
+            rng_state.restore(state["rng"], self._train_loader)
+        planned = state.get("epochs", self.epochs)
+        if planned != self.epochs and self.start_epoch < self.epochs and self.schedulers:
+            if self.scheduler_spec == "cosine":
+                self._redraw_cosine()
+            else:
+                warnings.warn(f"{path}: planned for {planned} epochs, now {self.epochs}: the learning-rate "
+                              "schedule continues as saved", stacklevel=2)
+
+    def _redraw_cosine(self):
+        """The cosine schedule as if planned for ``self.epochs`` from the start, at the step reached."""
+        for scheduler in self.schedulers:
+            scheduler.T_max = self.epochs * self._steps_per_epoch
+            step = scheduler.last_epoch
+            rates = [scheduler.eta_min + (base - scheduler.eta_min) * (1 + math.cos(math.pi * step / scheduler.T_max))
+                     / 2 for base in scheduler.base_lrs]
+            for group, rate in zip(scheduler.optimizer.param_groups, rates):
+                group["lr"] = rate
+            scheduler._last_lr = rates
 
     # ---- pictures ----
 
@@ -293,9 +332,7 @@ def plot_history(history: list[dict[str, float]], path: str | Path) -> Path:
         axis.legend()
         axis.grid(alpha=0.3)
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
+    path = atomic.save_figure(fig, path)
     plt.close(fig)
     return path
 

@@ -1,7 +1,6 @@
 """Plots people would rather look at than read: spike rasters, firing-rate heatmaps,
 membrane traces. Each function writes a PNG (matplotlib, Agg) and returns its path."""
 
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -85,9 +84,8 @@ def plot_firing_rates(rates, path, title="Firing rate per layer"):
 
 
 def _save(plt, fig, path):
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    from snnrs import atomic
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    path = atomic.save_figure(fig, path)
     plt.close(fig)
     return path

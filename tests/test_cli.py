@@ -83,7 +83,10 @@ def test_events_info_and_frames(sample_data, tmp_path, capsys):
     (["train", "--dataset", "NMNIST", "--root", "/nonexistent"], "/nonexistent"),
     (["export", "/nonexistent.pt"], "no such checkpoint"),
     (["export", __file__], "not a snnrs checkpoint"),
-    (["events", "info", "/nonexistent.bin"], "no such file"),
+    (["events", "info", "/nonexistent.bin"], "No such file"),
+    (["events", "info", "/"], "a folder, not an event file"),
+    (["events", "info", "/dev/null"], "not a regular file"),
+    (["events", "frames", "/dev/null", "-o", "/"], "-o /: a folder; give a file name"),
     (["bench", "nope"], "benchmark"),
 ])
 def test_failures_print_one_line_and_exit_non_zero(argv, message, capsys):
@@ -164,3 +167,22 @@ def test_export_refuses_to_overwrite_unless_forced(trained, tmp_path, capsys):
     assert "--force" in capsys.readouterr().err and target.read_text() == "an earlier graph"
     assert main(["export", str(out / "best.pt"), "-o", str(target), "--force"]) == 0
     assert target.read_bytes() != b"an earlier graph"
+
+
+def test_events_frames_checks_its_outputs_before_reading(sample_data, tmp_path, capsys, monkeypatch):
+    """#16 item 8: -o naming a folder, or an existing file without --force, is refused before any work."""
+    import snnrs.events as ev
+    path = sample_data / "events" / "sample_nmnist.bin"
+    (tmp_path / "folder.npy").mkdir()
+    existing = tmp_path / "f.npy"
+    existing.write_bytes(b"mine")
+    monkeypatch.setattr(ev, "read_events", lambda *a, **k: pytest.fail("read before the outputs were checked"))
+    for output, message in ((tmp_path / "folder.npy", "a folder; give a file name"),
+                            (existing, "exists; --force to replace it")):
+        assert main(["events", "frames", str(path), "-o", str(output)]) == 1
+        err = capsys.readouterr().err.strip()
+        assert message in err and str(output) in err and len(err.splitlines()) == 1
+    assert existing.read_bytes() == b"mine"
+    monkeypatch.undo()
+    assert main(["events", "frames", str(path), "-o", str(existing), "--force"]) == 0
+    assert np.load(existing).shape[0] == 10

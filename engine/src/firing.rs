@@ -92,13 +92,12 @@ impl<T: Real> ResetRule<T> for HardReset<T> {
     fn rest(self) -> T {
         self.v_reset
     }
+    /// The reference's arithmetic, not a select: equal for every finite H, and
+    /// H = +Inf that fires gives +Inf·0 = NaN there, so it must here too.
     #[inline(always)]
     fn apply(self, h: T, spike: bool) -> T {
-        if spike {
-            self.v_reset
-        } else {
-            h
-        }
+        let s = if spike { T::one() } else { T::zero() };
+        h * (T::one() - s) + self.v_reset * s
     }
     #[inline(always)]
     fn dv_dh_fixed_spike(self, s: T) -> T {

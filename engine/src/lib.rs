@@ -13,6 +13,7 @@
 #[macro_use]
 mod cpu_features;
 
+pub mod alloc;
 pub mod bits;
 pub mod charge;
 pub mod columns;

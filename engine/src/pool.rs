@@ -35,8 +35,9 @@ fn lock() -> std::sync::MutexGuard<'static, Pool> {
     POOL.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// A buffer of at least `bytes` bytes (contents unspecified).
-pub fn take(bytes: usize) -> Words {
+/// A buffer of at least `bytes` bytes (contents unspecified); None when the
+/// machine cannot hold it (the caller reports it; nothing aborts).
+pub fn take(bytes: usize) -> Option<Words> {
     let words = bytes.div_ceil(8).max(1);
     let mut pool = lock();
     if let Some(buf) = pool.free.get_mut(&words).and_then(|list| list.pop()) {
@@ -44,10 +45,10 @@ pub fn take(bytes: usize) -> Words {
         if let Some(at) = pool.order.iter().rposition(|&w| w == words) {
             pool.order.remove(at);
         }
-        return buf;
+        return Some(buf);
     }
     drop(pool);
-    vec![0u64; words]
+    crate::alloc::try_zeroed::<u64>(words)
 }
 
 impl Pool {
@@ -107,14 +108,14 @@ mod tests {
         }
         give(vec![0u64; 200]); // evicts the two oldest 100-word buffers
         assert_eq!(stats().0, 3 * 800);
-        let big = take(1600);
+        let big = take(1600).unwrap();
         assert_eq!(big.len(), 200);
         set_limit(1 << 30);
 
-        let a = take(1000);
+        let a = take(1000).unwrap();
         let ptr = a.as_ptr();
         give(a);
-        let b = take(1000);
+        let b = take(1000).unwrap();
         assert_eq!(b.as_ptr(), ptr);
         set_limit(0);
         give(b);

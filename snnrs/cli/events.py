@@ -18,17 +18,33 @@ def add_parser(sub):
     frames.add_argument("--size", type=int, nargs=2, metavar=("H", "W"), default=None,
                         help="sensor size (default: the recording's extent)")
     frames.add_argument("--plot", type=Path, default=None, help="also draw the frames as a PNG")
+    frames.add_argument("--force", action="store_true", help="replace existing output files")
     return p
 
 
 def _read(path: Path):
+    """(format, events); a missing file, a folder or a device is one line naming it (snnrs.events)."""
     from snnrs.events import detect_format, read_events
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such file")
-    return detect_format(str(path)), read_events(str(path))
+    return detect_format(path), read_events(path)
+
+
+def _outputs(args) -> Path:
+    """The .npy file the frames go to, checked with --plot before any work: not a folder, and not an
+    existing file unless --force."""
+    # numpy's convention: a name without the .npy suffix gets it (but a folder is a mistake, not a stem)
+    written = args.output if args.output.suffix == ".npy" or args.output.is_dir() else Path(f"{args.output}.npy")
+    for option, path in (("-o", written), ("--plot", args.plot)):
+        if path is None:
+            continue
+        if path.is_dir():
+            raise IsADirectoryError(f"{option} {path}: a folder; give a file name")
+        if path.exists() and not args.force:
+            raise FileExistsError(f"{option} {path}: exists; --force to replace it")
+    return written
 
 
 def run(args):
+    written = _outputs(args) if args.action == "frames" else None
     fmt, ev = _read(args.file)
     if args.action == "info":
         print(f"file      {args.file}")
@@ -49,10 +65,6 @@ def run(args):
     height, width = args.size or (int(ev["y"].max()) + 1, int(ev["x"].max()) + 1)
     frames = integrate_events_by_fixed_frames_number(ev, args.split_by, args.frames, height, width)
     from snnrs import atomic
-    # numpy's convention: a name without the .npy suffix gets it
-    written = args.output if args.output.suffix == ".npy" else Path(f"{args.output}.npy")
-    if written.is_dir():
-        raise IsADirectoryError(f"-o {args.output}: {written} is a folder; give a file name")
     with atomic.atomic_path(written) as tmp, open(tmp, "wb") as f:
         np.save(f, frames)
     print(f"wrote {written}: frames {frames.shape}, {int(frames.sum()):,} events")
@@ -72,6 +84,6 @@ def _plot(frames, path):
         ax.set_title(f"t={t}", fontsize=8)
         ax.axis("off")
     fig.tight_layout()
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
+    from snnrs import atomic
+    atomic.save_figure(fig, path)
     plt.close(fig)

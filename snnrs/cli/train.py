@@ -27,7 +27,7 @@ def add_parser(sub):
     p.add_argument("--epochs", type=int, default=15)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=5e-3)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seeds torch, numpy and Python (and the shuffling)")
     p.add_argument("--device", default="cpu", help="cpu or cuda (AMP on CUDA)")
     p.add_argument("--out", type=Path, default=Path("runs/train"), help="checkpoints, metrics, NIR graph, plots")
     p.add_argument("--resume", type=Path, default=None,
@@ -89,6 +89,18 @@ def build_model(config: dict):
     return model
 
 
+def _seed_everything(seed: int):
+    """--seed fixes torch's, numpy's and Python's generators: two runs with the same settings are the same
+    run (and so are their checkpoints, which save every generator's state)."""
+    import random
+
+    import numpy as np
+    import torch
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
 def _distributed():
     import torch
     import torch.distributed as dist
@@ -145,13 +157,16 @@ def run(args):
         raise ValueError("--device: cuda requested but torch sees no CUDA device")
     rank, world = _distributed()
     check_out(args, main=rank == 0)
-    torch.manual_seed(args.seed)
+    _seed_everything(args.seed)
     started = time.perf_counter()
     train, test, x_report, shape, classes = _data(args, rank, world)
     model_kind = args.model if args.model != "auto" else ("spiking_cnn" if len(shape) == 3 and min(shape[1:]) >= 4
                                                           else "spiking_mlp")
+    # what defines the run: saved in every checkpoint, so that `snnrs export` rebuilds the model and a
+    # --resume with other settings is refused instead of silently mixing two runs
     config = {"model": model_kind, "neuron": args.neuron, "backend": args.backend, "channels": list(args.channels),
-              "T": args.T, "input_shape": list(shape), "classes": classes, "dataset": args.dataset}
+              "T": args.T, "input_shape": list(shape), "classes": classes, "dataset": args.dataset,
+              "lr": args.lr, "batch_size": args.batch_size, "seed": args.seed}
     model = build_model(config).to(args.device)
     trained = model
     if world > 1:
@@ -166,8 +181,11 @@ def run(args):
         raise FileNotFoundError(f"--resume: no checkpoint at {args.resume}")
     trainer = Trainer(trained, torch.optim.Adam(model.parameters(), lr=args.lr), epochs=args.epochs,
                       device=args.device, checkpoint_dir=args.out, log_dir=args.out, progress=not args.no_progress,
-                      resume=args.resume)
+                      resume=args.resume, config=config)
     history = trainer.fit(train, test)
+    if main and trainer.resumed_epoch is not None and trainer.resumed_epoch >= args.epochs:
+        print(f"snnrs train: {args.resume} already holds {trainer.resumed_epoch} epochs (--epochs {args.epochs}): "
+              "nothing left to train", flush=True)
     if world > 1:
         _finish_distributed(main, lambda: _after_training(args, trainer, model, test, x_report, config, history,
                                                           started))
@@ -187,24 +205,12 @@ def _finish_distributed(main, report):
 def _after_training(args, trainer, model, test, x_report, config, history, started):
     from snnrs import functional
 
-    _add_config(args.out, config)
     trainer.model = model  # the module itself: rank 0 evaluates alone, without DDP's collectives
     result = trainer.evaluate(test)
-    print(f"test accuracy {result['accuracy']:.4f} (best {trainer.best_accuracy:.4f}) after {args.epochs} epochs, "
-          f"{time.perf_counter() - started:.0f} s")
+    print(f"test accuracy {result['accuracy']:.4f} (best {trainer.best_accuracy:.4f}) after {trainer.start_epoch} "
+          f"epochs, {time.perf_counter() - started:.0f} s")
     _reports(model, x_report.to(args.device), args, config, history, trainer)
     functional.reset_net(model)
-
-
-def _add_config(out: Path, config: dict):
-    from snnrs import atomic
-    from snnrs.training import read_checkpoint
-    for name in ("last.pt", "best.pt"):
-        path = out / name
-        if path.is_file():
-            state = read_checkpoint(path)
-            state["config"] = config
-            atomic.save_torch(state, path)
 
 
 def _reports(model, x, args, config, history, trainer):

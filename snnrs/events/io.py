@@ -6,7 +6,9 @@ Events come back as a structured array of :data:`EVENT_DTYPE` — fields ``t`` (
 ``evt2``, ``evt3`` (Prophesee ``.raw``) and ``dat`` (Prophesee ``.dat``).
 """
 
+import errno
 import os
+import stat
 from collections.abc import Iterator
 
 import numpy as np
@@ -17,9 +19,15 @@ EVENT_DTYPE = np.dtype({"names": ["t", "x", "y", "p"], "formats": ["<i8", "<i2",
                         "offsets": [0, 8, 10, 12], "itemsize": _engine.EVENT_RECORD_BYTES})
 FORMATS = tuple(_engine.EVENT_FORMATS)
 DEFAULT_CHUNK_BYTES = 16 << 20
-# Files up to this size are decoded in one call (in parallel where the format allows);
-# larger ones stream in chunks.
+# chunk_bytes above this is refused: a chunk is held in memory whole (and may decode to ~100x its size)
+MAX_CHUNK_BYTES = 1 << 30
+# Files up to this size are read into memory and decoded in one call (in parallel where the format
+# allows); larger ones stream in chunks.
 WHOLE_FILE_BYTES = 2 << 30
+# The most events read_events returns unless told otherwise: 2^28 events are 4 GiB of records. Compressed
+# formats (EVT 3.0 vectors, AEDAT4 LZ4 packets) can decode to ~100x their size; past the budget reading
+# stops with a MemoryError instead of exhausting the machine. Larger recordings: iter_events.
+DEFAULT_MAX_EVENTS = 1 << 28
 
 
 def _records_to_events(records: np.ndarray) -> np.ndarray:
@@ -32,9 +40,23 @@ def _check_format(format: str) -> str:
     return format
 
 
+def _regular_file(path) -> tuple[str, int]:
+    """``(path as str, size)`` of a regular file; devices, FIFOs, sockets and folders are refused before
+    anything is read (``/dev/zero`` would never end, a FIFO would block)."""
+    if not isinstance(path, (str, bytes, os.PathLike)):
+        raise TypeError(f"path: expected a str, bytes or os.PathLike, got {type(path).__name__}")
+    path = os.fsdecode(os.fspath(path))
+    info = os.stat(path)  # FileNotFoundError / PermissionError name the path
+    if stat.S_ISDIR(info.st_mode):
+        raise IsADirectoryError(errno.EISDIR, "a folder, not an event file", path)
+    if not stat.S_ISREG(info.st_mode):
+        raise OSError(errno.EINVAL, "not a regular file (a device, FIFO or socket): event files only", path)
+    return path, info.st_size
+
+
 def detect_format(path) -> str:
     """The format of the file at ``path``, from its first bytes and its extension."""
-    path = os.fspath(path)
+    path, _ = _regular_file(path)
     with open(path, "rb") as f:
         head = f.read(1 << 16)
     extension = os.path.splitext(path)[1].lstrip(".")
@@ -45,30 +67,67 @@ def detect_format(path) -> str:
     return found
 
 
+def _check_max_events(max_events):
+    if max_events is None:
+        return None
+    if isinstance(max_events, bool) or not isinstance(max_events, int) or max_events < 0:
+        raise ValueError(f"max_events: expected a non-negative int or None, got {max_events!r}")
+    return max_events
+
+
+def _read_whole(path: str, size: int) -> np.ndarray:
+    """The file's bytes, read (not memory-mapped: a mapped file truncated by another process kills the
+    reader with SIGBUS). A file that shrinks while being read is an OSError."""
+    try:
+        data = np.empty(size, np.uint8)
+    except MemoryError:
+        raise MemoryError(f"{path}: {size} bytes could not be allocated to read it; use iter_events") from None
+    view = memoryview(data)
+    done = 0
+    with open(path, "rb") as f:
+        while done < size:
+            n = f.readinto(view[done:])
+            if not n:
+                raise OSError(errno.EIO, f"the file shrank from {size} to {done} bytes while being read "
+                              "(is another process writing or truncating it?)", path)
+            done += n
+    return data
+
+
 def read_events(path, format: str | None = None, *, return_sensor_size: bool = False,
-                chunk_bytes: int = DEFAULT_CHUNK_BYTES):
-    """All events of the file at ``path`` (format detected unless given).
+                chunk_bytes: int = DEFAULT_CHUNK_BYTES, max_events: int | None = DEFAULT_MAX_EVENTS):
+    """All events of the file at ``path`` (a str, bytes or path-like; format detected unless given).
 
     With ``return_sensor_size=True`` returns ``(events, (width, height) or None)``. Files up to
-    ``WHOLE_FILE_BYTES`` are memory-mapped and decoded at once; larger ones are read in chunks of
-    ``chunk_bytes``. Corrupt bytes raise ValueError naming the file and the byte offset.
+    ``WHOLE_FILE_BYTES`` are read into memory and decoded at once; larger ones are read in chunks of
+    ``chunk_bytes`` (at most ``MAX_CHUNK_BYTES``). Corrupt bytes raise ValueError naming the file and
+    the byte offset. More than ``max_events`` events (default ``DEFAULT_MAX_EVENTS``, 2^28; None: no
+    budget) or more than memory holds raise MemoryError naming the file: read such recordings piece by
+    piece with :func:`iter_events`. Only regular files are read (not devices or FIFOs).
     """
-    path = os.fspath(path)
     _check_chunk_bytes(chunk_bytes)
+    max_events = _check_max_events(max_events)
+    path, size = _regular_file(path)
     format = _check_format(format) if format is not None else detect_format(path)
-    size = os.path.getsize(path)
     if 0 < size <= WHOLE_FILE_BYTES:
-        # Mapped, not copied: the engine decodes the page cache in place, on every core.
-        records, sensor = _engine.decode_events(np.memmap(path, dtype=np.uint8, mode="r"), format, path)
+        records, sensor = _engine.decode_events(_read_whole(path, size), format, path, max_events)
         events = _records_to_events(records)
         return (events, sensor) if return_sensor_size else events
-    chunks, sensor = [], None
+    chunks, sensor, count = [], None, 0
     stream = None
-    for part, stream in _stream(path, format, chunk_bytes):  # noqa: B007  (stream: the last one, after the loop)
+    for part, stream in _stream(path, format, chunk_bytes):  # stream: the last one, used after the loop
+        count += part.size // EVENT_DTYPE.itemsize
+        if max_events is not None and count > max_events:
+            raise MemoryError(f"{path}: byte offset {stream.position}: more than max_events={max_events} events; "
+                              "pass a larger max_events= or read the file in pieces with iter_events")
         if part.size:
             chunks.append(part)
     sensor = stream.sensor if stream is not None else None
-    records = np.concatenate(chunks) if chunks else np.empty(0, np.uint8)
+    try:
+        records = np.concatenate(chunks) if chunks else np.empty(0, np.uint8)
+    except MemoryError:
+        raise MemoryError(f"{path}: {count} events ({count * EVENT_DTYPE.itemsize} bytes) could not be "
+                          "allocated; read the file in pieces with iter_events") from None
     events = _records_to_events(records)
     return (events, sensor) if return_sensor_size else events
 
@@ -83,13 +142,13 @@ def iter_events(path, format: str | None = None, chunk_bytes: int = DEFAULT_CHUN
 
 
 def _check_chunk_bytes(chunk_bytes):
-    if isinstance(chunk_bytes, bool) or not isinstance(chunk_bytes, int) or chunk_bytes < 1:
-        raise ValueError(f"chunk_bytes: expected a positive int, got {chunk_bytes!r}")
+    if isinstance(chunk_bytes, bool) or not isinstance(chunk_bytes, int) or not 1 <= chunk_bytes <= MAX_CHUNK_BYTES:
+        raise ValueError(f"chunk_bytes: expected an int in 1..{MAX_CHUNK_BYTES} (1 GiB), got {chunk_bytes!r}")
 
 
 def _stream(path, format, chunk_bytes) -> Iterator[tuple[np.ndarray, "object"]]:
-    path = os.fspath(path)
     _check_chunk_bytes(chunk_bytes)
+    path, _ = _regular_file(path)
     format = _check_format(format) if format is not None else detect_format(path)
     stream = _engine.EventStream(format, path)
     with open(path, "rb") as f:
@@ -101,11 +160,14 @@ def _stream(path, format, chunk_bytes) -> Iterator[tuple[np.ndarray, "object"]]:
     yield stream.finish(), stream
 
 
-def decode_bytes(data: bytes, format: str, source: str = "<bytes>"):
-    """Decodes a whole file held in memory: ``(events, (width, height) or None)``."""
+def decode_bytes(data: bytes, format: str, source: str = "<bytes>", *,
+                 max_events: int | None = DEFAULT_MAX_EVENTS):
+    """Decodes a whole file held in memory: ``(events, (width, height) or None)``; ``max_events`` as in
+    :func:`read_events`."""
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise TypeError(f"data: expected bytes, got {type(data).__name__}")
-    records, sensor = _engine.decode_events(bytes(data), _check_format(format), source)
+    records, sensor = _engine.decode_events(bytes(data), _check_format(format), source,
+                                            _check_max_events(max_events))
     return _records_to_events(records), sensor
 
 

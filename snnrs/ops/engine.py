@@ -62,6 +62,8 @@ def _neuron_backward(grad_spikes: Tensor | None, grad_v_last: Tensor | None, gra
                      ) -> tuple[Tensor, Tensor, Tensor]:
     """Exact BPTT. Returns ``(grad_x, grad_v_init, grad_w)``; grad_w is 0 unless w is given."""
     host.check_tensor("h_seq", h_seq)
+    host.check_gradients(h_seq, {"grad_spikes": grad_spikes, "grad_v_seq": grad_v_seq, "grad_h_seq": grad_h_seq},
+                         {"grad_v_last": grad_v_last})
     count = h_seq.shape[0]
     grad_x, grad_v_init, grad_k = _engine.neuron_backward(
         host.steps(grad_spikes, count), host.steps(h_seq, count), bits.detach().contiguous().numpy(),
@@ -126,6 +128,8 @@ def _two_state_op(name: str, state: str) -> FusedOp:
                  config: TwoStateConfig) -> tuple[Tensor, Tensor, Tensor]:
         """Exact BPTT: ``(grad_x, grad_v_init, grad_state_init)``."""
         host.check_tensor("h_seq", h_seq)
+        host.check_gradients(h_seq, {"grad_spikes": grad_spikes, "grad_v_seq": grad_v_seq},
+                             {"grad_v_last": grad_v_last, f"grad_{state}_last": grad_state_last})
         count, shape = h_seq.shape[0], h_seq.shape[1:]
         grad_x, grad_v_init, grad_state_init = engine_backward(
             host.steps(grad_spikes, count), host.steps(h_seq, count), bits.detach().contiguous().numpy(),

@@ -27,8 +27,25 @@ def check_tensor(name: str, t: Tensor, dtype=None):
 
 def check_sequence(x: Tensor):
     check_tensor("x", x)
+    check_steps(x)
+
+
+def check_steps(x: Tensor):
+    """``x`` is ``[T, ...]`` with T >= 1 (any device)."""
     if x.dim() < 1:
         raise ValueError("x: expected a [T, ...] tensor with at least one dimension")
+    if x.shape[0] == 0:
+        raise ValueError(f"x: expected at least one time step, got T = 0 (shape {tuple(x.shape)})")
+
+
+def check_gradients(h_seq: Tensor, sequences: dict[str, Tensor | None], states: dict[str, Tensor | None]):
+    """Gradients arriving at a fused op's outputs: each ``sequences`` one shaped like ``h_seq`` ``[T, *]``,
+    each ``states`` one like a step ``[*]``. A gradient of the right size but another shape (e.g.
+    transposed) would otherwise be read in the wrong order without a word."""
+    for names, shape in ((sequences, tuple(h_seq.shape)), (states, tuple(h_seq.shape[1:]))):
+        for name, g in names.items():
+            if g is not None and tuple(g.shape) != shape:
+                raise ValueError(f"{name}: expected shape {shape} (that of the forward output), got {tuple(g.shape)}")
 
 
 def check_state(name: str, v: Tensor | None, x: Tensor):
@@ -42,7 +59,8 @@ def check_state(name: str, v: Tensor | None, x: Tensor):
 
 def steps(t: Tensor | None, count: int) -> np.ndarray | None:
     """A ``[T, *shape]`` tensor as a ``[T, N]`` array (None stays None)."""
-    return None if t is None else t.detach().contiguous().reshape(count, -1).numpy()
+    # numel // count, not -1: a step of zero neurons ([T, 0]) has no size to infer
+    return None if t is None else t.detach().contiguous().reshape(count, t.numel() // max(count, 1)).numpy()
 
 
 def state(v: Tensor | None) -> np.ndarray | None:

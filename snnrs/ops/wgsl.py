@@ -14,7 +14,7 @@ import torch
 from torch import Tensor
 
 from snnrs import gpu
-from snnrs.ops import learnable
+from snnrs.ops import host, learnable
 from snnrs.ops.config import NeuronConfig
 from snnrs.ops.registration import FusedOp
 
@@ -45,7 +45,7 @@ def _host(t: Tensor | None, steps: int | None = None) -> np.ndarray | None:
     if t is None:
         return None
     a = t.detach().to("cpu", torch.float32).contiguous()
-    return (a.reshape(steps, -1) if steps is not None else a.reshape(-1)).numpy()
+    return (a.reshape(steps, a.numel() // max(steps, 1)) if steps is not None else a.reshape(-1)).numpy()
 
 
 def _on(like: Tensor, a: np.ndarray, shape) -> Tensor:
@@ -56,6 +56,7 @@ def _on(like: Tensor, a: np.ndarray, shape) -> Tensor:
 def _forward(x: Tensor, v_init: Tensor | None, w: Tensor | None, config: NeuronConfig, store_v_seq: bool
              ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     """Returns ``(spikes, v_last, h_seq, v_seq or [0])`` on x's device and dtype."""
+    host.check_steps(x)
     steps = x.shape[0]
     spikes, v_last, h_seq, v_seq = gpu.neuron_forward(
         _host(x, steps), _host(v_init), neuron=config.neuron,
@@ -75,6 +76,7 @@ def _backward(grad_spikes: Tensor | None, grad_v_last: Tensor | None, grad_v_seq
               h_seq: Tensor, spikes: Tensor, v_init: Tensor | None, x: Tensor | None, w: Tensor | None,
               config: NeuronConfig) -> tuple[Tensor, Tensor, Tensor]:
     """``(grad_x, grad_v_init, grad_w)``; grad_w is 0 unless w (ParametricLIF) is given."""
+    host.check_gradients(h_seq, {"grad_spikes": grad_spikes, "grad_v_seq": grad_v_seq}, {"grad_v_last": grad_v_last})
     steps = h_seq.shape[0]
     grad_x, grad_v_init, grad_k = gpu.neuron_backward(
         _host(grad_spikes, steps), _host(h_seq, steps), _host(spikes, steps), _host(v_init),

@@ -96,7 +96,7 @@ def write_front(front: list[Evaluation], evaluations: list[Evaluation], out: Pat
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    fig.savefig(out / "front.png", dpi=100)
+    atomic.save_figure(fig, out / "front.png")
     plt.close(fig)
     return {"csv": out / "front.csv", "md": out / "front.md", "png": out / "front.png"}
 

@@ -78,6 +78,22 @@ pub fn parse_header(data: &[u8], at_end: bool) -> Result<HeaderParse, DecodeErro
     let data_table = table.i64_field(1, -1).map_err(bad)?;
     let xml = table.string(2).map_err(bad)?.unwrap_or(&[]);
     let streams = Streams::from_xml(&String::from_utf8_lossy(xml));
+    if streams.event_ids.is_empty() {
+        let kinds: Vec<String> = streams
+            .declared
+            .iter()
+            .map(|(id, kind)| format!("{id}: {kind}"))
+            .collect();
+        return Err(bad(format!(
+            "its stream description declares no event stream (typeIdentifier EVTS); streams: [{}]",
+            kinds.join(", ")
+        )));
+    }
+    if data_table >= 0 && (data_table as u64) < end as u64 {
+        return Err(bad(format!(
+            "dataTablePosition {data_table} lies inside the header (which ends at byte {end})"
+        )));
+    }
     Ok(HeaderParse::Done {
         len: end,
         sensor: streams.sensor,
@@ -85,8 +101,10 @@ pub fn parse_header(data: &[u8], at_end: bool) -> Result<HeaderParse, DecodeErro
             compression,
             data_table,
             event_streams: streams.event_ids,
+            declared: streams.declared.into_iter().map(|(id, _)| id).collect(),
             read: end as u64,
             inflated: 0,
+            table: None,
         }),
     })
 }
@@ -94,6 +112,8 @@ pub fn parse_header(data: &[u8], at_end: bool) -> Result<HeaderParse, DecodeErro
 /// What the XML description says: which stream ids carry events, and the event sensor's size.
 struct Streams {
     event_ids: Vec<i32>,
+    /// Every declared stream: (id, typeIdentifier).
+    declared: Vec<(i32, String)>,
     sensor: Option<(u32, u32)>,
 }
 
@@ -126,10 +146,13 @@ impl Streams {
         }
         let mut streams = Streams {
             event_ids: Vec::new(),
+            declared: Vec::new(),
             sensor: None,
         };
         for (id, text) in &by_id {
-            if attribute(text, "typeIdentifier") == Some("EVTS") {
+            let kind = attribute(text, "typeIdentifier").unwrap_or("?");
+            streams.declared.push((*id, kind.to_string()));
+            if kind == "EVTS" {
                 streams.event_ids.push(*id);
                 let size = |k| attribute(text, k).and_then(|v| v.parse::<u32>().ok());
                 if let (Some(w), Some(h), None) = (size("sizeX"), size("sizeY"), streams.sensor) {
@@ -146,48 +169,91 @@ struct Body {
     /// File offset of the data table (an index after the packets), or -1.
     data_table: i64,
     event_streams: Vec<i32>,
+    /// Every stream id the header declares; a packet of another id means damage.
+    declared: Vec<i32>,
     /// Bytes of the file seen so far, and bytes decompressed from them.
     read: u64,
     inflated: u64,
+    /// The data table's bytes once its position is reached (checked at the end).
+    table: Option<Vec<u8>>,
 }
 
 /// The packet's FlatBuffer: borrowed when stored uncompressed, else decompressed (at most `limit` bytes).
+/// A decompressed size the allocator refuses is an error of kind Memory, not an abort.
 fn decompress(
     compression: Compression,
     payload: &[u8],
     limit: u64,
-) -> Result<Cow<'_, [u8]>, String> {
+    at: u64,
+) -> Result<Cow<'_, [u8]>, DecodeError> {
     if compression == Compression::None {
         return Ok(Cow::Borrowed(payload));
     }
-    let run = || -> Result<Vec<u8>, String> {
-        let mut out = Vec::new();
-        let cap = limit.min(MAX_PACKET_BYTES);
-        let read = match compression {
+    let cap = limit.min(MAX_PACKET_BYTES);
+    let run = || -> Result<Vec<u8>, DecodeError> {
+        match compression {
             Compression::None => unreachable!("handled above"),
-            Compression::Lz4 => lz4_flex::frame::FrameDecoder::new(payload)
-                .take(cap + 1)
-                .read_to_end(&mut out),
+            Compression::Lz4 => read_capped(
+                lz4_flex::frame::FrameDecoder::new(payload),
+                cap,
+                compression,
+                at,
+            ),
             Compression::Zstd => {
                 let mut source = payload;
                 let decoder = ruzstd::decoding::StreamingDecoder::new(&mut source)
-                    .map_err(|e| format!("Zstd frame: {e}"))?;
-                decoder.take(cap + 1).read_to_end(&mut out)
+                    .map_err(|e| DecodeError::new(at, format!("Zstd frame: {e}")))?;
+                read_capped(decoder, cap, compression, at)
             }
-        };
-        read.map_err(|e| format!("{compression:?} frame: {e}"))?;
-        if out.len() as u64 > cap {
-            return Err(format!(
-                "packet decompresses to more than {cap} bytes (limits: {MAX_PACKET_BYTES} per packet, \
-                 {MAX_EXPANSION}x the bytes read so far)"
-            ));
         }
-        Ok(out)
     };
     // The decompressors are third-party code: a panic on hostile bytes becomes an error here.
     std::panic::catch_unwind(run)
-        .unwrap_or_else(|_| Err(format!("{compression:?} decoder failed on corrupt data")))
+        .unwrap_or_else(|_| {
+            Err(DecodeError::new(
+                at,
+                format!("{compression:?} decoder failed on corrupt data"),
+            ))
+        })
         .map(Cow::Owned)
+}
+
+/// All of `reader`'s bytes, growing the buffer fallibly; more than `cap` bytes is an error.
+fn read_capped(
+    mut reader: impl Read,
+    cap: u64,
+    compression: Compression,
+    at: u64,
+) -> Result<Vec<u8>, DecodeError> {
+    let mut out: Vec<u8> = Vec::new();
+    let mut piece = vec![0u8; 64 << 10];
+    loop {
+        let n = reader
+            .read(&mut piece)
+            .map_err(|e| DecodeError::new(at, format!("{compression:?} frame: {e}")))?;
+        if n == 0 {
+            return Ok(out);
+        }
+        if (out.len() + n) as u64 > cap {
+            return Err(DecodeError::new(
+                at,
+                format!(
+                    "packet decompresses to more than {cap} bytes (limits: {MAX_PACKET_BYTES} per packet, \
+                     {MAX_EXPANSION}x the bytes read so far)"
+                ),
+            ));
+        }
+        if out.try_reserve(n).is_err() {
+            return Err(DecodeError::memory(
+                at,
+                format!(
+                    "out of memory: {} bytes for a decompressed packet could not be allocated",
+                    out.len() + n
+                ),
+            ));
+        }
+        out.extend_from_slice(&piece[..n]);
+    }
 }
 
 fn decode_events(packet: &[u8], out: &mut Events) -> Result<(), String> {
@@ -196,7 +262,7 @@ fn decode_events(packet: &[u8], out: &mut Events) -> Result<(), String> {
     }
     let table = Table::root(packet, 4)?;
     let events = table.structs(0, EVENT_BYTES)?;
-    out.bytes.reserve(events.len());
+    out.reserve(events.len() / EVENT_BYTES);
     for e in events.chunks_exact(EVENT_BYTES) {
         let t = i64::from_le_bytes([e[0], e[1], e[2], e[3], e[4], e[5], e[6], e[7]]);
         out.push(
@@ -209,13 +275,35 @@ fn decode_events(packet: &[u8], out: &mut Events) -> Result<(), String> {
     Ok(())
 }
 
+impl Body {
+    /// The data table's bytes arriving (it runs to the end of the file).
+    fn take_table(&mut self, data: &[u8], at: u64) -> Result<usize, DecodeError> {
+        let table = self.table.get_or_insert_with(Vec::new);
+        if (table.len() + data.len()) as u64 > MAX_PACKET_BYTES {
+            return Err(DecodeError::new(
+                at,
+                format!("data table longer than {MAX_PACKET_BYTES} bytes"),
+            ));
+        }
+        if table.try_reserve(data.len()).is_err() {
+            return Err(DecodeError::memory(at, "out of memory for the data table"));
+        }
+        table.extend_from_slice(data);
+        Ok(data.len())
+    }
+}
+
 impl BodyDecoder for Body {
     fn decode(&mut self, data: &[u8], at: u64, out: &mut Events) -> Result<usize, DecodeError> {
+        if self.table.is_some() {
+            return self.take_table(data, at);
+        }
         let mut pos = 0usize;
         loop {
             let offset = at + pos as u64;
             if self.data_table >= 0 && offset >= self.data_table as u64 {
-                return Ok(data.len()); // the index after the packets: nothing to decode there
+                // packets end exactly where the header puts the data table (checked below)
+                return Ok(pos + self.take_table(&data[pos..], offset)?);
             }
             let (Some(stream), Some(size)) = (le_u32(data, pos), le_u32(data, pos + 4)) else {
                 return Ok(pos);
@@ -227,6 +315,26 @@ impl BodyDecoder for Body {
                     format!("packet size {size} outside 0..={MAX_PACKET_BYTES}"),
                 ));
             }
+            if !self.declared.contains(&stream) {
+                return Err(DecodeError::new(
+                    offset,
+                    format!(
+                        "packet of stream {stream}, which the header does not declare (streams {:?})",
+                        self.declared
+                    ),
+                ));
+            }
+            let packet_end = offset + 8 + size as u64;
+            if self.data_table >= 0 && packet_end > self.data_table as u64 {
+                return Err(DecodeError::new(
+                    offset,
+                    format!(
+                        "the header puts the data table at byte {}, inside the packet at bytes \
+                         {offset}..{packet_end}",
+                        self.data_table
+                    ),
+                ));
+            }
             let Some(end) = pos.checked_add(8 + size as usize) else {
                 return Err(DecodeError::new(offset + 4, "packet size overflows"));
             };
@@ -236,8 +344,7 @@ impl BodyDecoder for Body {
             self.read += 8 + size as u64;
             if self.event_streams.contains(&stream) {
                 let budget = (self.read * MAX_EXPANSION).saturating_sub(self.inflated);
-                let packet = decompress(self.compression, &data[pos + 8..end], budget)
-                    .map_err(|r| DecodeError::new(offset + 8, r))?;
+                let packet = decompress(self.compression, &data[pos + 8..end], budget, offset + 8)?;
                 self.inflated += packet.len() as u64;
                 decode_events(&packet, out).map_err(|r| DecodeError::new(offset + 8, r))?;
             }
@@ -246,12 +353,47 @@ impl BodyDecoder for Body {
     }
 
     fn finish(&mut self, rest: &[u8], at: u64) -> Result<(), DecodeError> {
-        if rest.is_empty() {
+        if let Some(table) = self.table.take() {
+            // What stands at dataTablePosition must be the file's data table (a FlatBuffer
+            // identified FTAB), or the position was damaged and packets after it were skipped.
+            let position = self.data_table as u64;
+            let inflated = decompress(self.compression, &table, MAX_PACKET_BYTES, position)
+                .map_err(|e| {
+                    DecodeError::new(
+                        position,
+                        format!(
+                    "no data table at dataTablePosition {position} ({}): the position is damaged",
+                    e.reason
+                ),
+                    )
+                })?;
+            if inflated.get(8..12) != Some(b"FTAB") {
+                return Err(DecodeError::new(
+                    position,
+                    format!(
+                        "no data table (FTAB) at dataTablePosition {position}: the position is \
+                         damaged and the packets after it would be skipped"
+                    ),
+                ));
+            }
             return Ok(());
         }
-        Err(DecodeError::new(
-            at,
-            format!("file truncated inside a packet ({} bytes left)", rest.len()),
-        ))
+        if !rest.is_empty() {
+            return Err(DecodeError::new(
+                at,
+                format!("file truncated inside a packet ({} bytes left)", rest.len()),
+            ));
+        }
+        if self.data_table >= 0 {
+            return Err(DecodeError::new(
+                at,
+                format!(
+                    "file truncated: it ends at byte {at}, before the data table its header puts \
+                     at byte {} (packets are missing)",
+                    self.data_table
+                ),
+            ));
+        }
+        Ok(())
     }
 }

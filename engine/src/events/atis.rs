@@ -26,6 +26,7 @@ impl BodyDecoder for Body {
         &mut self,
         data: &[u8],
         at: u64,
+        limit: usize,
     ) -> Option<Result<(Events, usize), DecodeError>> {
         let scan = |chunk: &[u8], _| {
             let markers = chunk.chunks_exact(5).filter(|r| r[1] == OVERFLOW_Y).count();
@@ -49,7 +50,7 @@ impl BodyDecoder for Body {
         };
         let chain = |overflow: i64, markers: &i64| overflow + markers * OVERFLOW_STEP;
         Some(
-            decode_records(data, 5, at, self.overflow, scan, chain, write).map(
+            decode_records(data, 5, at, limit, self.overflow, scan, chain, write).map(
                 |(events, used, overflow)| {
                     self.overflow = overflow;
                     (events, used)
@@ -60,7 +61,7 @@ impl BodyDecoder for Body {
 
     fn decode(&mut self, data: &[u8], _at: u64, out: &mut Events) -> Result<usize, DecodeError> {
         let whole = data.len() / 5 * 5;
-        out.bytes.reserve(whole / 5 * super::RECORD_BYTES);
+        out.reserve(whole / 5);
         for r in data[..whole].chunks_exact(5) {
             if r[1] == OVERFLOW_Y {
                 self.overflow += OVERFLOW_STEP;

@@ -76,10 +76,11 @@ impl BodyDecoder for Body {
         &mut self,
         data: &[u8],
         at: u64,
+        limit: usize,
     ) -> Option<Result<(Events, usize), DecodeError>> {
         let chain = |high: i64, last: &Option<i64>| last.unwrap_or(high);
         Some(
-            decode_records(data, 4, at, self.time_high, scan, chain, write).map(
+            decode_records(data, 4, at, limit, self.time_high, scan, chain, write).map(
                 |(e, used, high)| {
                     self.time_high = high;
                     (e, used)
@@ -90,7 +91,7 @@ impl BodyDecoder for Body {
 
     fn decode(&mut self, data: &[u8], at: u64, out: &mut Events) -> Result<usize, DecodeError> {
         let whole = data.len() / 4 * 4;
-        out.bytes.reserve(whole / 4 * super::RECORD_BYTES);
+        out.reserve(whole / 4);
         for (i, r) in data[..whole].chunks_exact(4).enumerate() {
             let w = u32::from_le_bytes([r[0], r[1], r[2], r[3]]);
             match w >> 28 {

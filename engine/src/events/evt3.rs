@@ -67,7 +67,7 @@ impl Body {
 impl BodyDecoder for Body {
     fn decode(&mut self, data: &[u8], at: u64, out: &mut Events) -> Result<usize, DecodeError> {
         let whole = data.len() / 2 * 2;
-        out.bytes.reserve(whole / 4 * super::RECORD_BYTES); // about one event per two words
+        out.reserve(whole / 4); // about one event per two words
         for (i, r) in data[..whole].chunks_exact(2).enumerate() {
             let w = u16::from_le_bytes([r[0], r[1]]);
             let low = w & 0x7FF;

@@ -31,15 +31,108 @@ pub const RECORD_BYTES: usize = 16;
 pub const MAX_HEADER_BYTES: usize = 16 << 20;
 
 /// The decoded events, as packed records (see the module documentation).
-#[derive(Default, Debug, Clone)]
+///
+/// Growth is fallible and bounded: past `limit` events, or when the allocator
+/// refuses more memory, further events are dropped and the reason is kept;
+/// decoders call [`Events::check`] after each pass, which turns it into a
+/// [`DecodeError`] of kind [`ErrorKind::Memory`] (a `MemoryError` in Python).
+#[derive(Debug, Clone)]
 pub struct Events {
     pub bytes: Vec<u8>,
+    limit: usize,
+    exhausted: Option<String>,
+}
+
+impl Default for Events {
+    fn default() -> Self {
+        Events::with_limit(usize::MAX / RECORD_BYTES)
+    }
 }
 
 impl Events {
+    /// No events yet; at most `limit` of them.
+    pub fn with_limit(limit: usize) -> Self {
+        Events {
+            bytes: Vec::new(),
+            limit,
+            exhausted: None,
+        }
+    }
+
+    /// Events already decoded into `bytes` (whole records), under `limit`.
+    pub fn from_bytes(bytes: Vec<u8>, limit: usize) -> Self {
+        Events {
+            bytes,
+            limit,
+            exhausted: None,
+        }
+    }
+
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+
+    /// Appends one event; past the limit or memory it is dropped and [`Events::check`] reports it.
+    /// (The capacity is only ever reserved up to the limit, so one capacity test covers both.)
     #[inline(always)]
     pub fn push(&mut self, t: i64, x: i16, y: i16, p: u8) {
+        if self.bytes.capacity() - self.bytes.len() < RECORD_BYTES && !self.grow(1) {
+            return;
+        }
         self.bytes.extend_from_slice(&pack(t, x, y, p));
+    }
+
+    /// Makes room for `records` more events (a hint before a run of pushes):
+    /// never past the limit, and a refused allocation is left for `push` to report.
+    pub fn reserve(&mut self, records: usize) {
+        let room = self.limit.saturating_sub(self.len()).min(records);
+        if room > 0 && self.exhausted.is_none() {
+            let _ = self.bytes.try_reserve_exact(room * RECORD_BYTES);
+        }
+    }
+
+    /// Room for at least `records` more events, doubling as a `Vec` would.
+    #[cold]
+    #[inline(never)]
+    fn grow(&mut self, records: usize) -> bool {
+        if self.exhausted.is_some() {
+            return false;
+        }
+        let len = self.len();
+        if len + records > self.limit {
+            self.exhausted = Some(format!(
+                "more than max_events={} events; pass a larger max_events= or read the file in pieces \
+                 with iter_events",
+                self.limit
+            ));
+            return false;
+        }
+        // exact, so the capacity never passes the limit (push relies on it); doubling keeps it amortised
+        let wanted = len.max(4096).min(self.limit - len).max(records);
+        // refused: a quarter as much, still geometric (one record at a time would copy quadratically)
+        if self.bytes.try_reserve_exact(wanted * RECORD_BYTES).is_ok()
+            || self
+                .bytes
+                .try_reserve_exact((wanted / 4).max(records) * RECORD_BYTES)
+                .is_ok()
+        {
+            return true;
+        }
+        self.exhausted = Some(format!(
+            "out of memory: {} bytes for {} events could not be allocated; read the file in pieces with \
+             iter_events",
+            (len + records) * RECORD_BYTES,
+            len + records
+        ));
+        false
+    }
+
+    /// Err (kind Memory, at `offset`) when events were dropped for the limit or memory.
+    pub fn check(&self, offset: u64) -> Result<(), DecodeError> {
+        match &self.exhausted {
+            None => Ok(()),
+            Some(reason) => Err(DecodeError::memory(offset, reason.clone())),
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -75,11 +168,21 @@ pub fn record(r: &[u8]) -> (i64, i16, i16, u8) {
     )
 }
 
+/// What kind of failure a [`DecodeError`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The bytes are not a valid file of the format (ValueError).
+    Corrupt,
+    /// The events would exceed the event budget or the memory available (MemoryError).
+    Memory,
+}
+
 /// Why bytes were rejected, and where (offset from the start of the file).
 #[derive(Debug, Clone, PartialEq)]
 pub struct DecodeError {
     pub offset: u64,
     pub reason: String,
+    pub kind: ErrorKind,
 }
 
 impl DecodeError {
@@ -87,6 +190,15 @@ impl DecodeError {
         DecodeError {
             offset,
             reason: reason.into(),
+            kind: ErrorKind::Corrupt,
+        }
+    }
+
+    pub fn memory(offset: u64, reason: impl Into<String>) -> Self {
+        DecodeError {
+            offset,
+            reason: reason.into(),
+            kind: ErrorKind::Memory,
         }
     }
 }
@@ -176,10 +288,12 @@ pub(crate) trait BodyDecoder: Send {
 
     /// Decodes all of `data` at once, in parallel where the format allows;
     /// None: the format decodes sequentially through [`BodyDecoder::decode`].
+    /// At most `limit` events (more is a [`ErrorKind::Memory`] error).
     fn decode_whole(
         &mut self,
         _data: &[u8],
         _at: u64,
+        _limit: usize,
     ) -> Option<Result<(Events, usize), DecodeError>> {
         None
     }
@@ -233,7 +347,17 @@ pub fn decode_all(
     format: Format,
     data: &[u8],
 ) -> Result<(Events, Option<(u32, u32)>), DecodeError> {
-    let mut out = Events::default();
+    decode_all_limited(format, data, usize::MAX / RECORD_BYTES)
+}
+
+/// Decodes a whole file held in memory into at most `max_events` events;
+/// more, or more than memory holds, is an error of kind [`ErrorKind::Memory`].
+pub fn decode_all_limited(
+    format: Format,
+    data: &[u8],
+    max_events: usize,
+) -> Result<(Events, Option<(u32, u32)>), DecodeError> {
+    let mut out = Events::with_limit(max_events);
     let (len, mut body, sensor) = match parse_header(format, data, true)? {
         HeaderParse::Done { len, .. } if len > MAX_HEADER_BYTES => {
             return Err(DecodeError::new(
@@ -250,13 +374,17 @@ pub fn decode_all(
         }
     };
     let rest = &data[len..];
-    let used = match body.decode_whole(rest, len as u64) {
+    let used = match body.decode_whole(rest, len as u64, max_events) {
         Some(result) => {
             let (events, used) = result?;
             out = events;
             used
         }
-        None => body.decode(rest, len as u64, &mut out)?,
+        None => {
+            let decoded = body.decode(rest, len as u64, &mut out);
+            out.check(len as u64)?; // dropped events make any later error meaningless
+            decoded?
+        }
     };
     body.finish(&rest[used..], (len + used) as u64)?;
     Ok((out, sensor))
@@ -272,6 +400,9 @@ pub struct StreamDecoder {
     sensor: Option<(u32, u32)>,
     failed: Option<DecodeError>,
     finished: bool,
+    /// The header is parsed again only once `pending` reaches this length: each
+    /// failed attempt doubles it, so small chunks cost linear time, not quadratic.
+    header_retry_at: usize,
 }
 
 impl StreamDecoder {
@@ -284,6 +415,7 @@ impl StreamDecoder {
             sensor: None,
             failed: None,
             finished: false,
+            header_retry_at: 0,
         }
     }
 
@@ -313,6 +445,9 @@ impl StreamDecoder {
 
     fn step(&mut self, at_end: bool, out: &mut Events) -> Result<(), DecodeError> {
         if self.body.is_none() {
+            if !at_end && self.pending.len() < self.header_retry_at {
+                return Ok(());
+            }
             match parse_header(self.format, &self.pending, at_end)? {
                 HeaderParse::NeedMore => {
                     if at_end {
@@ -327,6 +462,7 @@ impl StreamDecoder {
                             format!("no end of header within {MAX_HEADER_BYTES} bytes"),
                         ));
                     }
+                    self.header_retry_at = (self.pending.len() * 2).max(256);
                     return Ok(());
                 }
                 HeaderParse::Done { len, body, sensor } => {
@@ -338,7 +474,9 @@ impl StreamDecoder {
             }
         }
         if let Some(body) = self.body.as_mut() {
-            let used = body.decode(&self.pending, self.offset, out)?;
+            let decoded = body.decode(&self.pending, self.offset, out);
+            out.check(self.offset)?;
+            let used = decoded?;
             self.pending.drain(..used);
             self.offset += used as u64;
             if at_end {
@@ -351,6 +489,17 @@ impl StreamDecoder {
     /// Decodes what it can of the bytes so far plus `chunk`.
     pub fn feed(&mut self, chunk: &[u8], out: &mut Events) -> Result<(), DecodeError> {
         self.check_usable()?;
+        if self.pending.try_reserve(chunk.len()).is_err() {
+            let e = DecodeError::memory(
+                self.offset,
+                format!(
+                    "out of memory: {} bytes for the unfinished input could not be allocated",
+                    self.pending.len() + chunk.len()
+                ),
+            );
+            self.failed = Some(e.clone());
+            return Err(e);
+        }
         self.pending.extend_from_slice(chunk);
         let result = self.step(false, out);
         if let Err(e) = &result {

@@ -18,10 +18,12 @@ pub fn write_record(r: &mut [u8], t: i64, x: i16, y: i16, p: u8) {
 /// the events and the bytes used. `scan(chunk, offset)` gives (events, summary),
 /// `chain(state, summary)` the state after a chunk, and `write(chunk, state, out)`
 /// fills exactly the scanned number of records.
+#[allow(clippy::too_many_arguments)]
 pub fn decode_records<S, M, Scan, Chain, Write>(
     data: &[u8],
     unit: usize,
     at: u64,
+    limit: usize,
     initial: S,
     scan: Scan,
     chain: Chain,
@@ -56,14 +58,28 @@ where
         state = chain(state, &summary);
     }
     let total: usize = counts.iter().sum();
+    if total > limit {
+        return Err(DecodeError::memory(
+            at,
+            format!(
+                "{total} events, more than max_events={limit}; pass a larger max_events= or read the \
+                 file in pieces with iter_events"
+            ),
+        ));
+    }
     let Some(out_bytes) = total.checked_mul(RECORD_BYTES) else {
-        return Err(DecodeError::new(
+        return Err(DecodeError::memory(
             at,
             "too many events for this machine's address space",
         ));
     };
     // Zeroed allocation maps fresh pages lazily, so the writers fault them in in parallel.
-    let mut out = vec![0u8; out_bytes];
+    let Some(mut out) = crate::alloc::try_zeroed::<u8>(out_bytes) else {
+        return Err(DecodeError::memory(
+            at,
+            format!("out of memory: {out_bytes} bytes for {total} events could not be allocated"),
+        ));
+    };
     advise_huge_pages(&mut out);
     let mut slices = Vec::with_capacity(chunks.len());
     let mut rest: &mut [u8] = &mut out;
@@ -77,7 +93,7 @@ where
         .zip(states)
         .zip(slices)
         .for_each(|((chunk, s), slice)| write(chunk, s, slice));
-    Ok((Events { bytes: out }, whole, state))
+    Ok((Events::from_bytes(out, limit), whole, state))
 }
 
 /// Asks the kernel to back a large buffer with 2 MiB pages: its first writes
@@ -117,6 +133,7 @@ impl BodyDecoder for FixedRecords {
         &mut self,
         data: &[u8],
         at: u64,
+        limit: usize,
     ) -> Option<Result<(Events, usize), DecodeError>> {
         let (size, fields) = (self.size, self.fields);
         let write = |chunk: &[u8], _: (), out: &mut [u8]| {
@@ -130,14 +147,14 @@ impl BodyDecoder for FixedRecords {
         };
         let scan = |chunk: &[u8], _| Ok((chunk.len() / size, ()));
         Some(
-            decode_records(data, size, at, (), scan, |_, _| (), write)
+            decode_records(data, size, at, limit, (), scan, |_, _| (), write)
                 .map(|(e, used, _)| (e, used)),
         )
     }
 
     fn decode(&mut self, data: &[u8], _at: u64, out: &mut Events) -> Result<usize, DecodeError> {
         let whole = data.len() / self.size * self.size;
-        out.bytes.reserve(whole / self.size * RECORD_BYTES);
+        out.reserve(whole / self.size);
         for r in data[..whole].chunks_exact(self.size) {
             let (t, x, y, p) = (self.fields)(r);
             out.push(t, x, y, p);

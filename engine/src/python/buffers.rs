@@ -4,6 +4,7 @@
 use crate::pool::{self, Words};
 use numpy::ndarray::{ArrayView, IxDyn};
 use numpy::{Element, PyArrayDyn};
+use pyo3::exceptions::PyMemoryError;
 use pyo3::prelude::*;
 use std::marker::PhantomData;
 
@@ -30,13 +31,22 @@ pub(super) struct Output<T> {
 }
 
 impl<T: Element> Output<T> {
-    pub(super) fn new(shape: &[usize]) -> Self {
-        let len: usize = shape.iter().product();
-        Output {
-            words: pool::take(len * std::mem::size_of::<T>()),
+    /// A MemoryError naming the size when the machine cannot hold the output.
+    pub(super) fn new(shape: &[usize]) -> PyResult<Self> {
+        let bytes = shape
+            .iter()
+            .try_fold(std::mem::size_of::<T>(), |acc, &d| acc.checked_mul(d));
+        let words = bytes.and_then(pool::take).ok_or_else(|| {
+            PyMemoryError::new_err(format!(
+                "out of memory: an output of shape {shape:?} ({} bytes) could not be allocated",
+                bytes.map_or_else(|| "more than 2^64".to_string(), |b| b.to_string())
+            ))
+        })?;
+        Ok(Output {
+            words,
             shape: shape.to_vec(),
             _elem: PhantomData,
-        }
+        })
     }
 
     pub(super) fn slice_mut(&mut self) -> &mut [T] {

@@ -1,9 +1,9 @@
 //! The PyO3 boundary of the event readers and frame integration.
 
 use crate::events::frames::{self, FrameSpec};
-use crate::events::{self, DecodeError, Events, Format, StreamDecoder, FORMAT_NAMES};
+use crate::events::{self, DecodeError, ErrorKind, Events, Format, StreamDecoder, FORMAT_NAMES};
 use numpy::{PyArray1, PyArrayDyn, PyArrayMethods, PyReadonlyArray1, PyUntypedArrayMethods};
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::exceptions::{PyMemoryError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use std::sync::Mutex;
@@ -16,7 +16,11 @@ fn format_arg(name: &str) -> PyResult<Format> {
 }
 
 fn decode_error(source: &str, e: DecodeError) -> PyErr {
-    PyValueError::new_err(format!("{source}: byte offset {}: {}", e.offset, e.reason))
+    let message = format!("{source}: byte offset {}: {}", e.offset, e.reason);
+    match e.kind {
+        ErrorKind::Corrupt => PyValueError::new_err(message),
+        ErrorKind::Memory => PyMemoryError::new_err(message),
+    }
 }
 
 fn records<'py>(py: Python<'py>, events: Events) -> Bound<'py, PyArray1<u8>> {
@@ -26,19 +30,22 @@ fn records<'py>(py: Python<'py>, events: Events) -> Bound<'py, PyArray1<u8>> {
 type Decoded<'py> = (Bound<'py, PyArray1<u8>>, Option<(u32, u32)>);
 
 /// Decodes a whole file's bytes. Returns `(records uint8 [16·n], (width, height) or None)`;
-/// view the records as `snnrs.events.EVENT_DTYPE`. Errors name `source` and the byte offset.
-/// `data` is `bytes` or a 1-D uint8 array (e.g. a `numpy.memmap` of the file, read in place).
+/// view the records as `snnrs.events.EVENT_DTYPE`. Errors name `source` and the byte offset:
+/// ValueError for corrupt bytes, MemoryError past `max_events` events or the memory available.
+/// `data` is `bytes` or a 1-D uint8 array (e.g. the file read into memory).
 #[pyfunction]
-#[pyo3(signature = (data, format, source="<bytes>"))]
+#[pyo3(signature = (data, format, source="<bytes>", max_events=None))]
 fn decode_events<'py>(
     py: Python<'py>,
     data: &Bound<'py, PyAny>,
     format: &str,
     source: &str,
+    max_events: Option<usize>,
 ) -> PyResult<Decoded<'py>> {
     let format = format_arg(format)?;
+    let limit = max_events.unwrap_or(usize::MAX / events::RECORD_BYTES);
     let decode = |bytes: &[u8]| {
-        py.detach(|| events::decode_all(format, bytes))
+        py.detach(|| events::decode_all_limited(format, bytes, limit))
             .map_err(|e| decode_error(source, e))
     };
     let (events, sensor) = if let Ok(b) = data.cast::<PyBytes>() {
@@ -158,7 +165,12 @@ fn accumulate_frames<'py>(
         .ok_or_else(|| {
             PyValueError::new_err("frames: windows x channels x pixels exceed 2^31 values (8 GiB); ask for fewer windows")
         })?;
-    let mut frames = vec![0f32; total];
+    let mut frames = crate::alloc::try_zeroed::<f32>(total).ok_or_else(|| {
+        PyMemoryError::new_err(format!(
+            "out of memory: {} bytes for {windows} frames could not be allocated",
+            total * 4
+        ))
+    })?;
     let (r, s, e) = (records.as_slice()?, starts.as_slice()?, ends.as_slice()?);
     py.detach(|| frames::accumulate(r, s, e, spec, &mut frames))
         .map_err(|e| PyValueError::new_err(e.to_string()))?;

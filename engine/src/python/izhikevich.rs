@@ -58,7 +58,7 @@ fn forward_typed<'py, T: Element + Real>(
     let py = x.py();
     let arrays = ForwardArrays::<T>::read(call, x, v_init)?;
     let w_init = optional_array_arg::<T>(w_init, "w_init", &[call.shape.n])?;
-    let mut w_last = Output::<T>::new(&[call.shape.n]);
+    let mut w_last = Output::<T>::new(&[call.shape.n])?;
     let w = Recovery {
         w_init: w_init.as_ref().map(|w| w.as_slice()).transpose()?,
         w_last: w_last.slice_mut(),
@@ -105,7 +105,7 @@ fn backward_typed<'py, T: Element + Real>(
 ) -> PyResult<(Array<'py>, Array<'py>, Array<'py>)> {
     let arrays = args.read::<T, _>(call)?;
     let grad_w_last = optional_array_arg::<T>(grad_w_last, "grad_w_last", &[call.shape.n])?;
-    let mut grad_w_init = Output::<T>::new(&[call.shape.n]);
+    let mut grad_w_init = Output::<T>::new(&[call.shape.n])?;
     let w = RecoveryGrad {
         grad_w_last: grad_w_last.as_ref().map(|g| g.as_slice()).transpose()?,
         grad_w_init: grad_w_init.slice_mut(),

@@ -95,11 +95,16 @@ impl<'py, T: Element + Real> ForwardArrays<'py, T> {
         let PassShape { steps, n, .. } = self.shape;
         let save = call.save_for_backward;
         // From the pool; the kernel writes every element before any read.
-        let mut spikes = Output::<T>::new(&[steps, n]);
-        let mut v_last = Output::<T>::new(&[n]);
-        let mut h_seq = save.then(|| Output::<T>::new(&[steps, n]));
-        let mut bits = save.then(|| Output::<u8>::new(&[steps, row_bytes(n)]));
-        let mut v_seq = call.store_v_seq.then(|| Output::<T>::new(&[steps, n]));
+        let mut spikes = Output::<T>::new(&[steps, n])?;
+        let mut v_last = Output::<T>::new(&[n])?;
+        let mut h_seq = save.then(|| Output::<T>::new(&[steps, n])).transpose()?;
+        let mut bits = save
+            .then(|| Output::<u8>::new(&[steps, row_bytes(n)]))
+            .transpose()?;
+        let mut v_seq = call
+            .store_v_seq
+            .then(|| Output::<T>::new(&[steps, n]))
+            .transpose()?;
         let inputs = ForwardInputs {
             steps,
             neurons: n,
@@ -212,8 +217,8 @@ impl<'py, T: Element + Real> BackwardArrays<'py, T> {
         kernel: impl FnOnce(BackwardInputs<T>, BackwardOutputs<T>) -> Result<R, EngineError> + Send,
     ) -> PyResult<(R, [Array<'py>; 2])> {
         let PassShape { steps, n, .. } = self.shape;
-        let mut grad_x = Output::<T>::new(&[steps, n]);
-        let mut grad_v_init = Output::<T>::new(&[n]);
+        let mut grad_x = Output::<T>::new(&[steps, n])?;
+        let mut grad_v_init = Output::<T>::new(&[n])?;
         let inputs = BackwardInputs {
             steps,
             neurons: n,

@@ -58,7 +58,7 @@ fn forward_typed<'py, T: Element + Real>(
     let py = x.py();
     let arrays = ForwardArrays::<T>::read(call, x, v_init)?;
     let u_init = optional_array_arg::<T>(u_init, "u_init", &[call.shape.n])?;
-    let mut u_last = Output::<T>::new(&[call.shape.n]);
+    let mut u_last = Output::<T>::new(&[call.shape.n])?;
     let u = Oscillation {
         u_init: u_init.as_ref().map(|w| w.as_slice()).transpose()?,
         u_last: u_last.slice_mut(),
@@ -106,7 +106,7 @@ fn backward_typed<'py, T: Element + Real>(
 ) -> PyResult<(Array<'py>, Array<'py>, Array<'py>)> {
     let arrays = args.read::<T, _>(call)?;
     let grad_u_last = optional_array_arg::<T>(grad_u_last, "grad_u_last", &[call.shape.n])?;
-    let mut grad_u_init = Output::<T>::new(&[call.shape.n]);
+    let mut grad_u_init = Output::<T>::new(&[call.shape.n])?;
     let u = OscillationGrad {
         grad_u_last: grad_u_last.as_ref().map(|g| g.as_slice()).transpose()?,
         grad_u_init: grad_u_init.slice_mut(),

@@ -32,11 +32,20 @@ fn rest() -> f32 {
     return select(0.0, p.v_reset, flag(FLAG_hard_reset));
 }
 
+// Hard reset H·(1 - S) + v_reset·S, as the reference computes it: a firing H = +Inf gives +Inf·0 = NaN there.
+// Shader compilers may assume finite floats and fold that product to 0, so the infinite case is decided on
+// the bits (integer operations are exact) and the NaN is built from bits too.
 fn reset(h: f32, s: f32) -> f32 {
-    if (s == 0.0) {
-        return h;
+    if (flag(FLAG_hard_reset)) {
+        if (s == 0.0) {
+            return h;
+        }
+        if ((bitcast<u32>(h) & 0x7fffffffu) >= 0x7f800000u) {
+            return bitcast<f32>(0x7fc00000u);
+        }
+        return p.v_reset;
     }
-    return select(h - p.v_threshold, p.v_reset, flag(FLAG_hard_reset));
+    return h - p.v_threshold * s;
 }
 
 fn neuron_index(gid: vec3<u32>) -> u32 {

@@ -169,9 +169,10 @@ def buffer_pool_stats() -> tuple[int, int]:
 # Event files and frames.
 
 def decode_events(
-    data: bytes | NDArray[np.uint8], format: str, source: str = "<bytes>"
+    data: bytes | NDArray[np.uint8], format: str, source: str = "<bytes>", max_events: int | None = None
 ) -> tuple[NDArray[np.uint8], tuple[int, int] | None]:
-    """Returns (records as uint8 [16·n], (width, height) or None)."""
+    """Returns (records as uint8 [16·n], (width, height) or None); ValueError for corrupt bytes,
+    MemoryError past ``max_events`` events (None: no budget) or the memory available."""
 
 def detect_event_format(head: bytes, extension: str) -> str | None: ...
 def accumulate_frames(

@@ -17,6 +17,15 @@ from pathlib import Path
 __all__ = ["atomic_path", "save_torch", "write_text", "write_json", "append_csv_row", "write_csv_rows", "save_figure"]
 
 
+def _current_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _current_umask()  # read once, at import: os.umask can only be read by setting it
+
+
 def _fsync_directory(folder: Path):
     if os.name != "posix":  # Windows cannot open a directory; its rename is flushed with the file
         return
@@ -38,6 +47,8 @@ def atomic_path(path: str | Path):
     tmp = Path(name)
     try:
         yield tmp
+        # mkstemp makes the file private (0600); give it the mode a plain open() would have
+        os.chmod(tmp, 0o666 & ~_UMASK)
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)

@@ -61,7 +61,8 @@ def check_contents(state: dict, path) -> None:
 
 
 def config_differences(saved: dict, current: dict) -> list[str]:
-    """``'name: saved -> current'`` for every setting that differs (also one only one side has)."""
+    """``'name: saved -> current'`` for every setting that differs (also one only one side has, shown as
+    ``(none)``)."""
     missing = object()
 
     def shown(value):

@@ -7,7 +7,9 @@ global generators, and the ``torch.Generator`` objects a data loader owns (``loa
 ``loader.sampler.generator``, ``loader.batch_sampler.sampler.generator``, also behind a wrapper's
 ``.loader``). A DataLoader without its own generator seeds each pass from torch's global generator, which
 is covered too. The state holds only tensors, numbers and lists, so ``torch.load(weights_only=True)``
-reads it.
+reads it. Under ``torch.distributed`` rank 0 writes checkpoints, so a resume gives every rank rank 0's
+generators: identical for the CPU generators when every rank seeds and draws alike (``snnrs train``), but each
+GPU's own CUDA generator is not restored per rank.
 """
 
 import random
@@ -55,17 +57,18 @@ def capture(loader=None) -> dict:
 def restore(state: dict, loader=None) -> None:
     """Puts every generator back as :func:`capture` saw it. A loader with another number of generators
     than the saved one is a ValueError (it would shuffle differently from the interrupted run)."""
-    torch.set_rng_state(state["torch"])
+    # a checkpoint loaded with map_location='cuda' brings these tensors to the GPU; generators take CPU bytes
+    torch.set_rng_state(state["torch"].cpu())
     numpy_state = state["numpy"]
-    np.random.set_state(("MT19937", numpy_state["keys"].numpy().astype(np.uint32), numpy_state["pos"],
+    np.random.set_state(("MT19937", numpy_state["keys"].cpu().numpy().astype(np.uint32), numpy_state["pos"],
                          numpy_state["has_gauss"], numpy_state["cached_gaussian"]))
     python_state = state["python"]
-    random.setstate((python_state["version"], tuple(int(v) for v in python_state["internal"].tolist()),
+    random.setstate((python_state["version"], tuple(int(v) for v in python_state["internal"].cpu().tolist()),
                      python_state["gauss_next"]))
     if "cuda" in state and torch.cuda.is_available():
         saved = state["cuda"]
         if len(saved) == torch.cuda.device_count():
-            torch.cuda.set_rng_state_all(saved)
+            torch.cuda.set_rng_state_all([s.cpu() for s in saved])
         else:
             warnings.warn(f"the checkpoint saved {len(saved)} CUDA generators, this machine has "
                           f"{torch.cuda.device_count()} devices: CUDA random numbers will differ from the "
@@ -76,4 +79,4 @@ def restore(state: dict, loader=None) -> None:
             raise ValueError(f"the data loader has {len(generators)} random generators, the checkpoint saved "
                              f"{len(state['loader'])}: it would not shuffle as the interrupted run did")
         for generator, saved in zip(generators, state["loader"]):
-            generator.set_state(saved)
+            generator.set_state(saved.cpu())

@@ -229,12 +229,13 @@ class Trainer:
             self._log(row)
             self.start_epoch = epoch + 1
             accuracy = row.get("val_accuracy", row["train_accuracy"])
+            improved = accuracy > self.best_accuracy
+            # before saving: a run resumed from last.pt must know this epoch's accuracy to keep best.pt right
+            self.best_accuracy = max(self.best_accuracy, accuracy)
             if self.checkpoint_dir is not None:
                 self.save_checkpoint(self.checkpoint_dir / "last.pt")
-                if accuracy > self.best_accuracy:
-                    self.best_accuracy = accuracy
+                if improved:
                     self.save_checkpoint(self.checkpoint_dir / "best.pt")
-            self.best_accuracy = max(self.best_accuracy, accuracy)
         return self.history
 
     def _make_scheduler(self, optimizer, steps):
@@ -267,7 +268,8 @@ class Trainer:
         check_contents(state, path)
         saved_config = state.get("config")
         if self.config is not None and saved_config is not None:
-            differences = config_differences(saved_config, self.config)
+            # the settings the checkpoint recorded (older ones recorded fewer) must all be the same now
+            differences = config_differences(saved_config, {k: v for k, v in self.config.items() if k in saved_config})
             if differences:
                 raise ValueError(f"{path}: saved with other settings ({'; '.join(differences)}); resume with the "
                                  "checkpoint's settings or start a new run")
@@ -288,7 +290,10 @@ class Trainer:
         self.history = list(state["history"])
         if "rng" in state:
             rng_state.restore(state["rng"], self._train_loader)
-        planned = state.get("epochs", self.epochs)
+        planned = state.get("epochs")
+        if planned is None and self._steps_per_epoch and state["schedulers"] and "T_max" in state["schedulers"][0]:
+            planned = state["schedulers"][0]["T_max"] // self._steps_per_epoch  # older checkpoints: from the plan
+        planned = self.epochs if planned is None else planned
         if planned != self.epochs and self.start_epoch < self.epochs and self.schedulers:
             if self.scheduler_spec == "cosine":
                 self._redraw_cosine()

@@ -219,6 +219,10 @@ def test_aedat4_cut_at_a_packet_boundary_is_reported(sample_data, tmp_path):
         size = struct.unpack_from("<i", data, pos + 4)[0]
         pos += 8 + size
         boundaries.append(pos)
+    path = tmp_path / "at_table.aedat4"
+    path.write_bytes(data[:table])  # every packet, but not the table
+    with pytest.raises(ValueError, match=f"ends at byte {table}, where its header puts the data table"):
+        ev.read_events(path)
     cut = boundaries[len(boundaries) // 2]
     path = tmp_path / "cut.aedat4"
     path.write_bytes(data[:cut])

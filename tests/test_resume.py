@@ -67,6 +67,9 @@ def test_interrupted_and_resumed_is_bit_identical_to_uninterrupted(tmp_path, mon
     assert [{k: v for k, v in row.items() if k != "seconds"} for row in resumed_history] == strip
     rows = (tmp_path / "cut" / "metrics.csv").read_text().splitlines()
     assert [r.split(",")[0] for r in rows[1:]] == ["1", "2", "3"]
+    # last.pt knows the accuracy of the epoch it holds (a resume must not replace a better best.pt)
+    last = torch.load(tmp_path / "cut" / "last.pt", weights_only=True)
+    assert last["best_accuracy"] == max(row["val_accuracy"] for row in history)
 
     # the test can fail: without restoring the generators the resumed run drifts away
     monkeypatch.setattr(rng_state, "restore", lambda state, loader=None: None)
@@ -95,7 +98,7 @@ def test_resuming_with_other_settings_names_the_differences(tmp_path):
     trainer = Trainer(model, torch.optim.Adam(model.parameters()), epochs=EPOCHS, progress=False,
                       resume=tmp_path / "a" / "last.pt", config={"T": 4, "lr": 5e-3, "neuron": "if"})
     train = TensorBatches(torch.zeros(8, 1, 8, 8), torch.zeros(8, dtype=torch.long), 4)
-    with pytest.raises(ValueError, match=r"T: 2 -> 4; neuron: \(none\) -> 'if'") as info:
+    with pytest.raises(ValueError, match=r"\(T: 2 -> 4\); resume") as info:  # neuron: not recorded then
         trainer.fit(train)
     assert str(tmp_path / "a" / "last.pt") in str(info.value) and "\n" not in str(info.value)
 
@@ -153,3 +156,12 @@ def test_more_epochs_than_planned_redraws_the_cosine_schedule_to_the_new_end(tmp
     expected = [5e-3 * (1 + np.cos(np.pi * (e * steps) / total)) / 2 for e in (EPOCHS + 1, EPOCHS + 2)]
     assert [row["lr"] for row in history[EPOCHS:]] == pytest.approx(expected, abs=1e-9)
     assert history[-1]["lr"] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_export_of_a_checkpoint_without_a_config_is_one_line(tmp_path, capsys):
+    model = SpikingCNN(T=2, channels=(4, 8))
+    Trainer(model, torch.optim.SGD(model.parameters(), lr=0.1), epochs=1, progress=False).save_checkpoint(
+        tmp_path / "plain.pt")  # a Trainer used from Python, without config=
+    assert main(["export", str(tmp_path / "plain.pt"), "-o", str(tmp_path / "m.nir")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert "no model config" in err and len(err.splitlines()) == 1

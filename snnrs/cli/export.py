@@ -26,7 +26,7 @@ def run(args):
     if output.exists() and not args.force:
         raise FileExistsError(f"{output}: exists; --force to replace it, or -o another file")
     state = read_checkpoint(args.checkpoint)
-    if "config" not in state:
+    if not isinstance(state.get("config"), dict):
         raise ValueError(f"{args.checkpoint}: no model config (only `snnrs train` checkpoints can be exported)")
     config = state["config"]
     try:

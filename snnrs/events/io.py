@@ -72,7 +72,7 @@ def _check_max_events(max_events):
         return None
     if isinstance(max_events, bool) or not isinstance(max_events, int) or max_events < 0:
         raise ValueError(f"max_events: expected a non-negative int or None, got {max_events!r}")
-    return max_events
+    return min(max_events, 1 << 62)  # beyond any address space: no budget (and fits the engine's integer)
 
 
 def _read_whole(path: str, size: int) -> np.ndarray:

@@ -354,6 +354,14 @@ impl BodyDecoder for Body {
 
     fn finish(&mut self, rest: &[u8], at: u64) -> Result<(), DecodeError> {
         if let Some(table) = self.table.take() {
+            if table.is_empty() {
+                return Err(DecodeError::new(
+                    at,
+                    format!(
+                        "file truncated: it ends at byte {at}, where its header puts the data table"
+                    ),
+                ));
+            }
             // What stands at dataTablePosition must be the file's data table (a FlatBuffer
             // identified FTAB), or the position was damaged and packets after it were skipped.
             let position = self.data_table as u64;

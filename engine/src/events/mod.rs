@@ -85,8 +85,15 @@ impl Events {
     /// Makes room for `records` more events (a hint before a run of pushes):
     /// never past the limit, and a refused allocation is left for `push` to report.
     pub fn reserve(&mut self, records: usize) {
-        let room = self.limit.saturating_sub(self.len()).min(records);
-        if room > 0 && self.exhausted.is_none() {
+        let free = (self.bytes.capacity() - self.bytes.len()) / RECORD_BYTES;
+        if records <= free || self.exhausted.is_some() {
+            return;
+        }
+        // at least doubling (called once per packet, an exact reserve would copy everything each time),
+        // never past the limit
+        let len = self.len();
+        let room = records.max(len).min(self.limit.saturating_sub(len));
+        if room > 0 {
             let _ = self.bytes.try_reserve_exact(room * RECORD_BYTES);
         }
     }
@@ -462,8 +469,15 @@ impl StreamDecoder {
                             format!("no end of header within {MAX_HEADER_BYTES} bytes"),
                         ));
                     }
-                    self.header_retry_at = (self.pending.len() * 2).max(256);
+                    self.header_retry_at =
+                        (self.pending.len() * 2).clamp(256, MAX_HEADER_BYTES + 1);
                     return Ok(());
+                }
+                HeaderParse::Done { len, .. } if len > MAX_HEADER_BYTES => {
+                    return Err(DecodeError::new(
+                        0,
+                        format!("no end of header within {MAX_HEADER_BYTES} bytes"),
+                    ));
                 }
                 HeaderParse::Done { len, body, sensor } => {
                     self.pending.drain(..len);

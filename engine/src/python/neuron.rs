@@ -12,6 +12,7 @@ use crate::neuron::Neuron;
 use crate::real::Real;
 use crate::surrogate::Surrogate;
 use numpy::{Element, PyArray1, PyUntypedArrayMethods};
+use pyo3::exceptions::PyMemoryError;
 use pyo3::prelude::*;
 
 type ForwardResult<'py> = (Array<'py>, Array<'py>, Array<'py>, Array<'py>, Array<'py>);
@@ -111,8 +112,18 @@ pub(super) fn surrogate_derivative<'py>(
     let s = Surrogate::from_name(name, &params).map_err(to_py)?;
     let n = untyped(x, "x")?.len();
     let x = array_arg::<f64>(x, "x", &[n])?;
-    let out: Vec<f64> = x.as_slice()?.iter().map(|&v| s.derivative(v)).collect();
-    Ok(PyArray1::from_vec(x.py(), out))
+    let py = x.py();
+    let x = x.as_slice()?;
+    let mut out = crate::alloc::try_zeroed::<f64>(x.len()).ok_or_else(|| {
+        PyMemoryError::new_err(format!(
+            "out of memory: {} bytes for the derivatives could not be allocated",
+            x.len() * 8
+        ))
+    })?;
+    for (o, &v) in out.iter_mut().zip(x) {
+        *o = s.derivative(v);
+    }
+    Ok(PyArray1::from_vec(py, out))
 }
 
 /// Bytes saved between forward and backward per neuron-step for a dtype size.

@@ -18,6 +18,23 @@ __all__ = ["NonSpikingBaseNode", "NonSpikingIFNode", "NonSpikingLIFNode"]
 DECODES = ("max-mem", "max-abs-mem", "mean-mem", "last_mem", None)
 
 
+def decode_voltages(v_seq: list[torch.Tensor], decode: str | None):
+    """The per-step voltages read out as ``decode`` says (module docstring); None: the list itself.
+    ``'last_mem'`` (SpikingJelly's base node) and ``'last-mem'`` (its noisy nodes) both take the last step."""
+    if decode is None:
+        return v_seq
+    if decode in ("last_mem", "last-mem"):
+        return v_seq[-1]
+    stacked = torch.stack(v_seq)
+    if decode == "mean-mem":
+        return stacked.mean(0)
+    high = stacked.max(0).values
+    if decode == "max-mem":
+        return high
+    low = stacked.min(0).values
+    return torch.where(high.abs() > low.abs(), high, low)
+
+
 class NonSpikingBaseNode(nn.Module, MultiStepModule):
     """A subclass defines ``neuronal_charge(x)`` (set ``self.v``)."""
 
@@ -39,18 +56,7 @@ class NonSpikingBaseNode(nn.Module, MultiStepModule):
         for x in x_seq:
             self.neuronal_charge(x)
             v_seq.append(self.v)
-        if self.decode is None:
-            return v_seq
-        if self.decode == "last_mem":
-            return v_seq[-1]
-        stacked = torch.stack(v_seq)
-        if self.decode == "mean-mem":
-            return stacked.mean(0)
-        high = stacked.max(0).values
-        if self.decode == "max-mem":
-            return high
-        low = stacked.min(0).values
-        return torch.where(high.abs() > low.abs(), high, low)
+        return decode_voltages(v_seq, self.decode)
 
     def extra_repr(self):
         return f"decode={self.decode!r}"

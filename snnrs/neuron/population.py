@@ -19,6 +19,7 @@ from torch import nn
 
 from snnrs import surrogate
 from snnrs.base import MultiStepModule
+from snnrs.neuron.nonspiking import decode_voltages
 
 __all__ = ["powerlaw_psd_gaussian", "ILCBaseNode", "ILCIFNode", "ILCLIFNode", "ILCCUBALIFNode", "NoisyBaseNode",
            "NoisyCUBALIFNode", "NoisyILCBaseNode", "NoisyILCCUBALIFNode", "NoisyNonSpikingBaseNode",
@@ -317,18 +318,7 @@ class NoisyNonSpikingBaseNode(_NoiseSchedule, nn.Module, MultiStepModule):
                 x = x + self.sigma * noise
             self.neuronal_charge(x)
             v_seq.append(self.v)
-        if self.decode is None:
-            return v_seq
-        if self.decode == "last-mem":
-            return v_seq[-1]
-        stacked = torch.stack(v_seq)
-        if self.decode == "mean-mem":
-            return stacked.mean(0)
-        high = stacked.max(0).values
-        if self.decode == "max-mem":
-            return high
-        low = stacked.min(0).values
-        return torch.where(high.abs() > low.abs(), high, low)
+        return decode_voltages(v_seq, self.decode)
 
     def reset_noise(self, num_rl_step: int):
         self.eps_seq = _colored_noise(self.beta, self.num_node, num_rl_step, self.T)

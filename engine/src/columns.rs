@@ -10,7 +10,7 @@
 /// balance the load. A multiple of 64, so packed-bit rows split on whole bytes.
 pub fn block_len<T>(neurons: usize) -> usize {
     let by_cache = 128 * 1024 / std::mem::size_of::<T>();
-    let by_balance = neurons.div_ceil(4 * rayon::current_num_threads().max(1));
+    let by_balance = neurons.div_ceil(4 * crate::parallel::threads().max(1));
     by_cache.min(by_balance).max(512).div_ceil(64) * 64
 }
 

@@ -20,6 +20,8 @@ pub enum EngineError {
     NotContiguous { arg: &'static str },
     /// A parameter is out of its domain (ValueError).
     Parameter { arg: &'static str, message: String },
+    /// A working buffer the machine cannot hold (MemoryError).
+    Memory { what: &'static str, bytes: usize },
 }
 
 impl EngineError {
@@ -32,6 +34,10 @@ impl EngineError {
 
     pub fn is_type_error(&self) -> bool {
         matches!(self, EngineError::DType { .. })
+    }
+
+    pub fn is_memory_error(&self) -> bool {
+        matches!(self, EngineError::Memory { .. })
     }
 }
 
@@ -48,6 +54,12 @@ impl fmt::Display for EngineError {
                 write!(f, "{arg}: expected a C-contiguous array (call .contiguous() / np.ascontiguousarray first)")
             }
             EngineError::Parameter { arg, message } => write!(f, "{arg}: {message}"),
+            EngineError::Memory { what, bytes } => {
+                write!(
+                    f,
+                    "out of memory: {bytes} bytes for {what} could not be allocated"
+                )
+            }
         }
     }
 }

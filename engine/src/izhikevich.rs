@@ -20,9 +20,9 @@ use crate::io::{
     BackwardInputs, BackwardOutputs, ForwardBlock, ForwardInputs, ForwardOutputs,
 };
 use crate::multistep::{rebuild_v_prev, run_forward_rows};
+use crate::parallel;
 use crate::real::Real;
 use crate::surrogate::{DerivativeVisitor, Surrogate};
-use rayon::prelude::*;
 
 /// Parameter names, in the order [`Izhikevich::from_params`] takes them.
 pub const PARAMETERS: &[(&str, &[&str])] = &[(
@@ -143,12 +143,13 @@ pub fn forward<T: Real>(
     check_second_state(["w_init", "w_last"], w.w_init, w.w_last, i.neurons)?;
     let c = neuron.typed::<T>();
     let block = block_len::<T>(i.neurons);
-    with_second_state(forward_blocks(i, o, block), w.w_init, w.w_last, block)
-        .into_par_iter()
-        .for_each(|(b, w_init, w)| match firing.reset::<T>() {
+    parallel::for_each(
+        with_second_state(forward_blocks(i, o, block), w.w_init, w.w_last, block),
+        |(b, w_init, w)| match firing.reset::<T>() {
             Reset::Hard(r) => with_cpu_features!(forward_block(c, firing.with(r), b, w_init, w)),
             Reset::Soft(r) => with_cpu_features!(forward_block(c, firing.with(r), b, w_init, w)),
-        });
+        },
+    );
     Ok(())
 }
 
@@ -232,16 +233,17 @@ impl<T: Real> DerivativeVisitor<T> for BackwardJob<'_, T> {
         let BackwardJob { c, firing, i, o, w } = self;
         let block = block_len::<T>(i.neurons);
         let blocks = backward_blocks(i, o, block);
-        with_second_state(blocks, w.grad_w_last, w.grad_w_init, block)
-            .into_par_iter()
-            .for_each(|(b, g_w, carry_w)| match firing.reset::<T>() {
+        parallel::for_each(
+            with_second_state(blocks, w.grad_w_last, w.grad_w_init, block),
+            |(b, g_w, carry_w)| match firing.reset::<T>() {
                 Reset::Hard(r) => {
                     with_cpu_features!(backward_block(c, firing.with(r), sg, b, g_w, carry_w))
                 }
                 Reset::Soft(r) => {
                     with_cpu_features!(backward_block(c, firing.with(r), sg, b, g_w, carry_w))
                 }
-            });
+            },
+        );
     }
 }
 

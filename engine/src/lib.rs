@@ -8,7 +8,8 @@
 //! A single-state neuron is a charge rule (`charge`) named in the registry
 //! (`neuron`), fired and reset by `firing`, and run by the time loops of
 //! `multistep` over the arrays of `io`; `izhikevich` and `resonate` add a second
-//! state to the same pieces. `surrogate` holds the surrogate derivatives backward uses.
+//! state to the same pieces. `surrogate` holds the surrogate derivatives backward uses; `synapse` the
+//! spike-sparse convolution and weight gradient.
 
 #[macro_use]
 mod cpu_features;
@@ -24,10 +25,12 @@ pub mod io;
 pub mod izhikevich;
 pub mod multistep;
 pub mod neuron;
+pub mod parallel;
 pub mod pool;
 pub mod real;
 pub mod resonate;
 pub mod surrogate;
+pub mod synapse;
 
 #[cfg(feature = "python")]
 mod python;

@@ -22,9 +22,9 @@ use crate::io::{
     ForwardInputs, ForwardOutputs,
 };
 use crate::neuron::{ChargeVisitor, Neuron};
+use crate::parallel;
 use crate::real::Real;
 use crate::surrogate::{DerivativeVisitor, Surrogate};
-use rayon::prelude::*;
 
 /// Runs `steps` charge-fire-reset steps for every neuron.
 pub fn forward<T: Real>(
@@ -58,12 +58,13 @@ impl<T: Real> ChargeVisitor<T> for ForwardJob<'_, T> {
     fn visit<R: ChargeRule<T>>(self, rule: R) {
         let block = block_len::<T>(self.inputs.neurons);
         let firing = self.firing;
-        forward_blocks(self.inputs, self.outputs, block)
-            .into_par_iter()
-            .for_each(|b| match firing.reset::<T>() {
+        parallel::for_each(
+            forward_blocks(self.inputs, self.outputs, block),
+            |b| match firing.reset::<T>() {
                 Reset::Hard(r) => with_cpu_features!(forward_steps(rule, firing.with(r), b)),
                 Reset::Soft(r) => with_cpu_features!(forward_steps(rule, firing.with(r), b)),
-            });
+            },
+        );
     }
 }
 
@@ -178,13 +179,13 @@ impl<T: Real, R: ChargeRule<T>> DerivativeVisitor<T> for WithRule<'_, T, R> {
     fn visit<G: Fn(T) -> T + Sync + Send + Copy>(self, sg: G) -> f64 {
         let WithRule { rule, job } = self;
         let (firing, block) = (job.firing, block_len::<T>(job.inputs.neurons));
-        backward_blocks(job.inputs, job.outputs, block)
-            .into_par_iter()
-            .map(|b| match firing.reset::<T>() {
+        parallel::sum(
+            backward_blocks(job.inputs, job.outputs, block),
+            |b| match firing.reset::<T>() {
                 Reset::Hard(r) => with_cpu_features!(backward_steps(rule, firing.with(r), sg, b)),
                 Reset::Soft(r) => with_cpu_features!(backward_steps(rule, firing.with(r), sg, b)),
-            })
-            .sum()
+            },
+        )
     }
 }
 

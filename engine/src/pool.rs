@@ -95,6 +95,39 @@ pub fn stats() -> (usize, usize) {
     (pool.cached_bytes, pool.limit_bytes)
 }
 
+/// A working buffer of `len` floats from the pool, returned to it on drop.
+/// Its contents start unspecified (whatever the last user left): callers
+/// write every element before reading it.
+pub struct Scratch<T: crate::real::Real> {
+    words: Words,
+    len: usize,
+    _elem: std::marker::PhantomData<T>,
+}
+
+impl<T: crate::real::Real> Scratch<T> {
+    /// None when the machine cannot hold it.
+    pub fn new(len: usize) -> Option<Self> {
+        let bytes = len.checked_mul(std::mem::size_of::<T>())?;
+        Some(Scratch {
+            words: take(bytes)?,
+            len,
+            _elem: std::marker::PhantomData,
+        })
+    }
+
+    pub fn as_mut_slice(&mut self) -> &mut [T] {
+        // SAFETY: the words are 8-byte aligned and hold at least len * size_of::<T>()
+        // bytes; T is f32 or f64, for which every bit pattern is a valid value.
+        unsafe { std::slice::from_raw_parts_mut(self.words.as_mut_ptr().cast::<T>(), self.len) }
+    }
+}
+
+impl<T: crate::real::Real> Drop for Scratch<T> {
+    fn drop(&mut self) {
+        give(std::mem::take(&mut self.words));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -20,9 +20,9 @@ use crate::io::{
     BackwardInputs, BackwardOutputs, ForwardBlock, ForwardInputs, ForwardOutputs,
 };
 use crate::multistep::run_forward_rows;
+use crate::parallel;
 use crate::real::Real;
 use crate::surrogate::{DerivativeVisitor, Surrogate};
-use rayon::prelude::*;
 
 /// Parameter names, in the order [`Resonate::from_params`] takes them.
 pub const PARAMETERS: &[(&str, &[&str])] = &[("resonate", &["b", "omega", "dt"])];
@@ -118,12 +118,13 @@ pub fn forward<T: Real>(
     check_second_state(["u_init", "u_last"], u.u_init, u.u_last, i.neurons)?;
     let c = neuron.typed::<T>();
     let block = block_len::<T>(i.neurons);
-    with_second_state(forward_blocks(i, o, block), u.u_init, u.u_last, block)
-        .into_par_iter()
-        .for_each(|(b, u_init, u)| match firing.reset::<T>() {
+    parallel::for_each(
+        with_second_state(forward_blocks(i, o, block), u.u_init, u.u_last, block),
+        |(b, u_init, u)| match firing.reset::<T>() {
             Reset::Hard(r) => with_cpu_features!(forward_block(c, firing.with(r), b, u_init, u)),
             Reset::Soft(r) => with_cpu_features!(forward_block(c, firing.with(r), b, u_init, u)),
-        });
+        },
+    );
     Ok(())
 }
 
@@ -205,16 +206,17 @@ impl<T: Real> DerivativeVisitor<T> for BackwardJob<'_, T> {
         let BackwardJob { c, firing, i, o, u } = self;
         let block = block_len::<T>(i.neurons);
         let blocks = backward_blocks(i, o, block);
-        with_second_state(blocks, u.grad_u_last, u.grad_u_init, block)
-            .into_par_iter()
-            .for_each(|(b, g_u, carry_u)| match firing.reset::<T>() {
+        parallel::for_each(
+            with_second_state(blocks, u.grad_u_last, u.grad_u_init, block),
+            |(b, g_u, carry_u)| match firing.reset::<T>() {
                 Reset::Hard(r) => {
                     with_cpu_features!(backward_block(c, firing.with(r), sg, b, g_u, carry_u))
                 }
                 Reset::Soft(r) => {
                     with_cpu_features!(backward_block(c, firing.with(r), sg, b, g_u, carry_u))
                 }
-            });
+            },
+        );
     }
 }
 

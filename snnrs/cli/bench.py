@@ -21,7 +21,7 @@ def run(args):
             raise ValueError(f"benchmark: expected one of {', '.join(BENCHMARKS)}, got {name!r}")
     for name in names:
         print(f"\n## {name}: {BENCHMARKS[name]}\n", flush=True)
-        argv = ["--quick"] if args.quick and name in ("neuron", "gpu", "events") else []
+        argv = ["--quick"] if args.quick and name in ("neuron", "gpu", "events", "synapse", "train_step") else []
         if args.repeats is not None:
             if args.repeats < 1:
                 raise ValueError(f"--repeats: expected a positive integer, got {args.repeats}")

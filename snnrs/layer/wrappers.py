@@ -10,6 +10,7 @@ from torch import nn
 
 from snnrs import functional
 from snnrs.base import StepModule
+from snnrs.ops import synapse
 
 __all__ = [
     "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d", "Linear",
@@ -46,12 +47,46 @@ def _step_mode_layer(torch_class, mixin=_StepModeLayer, doc=None):
                                                               "__module__": "snnrs.layer"})
 
 
-Conv1d = _step_mode_layer(nn.Conv1d)
-Conv2d = _step_mode_layer(nn.Conv2d)
+class _SynapseConv(_StepModeLayer):
+    """Mixin for Conv1d/Conv2d: on CPU float32/float64 the convolution goes through the engine's
+    synapse op (``snnrs.ops.synapse``), which sums over the nonzero inputs only when the input is
+    sparse enough (spikes), else runs torch's; the same numbers up to float rounding."""
+
+    def _conv_forward(self, input, weight, bias):
+        if (self.padding_mode == "zeros" and not isinstance(self.padding, str) and input.dim() == weight.dim()
+                and synapse.supports(input, weight)):
+            return synapse.conv(input, weight, bias, self.stride, self.padding, self.dilation, self.groups)
+        return super()._conv_forward(input, weight, bias)
+
+
+class _SynapseLinear(_StepModeLayer):
+    """Mixin for Linear: the engine's synapse op on CPU float32/float64 (see :class:`_SynapseConv`)."""
+
+    def _linear(self, x):
+        if x.dim() >= 2 and synapse.supports(x, self.weight):
+            return synapse.linear(x, self.weight, self.bias)
+        return nn.Linear.forward(self, x)
+
+    def forward(self, x):
+        if self.step_mode == "s":
+            return self._linear(x)
+        return functional.seq_to_ann_forward(x, self._linear)
+
+
+_SYNAPSE_DOC = (" On CPU float32/float64 it runs the engine's synapse op: spike-sparse forward and weight "
+                "gradient when the input is mostly zeros (docs/semantics.md#sparse-synapses).")
+Conv1d = _step_mode_layer(nn.Conv1d, _SynapseConv, doc=(
+    "``torch.nn.Conv1d`` with ``step_mode`` ('s': as torch; 'm': input ``[T, N, ...]``, computed on "
+    "``[T·N, ...]``)." + _SYNAPSE_DOC))
+Conv2d = _step_mode_layer(nn.Conv2d, _SynapseConv, doc=(
+    "``torch.nn.Conv2d`` with ``step_mode`` ('s': as torch; 'm': input ``[T, N, ...]``, computed on "
+    "``[T·N, ...]``)." + _SYNAPSE_DOC))
 Conv3d = _step_mode_layer(nn.Conv3d)
 ConvTranspose1d = _step_mode_layer(nn.ConvTranspose1d)
 ConvTranspose2d = _step_mode_layer(nn.ConvTranspose2d)
-Linear = _step_mode_layer(nn.Linear)
+Linear = _step_mode_layer(nn.Linear, _SynapseLinear, doc=(
+    "``torch.nn.Linear`` with ``step_mode`` ('s': as torch; 'm': input ``[T, N, ...]``, computed on "
+    "``[T·N, ...]``)." + _SYNAPSE_DOC))
 BatchNorm1d = _step_mode_layer(nn.BatchNorm1d)
 BatchNorm2d = _step_mode_layer(nn.BatchNorm2d)
 BatchNorm3d = _step_mode_layer(nn.BatchNorm3d)

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import nn
 
-from snnrs import neuron, surrogate
+from snnrs import layer, neuron, surrogate
 from snnrs.layer import Dropout, SeqToANNContainer, VotingLayer
 
 PLIF_KWARGS = dict(init_tau=2.0, v_reset=0.0, detach_reset=True)
@@ -44,7 +44,7 @@ class PLIFNet(nn.Module):
         layers, c, size = [], in_channels, image_size
         for channels, convs in stages:
             for _ in range(convs):
-                layers += [SeqToANNContainer(nn.Conv2d(c, channels, 3, 1, 1, bias=False), nn.BatchNorm2d(channels)),
+                layers += [SeqToANNContainer(layer.Conv2d(c, channels, 3, 1, 1, bias=False), nn.BatchNorm2d(channels)),
                            spiking_neuron(**kwargs)]
                 c = channels
             layers.append(SeqToANNContainer(nn.MaxPool2d(2, 2)))
@@ -54,9 +54,10 @@ class PLIFNet(nn.Module):
         self.features = nn.Sequential(*layers)
         self.classifier = nn.Sequential(
             SeqToANNContainer(nn.Flatten()), Dropout(dropout, step_mode="m"),
-            SeqToANNContainer(nn.Linear(c * size * size, hidden, bias=linear_bias)), spiking_neuron(**kwargs),
+            SeqToANNContainer(layer.Linear(c * size * size, hidden, bias=linear_bias)), spiking_neuron(**kwargs),
             Dropout(dropout, step_mode="m"),
-            SeqToANNContainer(nn.Linear(hidden, num_classes * voting_size, bias=linear_bias)), spiking_neuron(**kwargs),
+            SeqToANNContainer(layer.Linear(hidden, num_classes * voting_size, bias=linear_bias)),
+            spiking_neuron(**kwargs),
             VotingLayer(voting_size, step_mode="m"))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

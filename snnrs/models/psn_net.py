@@ -12,6 +12,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from snnrs import layer
 from snnrs.layer import SeqToANNContainer
 from snnrs.neuron.psn import PSN
 
@@ -30,14 +31,14 @@ class PSNCifar10Net(nn.Module):
         layers, c = [], in_channels
         for _ in range(2):
             for _ in range(3):
-                layers += [SeqToANNContainer(nn.Conv2d(c, channels, 3, 1, 1, bias=False), nn.BatchNorm2d(channels)),
+                layers += [SeqToANNContainer(layer.Conv2d(c, channels, 3, 1, 1, bias=False), nn.BatchNorm2d(channels)),
                            make(T)]
                 c = channels
             layers.append(SeqToANNContainer(nn.AvgPool2d(2, 2)))
         self.features = nn.Sequential(*layers)
         side = image_size // 4
-        self.classifier = nn.Sequential(SeqToANNContainer(nn.Flatten(), nn.Linear(channels * side * side, 4096)),
-                                        make(T), SeqToANNContainer(nn.Linear(4096, num_classes)))
+        self.classifier = nn.Sequential(SeqToANNContainer(nn.Flatten(), layer.Linear(channels * side * side, 4096)),
+                                        make(T), SeqToANNContainer(layer.Linear(4096, num_classes)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() == 4:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from snnrs import neuron
+from snnrs import layer, neuron
 from snnrs.layer import SeqToANNContainer
 
 CONNECT_FUNCTIONS = ("ADD", "AND", "IAND")
@@ -35,7 +35,7 @@ def _neuron(spiking_neuron: Callable, kwargs: dict) -> nn.Module:
 
 
 def _conv_bn(cin, cout, kernel, stride=1, padding=0, groups=1, dilation=1, norm_layer=nn.BatchNorm2d):
-    return SeqToANNContainer(nn.Conv2d(cin, cout, kernel, stride, padding, groups=groups, dilation=dilation,
+    return SeqToANNContainer(layer.Conv2d(cin, cout, kernel, stride, padding, groups=groups, dilation=dilation,
                                        bias=False), norm_layer(cout))
 
 

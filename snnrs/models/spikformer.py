@@ -21,7 +21,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from snnrs import neuron, surrogate
+from snnrs import layer, neuron, surrogate
 
 LIF_KWARGS = dict(tau=2.0, v_threshold=1.0, v_reset=0.0, detach_reset=True)
 
@@ -39,7 +39,7 @@ class TokenLinear(nn.Module):
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True):
         super().__init__()
-        self.linear = nn.Linear(in_features, out_features, bias=bias)
+        self.linear = layer.Linear(in_features, out_features, bias=bias)
         self.bn = nn.BatchNorm1d(out_features)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -111,12 +111,12 @@ class SpikingPatchSplitting(nn.Module):
         widths = [in_channels, dim // 8, dim // 4, dim // 2, dim]
         self.stages = nn.ModuleList()
         for k in range(4):
-            layers = [nn.Conv2d(widths[k], widths[k + 1], 3, 1, 1, bias=False), nn.BatchNorm2d(widths[k + 1])]
+            layers = [layer.Conv2d(widths[k], widths[k + 1], 3, 1, 1, bias=False), nn.BatchNorm2d(widths[k + 1])]
             self.stages.append(nn.ModuleDict({"conv": nn.Sequential(*layers),
                                               "lif": _lif(spiking_neuron, neuron_kwargs)}))
             if k >= 4 - pools:
                 self.stages[k]["pool"] = nn.MaxPool2d(3, 2, 1)
-        self.rpe = nn.Sequential(nn.Conv2d(dim, dim, 3, 1, 1, bias=False), nn.BatchNorm2d(dim))
+        self.rpe = nn.Sequential(layer.Conv2d(dim, dim, 3, 1, 1, bias=False), nn.BatchNorm2d(dim))
         self.rpe_lif = _lif(spiking_neuron, neuron_kwargs)
 
     @staticmethod

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import nn
 
-from snnrs import neuron
+from snnrs import layer, neuron
 from snnrs.layer import Dropout, SeqToANNContainer
 
 CONFIGS = {
@@ -45,17 +45,17 @@ class SpikingVGG(nn.Module):
                 continue
             if isinstance(entry, bool) or not isinstance(entry, int) or entry < 1:
                 raise ValueError(f"cfg: expected positive channel counts and 'M', got {entry!r}")
-            conv = [nn.Conv2d(c, entry, kernel_size=3, padding=1)] + ([nn.BatchNorm2d(entry)] if batch_norm else [])
+            conv = [layer.Conv2d(c, entry, kernel_size=3, padding=1)] + ([nn.BatchNorm2d(entry)] if batch_norm else [])
             layers += [SeqToANNContainer(*conv), spiking_neuron(**{**kwargs, "step_mode": "m"})]
             c = entry
         self.features = nn.Sequential(*layers)
         self.avgpool = SeqToANNContainer(nn.AdaptiveAvgPool2d((7, 7)))
         self.classifier = nn.Sequential(
-            SeqToANNContainer(nn.Linear(c * 7 * 7, 4096)), spiking_neuron(**{**kwargs, "step_mode": "m"}),
+            SeqToANNContainer(layer.Linear(c * 7 * 7, 4096)), spiking_neuron(**{**kwargs, "step_mode": "m"}),
             Dropout(dropout, step_mode="m"),
-            SeqToANNContainer(nn.Linear(4096, 4096)), spiking_neuron(**{**kwargs, "step_mode": "m"}),
+            SeqToANNContainer(layer.Linear(4096, 4096)), spiking_neuron(**{**kwargs, "step_mode": "m"}),
             Dropout(dropout, step_mode="m"),
-            SeqToANNContainer(nn.Linear(4096, num_classes)))
+            SeqToANNContainer(layer.Linear(4096, num_classes)))
         if init_weights:
             self._init_weights()
 

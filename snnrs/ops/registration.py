@@ -114,6 +114,9 @@ class FusedOp:
             (a learnable neuron's backward needs x again; the others do not).
         gradient_when: ``{output name: flag argument}``: the gradient arriving at that output
             reaches backward only when the flag is true (v_seq exists only when stored).
+
+    A backward kernel may also take ``needs_grad`` (a list of bools, one per name in
+    ``gradients``): which gradients autograd wants; the others it may return as empty tensors.
     """
 
     name: str
@@ -177,8 +180,13 @@ class FusedOp:
         arriving = {f"grad_{n}": (g if ctx.arguments.get(self.gradient_when.get(n), True) else None)
                     for n, g in zip(self.outputs, grads)}
         available = {**ctx.arguments, **dict(zip(self.saved, ctx.saved_tensors)), **arriving}
+        needed = dict(zip(ctx.input_names, ctx.needs_input_grad))
+        wanted = [given and needed.get(n, True) for n, given in zip(self.gradients, ctx.given)]
+        # A backward kernel with a ``needs_grad`` parameter is told which gradients are wanted
+        # (e.g. none for the input image of a first layer) and may skip the others.
+        available["needs_grad"] = wanted
         results = kernel(**{name: available[name] for name in self._backward.kernel_signature.parameters})
-        by_input = {n: (g if given else None) for n, g, given in zip(self.gradients, results, ctx.given)}
+        by_input = {n: (g if want else None) for n, g, want in zip(self.gradients, results, wanted)}
         return tuple(by_input.get(name) for name in ctx.input_names)
 
     def _custom_op_backward(self, ctx, *grads):
@@ -189,6 +197,8 @@ class FusedOp:
 
 
 def _eager_function(op: FusedOp):
+    # Built with type() so the class (and its autograd node, ``Eager_<name>Backward``, as
+    # profilers show it) carries the op's name from the start.
     class EagerFusedOp(torch.autograd.Function):
         @staticmethod
         def forward(ctx, *inputs):
@@ -204,5 +214,5 @@ def _eager_function(op: FusedOp):
         def backward(ctx, *grads):
             return op._backward_with(op.backward, ctx, grads)
 
-    EagerFusedOp.__name__ = EagerFusedOp.__qualname__ = f"Eager_{op.name}"
-    return EagerFusedOp
+    return type(f"Eager_{op.name}", (torch.autograd.Function,), {
+        "forward": EagerFusedOp.forward, "backward": EagerFusedOp.backward, "__module__": __name__})

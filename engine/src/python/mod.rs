@@ -5,7 +5,7 @@
 //! `arrays` turns numpy arguments into checked slices, `buffers` hands
 //! outputs back as numpy arrays over pooled memory, `passes` builds the
 //! shared forward/backward arrays of both neuron families from those, and
-//! `neuron`, `izhikevich`, `resonate` and `events` hold the functions Python calls.
+//! `neuron`, `izhikevich`, `resonate`, `synapse` and `events` hold the functions Python calls.
 
 mod arrays;
 mod buffers;
@@ -14,15 +14,18 @@ mod izhikevich;
 mod neuron;
 mod passes;
 mod resonate;
+mod synapse;
 
 use crate::error::EngineError;
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::exceptions::{PyMemoryError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 
 /// The one mapping of kernel errors onto Python exceptions.
 fn to_py(e: EngineError) -> PyErr {
     if e.is_type_error() {
         PyTypeError::new_err(e.to_string())
+    } else if e.is_memory_error() {
+        PyMemoryError::new_err(e.to_string())
     } else {
         PyValueError::new_err(e.to_string())
     }
@@ -60,6 +63,7 @@ fn _engine(m: &Bound<'_, PyModule>) -> PyResult<()> {
         .collect();
     m.add("NEURONS", neurons)?;
     events::register(m)?;
+    synapse::register(m)?;
     let (_, izhikevich_params) = crate::izhikevich::PARAMETERS[0];
     m.add("IZHIKEVICH_PARAMETERS", izhikevich_params.to_vec())?;
     let (_, resonate_params) = crate::resonate::PARAMETERS[0];

@@ -34,6 +34,8 @@ __all__ = [
     "EventStream",
     "EVENT_FORMATS",
     "EVENT_RECORD_BYTES",
+    "sparse_conv_forward",
+    "sparse_conv_weight_grad",
     "IZHIKEVICH_PARAMETERS",
     "RESONATE_PARAMETERS",
 ]
@@ -165,6 +167,34 @@ def saved_bytes_per_neuron_step(itemsize: int) -> float: ...
 def set_buffer_pool_limit(bytes: int) -> None: ...
 def buffer_pool_stats() -> tuple[int, int]:
     """(bytes cached now, byte limit)."""
+
+# Spike-sparse synapses (docs/semantics.md#sparse-synapses).
+
+def sparse_conv_forward(
+    x: NDArray[_F],
+    weight: NDArray[_F],
+    bias: NDArray[_F] | None = None,
+    *,
+    stride: tuple[int, int] = ...,  # (1, 1)
+    padding: tuple[int, int] = ...,  # (0, 0)
+    dilation: tuple[int, int] = ...,  # (1, 1)
+    groups: int = 1,
+) -> NDArray[_F]:
+    """``conv(x [N, C, H, W], weight [O, C/groups, KH, KW]) + bias`` over the nonzero inputs, channels-last
+    ``[N, OH, OW, O]``."""
+
+def sparse_conv_weight_grad(
+    x: NDArray[_F],
+    grad_output: NDArray[_F],
+    *,
+    kernel_size: tuple[int, int],
+    stride: tuple[int, int] = ...,  # (1, 1)
+    padding: tuple[int, int] = ...,  # (0, 0)
+    dilation: tuple[int, int] = ...,  # (1, 1)
+    groups: int = 1,
+) -> NDArray[_F]:
+    """The weight gradient ``[O, C/groups, KH, KW]`` over the nonzero inputs of ``x``, from the channels-last
+    output gradient ``[N, OH, OW, O]``."""
 
 # Event files and frames.
 

@@ -114,7 +114,21 @@ impl ConvShape {
     fn taps(&self) -> usize {
         self.kernel_h * self.kernel_w
     }
+
+    /// The reach tables of both axes (see [`reach_table`]) for an output of `oh × ow`.
+    fn reach_tables(&self, oh: usize, ow: usize) -> (ReachTable, ReachTable) {
+        let [sh, sw] = self.stride;
+        let [ph, pw] = self.padding;
+        let [dh, dw] = self.dilation;
+        (
+            reach_table(self.in_h, self.kernel_h, sh, ph, dh, oh),
+            reach_table(self.in_w, self.kernel_w, sw, pw, dw, ow),
+        )
+    }
 }
+
+/// Per input coordinate of an axis, the (tap, output coordinate) pairs it feeds.
+type ReachTable = Vec<Vec<(usize, usize)>>;
 
 /// For one input coordinate along an axis: the (tap, output coordinate)
 /// pairs it feeds, i.e. `out·stride + tap·dilation − padding = input`.
@@ -263,22 +277,7 @@ pub fn sparse_forward<T: Real>(
     }
     let o = s.out_channels;
     check_len("out", out.len(), s.batch * oh * ow * o)?;
-    let rows = reach_table(
-        s.in_h,
-        s.kernel_h,
-        s.stride[0],
-        s.padding[0],
-        s.dilation[0],
-        oh,
-    );
-    let cols = reach_table(
-        s.in_w,
-        s.kernel_w,
-        s.stride[1],
-        s.padding[1],
-        s.dilation[1],
-        ow,
-    );
+    let (rows, cols) = s.reach_tables(oh, ow);
     let ((used_h, slot_h), (used_w, slot_w)) =
         (used_taps(&rows, s.kernel_h), used_taps(&cols, s.kernel_w));
     let taps: Vec<usize> = used_h
@@ -477,22 +476,7 @@ pub fn sparse_weight_grad<T: Real>(
         bytes: grad_weight.len().saturating_mul(std::mem::size_of::<T>()),
     })?;
     let grad_wt = scratch.as_mut_slice();
-    let rows = reach_table(
-        s.in_h,
-        s.kernel_h,
-        s.stride[0],
-        s.padding[0],
-        s.dilation[0],
-        oh,
-    );
-    let cols = reach_table(
-        s.in_w,
-        s.kernel_w,
-        s.stride[1],
-        s.padding[1],
-        s.dilation[1],
-        ow,
-    );
+    let (rows, cols) = s.reach_tables(oh, ow);
     let job = GradChannel {
         s,
         x,

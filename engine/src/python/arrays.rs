@@ -113,21 +113,26 @@ macro_rules! by_dtype {
 }
 pub(super) use by_dtype;
 
-/// `x` must be a 2-D `[T, N]` float32/float64 array.
-pub(super) fn leading_array(x: &Bound<'_, PyAny>, arg: &'static str) -> PyResult<PassShape> {
-    let a = untyped(x, arg)?;
-    let py = x.py();
-    let is_f64 = if a.dtype().is_equiv_to(&dtype::<f64>(py)) {
-        true
+/// True for a float64 array, false for float32; a TypeError naming `arg` otherwise.
+pub(super) fn is_float64(a: &Bound<'_, PyUntypedArray>, arg: &'static str) -> PyResult<bool> {
+    let py = a.py();
+    if a.dtype().is_equiv_to(&dtype::<f64>(py)) {
+        Ok(true)
     } else if a.dtype().is_equiv_to(&dtype::<f32>(py)) {
-        false
+        Ok(false)
     } else {
-        return Err(to_py(EngineError::DType {
+        Err(to_py(EngineError::DType {
             arg,
             expected: "float32 or float64".into(),
             got: dtype_str(&a.dtype()).unwrap_or_else(|| "?".into()),
-        }));
-    };
+        }))
+    }
+}
+
+/// `x` must be a 2-D `[T, N]` float32/float64 array.
+pub(super) fn leading_array(x: &Bound<'_, PyAny>, arg: &'static str) -> PyResult<PassShape> {
+    let a = untyped(x, arg)?;
+    let is_f64 = is_float64(&a, arg)?;
     if a.ndim() != 2 {
         return Err(to_py(EngineError::Shape {
             arg,

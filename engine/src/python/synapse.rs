@@ -1,13 +1,13 @@
 //! Bindings of the spike-sparse convolution (`crate::synapse`): forward and
 //! weight gradient for float32/float64 arrays, GIL released.
 
-use super::arrays::{array_arg, optional_array_arg, untyped};
+use super::arrays::{array_arg, is_float64, optional_array_arg, untyped};
 use super::buffers::Output;
 use super::to_py;
 use crate::error::EngineError;
 use crate::real::Real;
 use crate::synapse::{self, ConvShape};
-use numpy::{dtype, Element, PyArrayDescrMethods, PyUntypedArrayMethods};
+use numpy::{Element, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 
 /// The geometry of a call from `x [N, C, H, W]` and the layer's settings; and
@@ -22,18 +22,7 @@ fn conv_shape(
     groups: usize,
 ) -> PyResult<(ConvShape, bool)> {
     let a = untyped(x, "x")?;
-    let py = x.py();
-    let is_f64 = if a.dtype().is_equiv_to(&dtype::<f64>(py)) {
-        true
-    } else if a.dtype().is_equiv_to(&dtype::<f32>(py)) {
-        false
-    } else {
-        return Err(to_py(EngineError::DType {
-            arg: "x",
-            expected: "float32 or float64".into(),
-            got: a.dtype().str().map(|s| s.to_string()).unwrap_or_default(),
-        }));
-    };
+    let is_f64 = is_float64(&a, "x")?;
     if a.ndim() != 4 {
         return Err(to_py(EngineError::Shape {
             arg: "x",

@@ -11,7 +11,9 @@ import snnrs
 from snnrs import neuron
 
 here = Path(snnrs.__file__).resolve()
-assert "site-packages" in here.parts, f"snnrs imported from {here}, not from the installed wheel"
+venv = Path(sys.prefix).resolve()
+# The venv shares the system's packages (torch), which may include an editable snnrs: the wheel's must win.
+assert venv in here.parents and "site-packages" in here.parts, f"snnrs imported from {here}, not the wheel in {venv}"
 print(f"snnrs {snnrs.__version__} from {here.parent}")
 x = (torch.rand(4, 3, 5) * 2).requires_grad_()
 lif = neuron.LIFNode(step_mode="m")

@@ -9,7 +9,7 @@ Defaults the extension does not expose are written `...`, with their value in a 
 """
 
 from collections.abc import Sequence
-from typing import Final, TypeVar, final
+from typing import Any, Final, TypeVar, final
 
 import numpy as np
 from numpy.typing import NDArray
@@ -55,7 +55,7 @@ EVENT_RECORD_BYTES: Final[int]
 # Single-state neurons.
 
 def neuron_forward(
-    x: NDArray[_F],
+    x: NDArray[_F] | NDArray[np.uint16],
     v_init: NDArray[_F] | None = None,
     *,
     neuron: str,
@@ -65,12 +65,14 @@ def neuron_forward(
     v_reset: float | None = ...,  # 0.0; None: soft reset
     store_v_seq: bool = False,
     save_for_backward: bool = True,
-) -> tuple[NDArray[_F], NDArray[_F], NDArray[_F] | None, NDArray[np.uint8] | None, NDArray[_F] | None]:
+    storage: str | None = None,
+) -> tuple[NDArray[Any], NDArray[_F], NDArray[_F] | None, NDArray[np.uint8] | None, NDArray[_F] | None]:
     """Returns (spikes, v_last, h_seq, bits, v_seq); h_seq and bits are None without
-    save_for_backward, v_seq without store_v_seq."""
+    save_for_backward, v_seq without store_v_seq. storage='bfloat16'/'float16': x and the
+    spikes are that dtype's bits (uint16), the state arrays float32."""
 
 def neuron_backward(
-    grad_spikes: NDArray[_F] | None,
+    grad_spikes: NDArray[_F] | NDArray[np.uint16] | None,
     h_seq: NDArray[_F],
     bits: NDArray[np.uint8],
     v_init: NDArray[_F] | None = None,
@@ -78,7 +80,7 @@ def neuron_backward(
     grad_v_seq: NDArray[_F] | None = None,
     grad_v_last: NDArray[_F] | None = None,
     grad_h_seq: NDArray[_F] | None = None,
-    x: NDArray[_F] | None = None,
+    x: NDArray[_F] | NDArray[np.uint16] | None = None,
     neuron: str,
     params: Sequence[float] = ...,  # []
     decay_input: bool = True,
@@ -87,8 +89,9 @@ def neuron_backward(
     detach_reset: bool = False,
     surrogate: str = "Sigmoid",
     surrogate_params: Sequence[float] = ...,  # [4.0]
-) -> tuple[NDArray[_F], NDArray[_F], float]:
-    """Returns (grad_x, grad_v_init, grad_k)."""
+    storage: str | None = None,
+) -> tuple[NDArray[Any], NDArray[_F], float]:
+    """Returns (grad_x, grad_v_init, grad_k); with storage, grad_spikes, x and grad_x are uint16 bits."""
 
 # Izhikevich: a second state W.
 

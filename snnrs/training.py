@@ -26,6 +26,8 @@ from snnrs import atomic, functional, rng_state
 from snnrs.checkpoint import check_contents, config_differences, read_checkpoint
 
 Batch = Sequence[torch.Tensor]
+# Trainer(precision=...): the autocast dtype of each (None: no autocast).
+PRECISIONS = {"fp32": None, "32": None, "bf16": torch.bfloat16, "fp16": torch.float16, "16": torch.float16}
 
 
 def class_scores(output) -> torch.Tensor:
@@ -98,8 +100,11 @@ class Trainer:
 
     ``loss_fn(output, labels)``: defaults to cross-entropy of the time-averaged scores.
     ``scheduler``: ``'cosine'`` (per step, to zero at the end), ``None``, or a callable making a
-    scheduler from an optimizer and the total step count. ``amp``: ``'auto'`` (on for CUDA),
-    True or False. ``after_step()``: called after each optimizer step (threshold schedules).
+    scheduler from an optimizer and the total step count. ``precision``: ``'fp32'``, ``'bf16'``
+    (autocast to bfloat16: the convolutions and matrix products in bfloat16, the engine neurons' state
+    in float32, ``docs/semantics.md#mixed-precision``) or ``'fp16'`` (autocast to float16 with a gradient
+    scaler); None leaves it to ``amp``: ``'auto'`` (float16 autocast on CUDA), True or False.
+    ``after_step()``: called after each optimizer step (threshold schedules).
     ``checkpoint_dir`` / ``log_dir``: where ``last.pt``/``best.pt`` and ``metrics.csv`` go
     (None: nowhere). ``resume``: a checkpoint path to continue from.
 
@@ -114,7 +119,8 @@ class Trainer:
     def __init__(self, model: nn.Module, optimizers: torch.optim.Optimizer | list[torch.optim.Optimizer], *,
                  epochs: int, loss_fn: Callable = mean_over_time_cross_entropy,
                  scheduler: str | None | Callable = "cosine", device: str | torch.device | None = None,
-                 amp: str | bool = "auto", after_step: Callable[[], None] | None = None,
+                 amp: str | bool = "auto", precision: str | None = None,
+                 after_step: Callable[[], None] | None = None,
                  checkpoint_dir: str | Path | None = None, log_dir: str | Path | None = None,
                  progress: bool = True, resume: str | Path | None = None, config: dict | None = None):
         if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
@@ -129,8 +135,21 @@ class Trainer:
         self.device = torch.device(device) if device is not None else next(model.parameters()).device
         self.model = model.to(self.device)
         self.epochs, self.loss_fn, self.scheduler_spec = epochs, loss_fn, scheduler
-        self.amp = (self.device.type == "cuda") if amp == "auto" else bool(amp)
-        self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp and self.device.type == "cuda")
+        if precision is not None and precision not in PRECISIONS:
+            raise ValueError(f"precision: expected one of {sorted(PRECISIONS)} or None, got {precision!r}")
+        if precision is not None and amp != "auto":
+            raise ValueError(f"amp, precision: give one of them, got amp={amp!r} and precision={precision!r}")
+        if precision is None:
+            self.amp = (self.device.type == "cuda") if amp == "auto" else bool(amp)
+            self.autocast_dtype = None  # torch's default for the device (float16 on CUDA, bfloat16 on CPU)
+        else:
+            self.autocast_dtype = PRECISIONS[precision]
+            self.amp = self.autocast_dtype is not None
+        self.precision = precision
+        # float16's narrow range needs loss scaling; bfloat16 has float32's range and does not.
+        scaled = self.amp and (self.autocast_dtype == torch.float16 or (
+            self.autocast_dtype is None and self.device.type == "cuda"))
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=scaled)
         # under torch.distributed only rank 0 shows progress and writes logs and checkpoints
         self.main = is_main_process()
         self.after_step, self.progress = after_step, progress and self.main
@@ -153,7 +172,7 @@ class Trainer:
         return x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
 
     def _autocast(self):
-        return torch.autocast(self.device.type, enabled=self.amp)
+        return torch.autocast(self.device.type, dtype=self.autocast_dtype, enabled=self.amp)
 
     def train_epoch(self, loader: Iterable[Batch], epoch: int = 0) -> dict[str, float]:
         self.model.train()
@@ -284,7 +303,8 @@ class Trainer:
             o.load_state_dict(s)
         for sch, s in zip(self.schedulers, state["schedulers"]):
             sch.load_state_dict(s)
-        self.scaler.load_state_dict(state["scaler"])
+        if state["scaler"]:  # a run without loss scaling saved an empty state; a scaled resume starts afresh
+            self.scaler.load_state_dict(state["scaler"])
         self.start_epoch, self.best_accuracy = state["epoch"], state["best_accuracy"]
         self.resumed_epoch = state["epoch"]
         self.history = list(state["history"])

@@ -153,5 +153,8 @@ def test_custom_op_rejects_bad_tensors():
         op(x, torch.zeros(4, dtype=torch.float64), None, *rest)
     with pytest.raises(ValueError, match=r"v_init: expected shape \(4,\)"):
         op(x, torch.zeros(5), None, *rest)
-    with pytest.raises(TypeError, match="x: expected dtype float32 or float64"):
+    with pytest.raises(TypeError, match="x: expected dtype float32, float64, bfloat16 or float16"):
+        op(x.int(), None, None, *rest)
+    # 16-bit x streams through the kernel; its state is float32 (docs/semantics.md#mixed-precision)
+    with pytest.raises(TypeError, match="v_init: expected dtype torch.float32 \\(that of x's state\\)"):
         op(x.half(), torch.zeros(4).half(), None, *rest)

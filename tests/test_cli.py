@@ -65,6 +65,19 @@ def test_train_resumes_from_its_checkpoint(tmp_path, capsys):
     assert "error:" in capsys.readouterr().err
 
 
+def test_train_in_bfloat16_reaches_98_5_percent(tmp_path, capsys):
+    """The digits main job under bfloat16 autocast (docs/semantics.md#mixed-precision); the precision is
+    part of the run's settings, so a float32 resume of it is refused."""
+    assert main(["train", "--precision", "bf16", "--no-progress", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    accuracy = float(re.search(r"test accuracy ([0-9.]+)", out).group(1))
+    assert accuracy >= 0.985 and "bf16 autocast" in out
+    assert torch.load(tmp_path / "last.pt", weights_only=True)["config"]["precision"] == "bf16"
+    assert main(["train", "--precision", "fp32", "--no-progress", "--out", str(tmp_path / "b"),
+                 "--resume", str(tmp_path / "last.pt")]) == 1
+    assert "precision: 'bf16' -> 'fp32'" in capsys.readouterr().err
+
+
 def test_events_info_and_frames(sample_data, tmp_path, capsys):
     path = sample_data / "events" / "sample_nmnist.bin"
     assert main(["events", "info", str(path)]) == 0

@@ -11,17 +11,21 @@ use crate::error::EngineError;
 
 /// Inputs of the forward pass: `x` is `[steps, neurons]`, `v_init` is `[neurons]`
 /// (`None`: every neuron starts at rest, `v_reset` or 0 for soft reset).
-pub struct ForwardInputs<'a, T> {
+///
+/// `E` is the element type of the arrays streamed through memory (`x`,
+/// `spikes`; in backward `grad_spikes`, `x`, `grad_x`): `T` itself, or a
+/// 16-bit float around an f32 loop (see [`crate::storage`]).
+pub struct ForwardInputs<'a, T, E = T> {
     pub steps: usize,
     pub neurons: usize,
-    pub x: &'a [T],
+    pub x: &'a [E],
     pub v_init: Option<&'a [T]>,
 }
 
 /// Outputs of the forward pass, allocated by the caller.
-pub struct ForwardOutputs<'a, T> {
+pub struct ForwardOutputs<'a, T, E = T> {
     /// `[steps, neurons]`, 0 or 1.
-    pub spikes: &'a mut [T],
+    pub spikes: &'a mut [E],
     /// `[neurons]`: V after the last step.
     pub v_last: &'a mut [T],
     /// `[steps, neurons]`: H, saved for backward.
@@ -34,11 +38,11 @@ pub struct ForwardOutputs<'a, T> {
 }
 
 /// Gradients arriving at the forward outputs, and what forward saved.
-pub struct BackwardInputs<'a, T> {
+pub struct BackwardInputs<'a, T, E = T> {
     pub steps: usize,
     pub neurons: usize,
     /// `[steps, neurons]`; None when the spikes received no gradient (zeros).
-    pub grad_spikes: Option<&'a [T]>,
+    pub grad_spikes: Option<&'a [E]>,
     /// `[steps, neurons]`, gradient at the post-reset voltage sequence.
     pub grad_v_seq: Option<&'a [T]>,
     /// `[steps, neurons]`, gradient arriving at H itself (e.g. LIAF's analog output).
@@ -49,12 +53,12 @@ pub struct BackwardInputs<'a, T> {
     pub bits: &'a [u8],
     pub v_init: Option<&'a [T]>,
     /// `[steps, neurons]`: the forward input; needed only by learnable charge rules.
-    pub x: Option<&'a [T]>,
+    pub x: Option<&'a [E]>,
 }
 
-pub struct BackwardOutputs<'a, T> {
+pub struct BackwardOutputs<'a, T, E = T> {
     /// `[steps, neurons]`
-    pub grad_x: &'a mut [T],
+    pub grad_x: &'a mut [E],
     /// `[neurons]`
     pub grad_v_init: &'a mut [T],
 }
@@ -93,9 +97,9 @@ fn check_steps(arg: &'static str, steps: usize) -> Result<(), EngineError> {
     Ok(())
 }
 
-impl<T> ForwardInputs<'_, T> {
+impl<T, E> ForwardInputs<'_, T, E> {
     /// Checks every array against `steps` and `neurons`.
-    pub fn check(&self, o: &ForwardOutputs<T>) -> Result<(), EngineError> {
+    pub fn check(&self, o: &ForwardOutputs<T, E>) -> Result<(), EngineError> {
         check_steps("x", self.steps)?;
         let (cells, n) = (self.steps * self.neurons, self.neurons);
         check_len("x", self.x.len(), cells)?;
@@ -108,9 +112,9 @@ impl<T> ForwardInputs<'_, T> {
     }
 }
 
-impl<T> BackwardInputs<'_, T> {
+impl<T, E> BackwardInputs<'_, T, E> {
     /// Checks every array against `steps` and `neurons`.
-    pub fn check(&self, o: &BackwardOutputs<T>) -> Result<(), EngineError> {
+    pub fn check(&self, o: &BackwardOutputs<T, E>) -> Result<(), EngineError> {
         check_steps("h_seq", self.steps)?;
         let (cells, n) = (self.steps * self.neurons, self.neurons);
         check_optional_len("grad_spikes", self.grad_spikes, cells)?;
@@ -128,10 +132,10 @@ impl<T> BackwardInputs<'_, T> {
 
 /// One block's pieces of the forward arrays: rows of `block` neurons per
 /// time step (`[steps][block]`), and the block's slice of per-neuron arrays.
-pub struct ForwardBlock<'a, T> {
-    pub x: Vec<&'a [T]>,
+pub struct ForwardBlock<'a, T, E = T> {
+    pub x: Vec<&'a [E]>,
     pub v_init: Option<&'a [T]>,
-    pub spikes: Vec<&'a mut [T]>,
+    pub spikes: Vec<&'a mut [E]>,
     /// V: starts as `v_init` (or rest) and ends as the block's `v_last`.
     pub v: &'a mut [T],
     pub h_seq: Option<Vec<&'a mut [T]>>,
@@ -140,11 +144,11 @@ pub struct ForwardBlock<'a, T> {
 }
 
 /// Splits checked forward arrays into blocks of `block` neurons (a multiple of 8).
-pub fn forward_blocks<'a, T>(
-    i: ForwardInputs<'a, T>,
-    o: ForwardOutputs<'a, T>,
+pub fn forward_blocks<'a, T, E>(
+    i: ForwardInputs<'a, T, E>,
+    o: ForwardOutputs<'a, T, E>,
     block: usize,
-) -> Vec<ForwardBlock<'a, T>> {
+) -> Vec<ForwardBlock<'a, T, E>> {
     let (steps, n) = (i.steps, i.neurons);
     let mut v_init = each_or_none(i.v_init.map(|v| v.chunks(block)));
     let mut h_seq = each_or_none(o.h_seq.map(|h| blocks_mut(h, steps, n, block).into_iter()));
@@ -170,33 +174,34 @@ pub fn forward_blocks<'a, T>(
 }
 
 /// One block's pieces of the backward arrays (see [`ForwardBlock`]).
-pub struct BackwardBlock<'a, T> {
-    pub grad_spikes: Option<Vec<&'a [T]>>,
+pub struct BackwardBlock<'a, T, E = T> {
+    pub grad_spikes: Option<Vec<&'a [E]>>,
     pub grad_v_seq: Option<Vec<&'a [T]>>,
     pub grad_h_seq: Option<Vec<&'a [T]>>,
     pub grad_v_last: Option<&'a [T]>,
     pub h_seq: Vec<&'a [T]>,
     pub bits: Vec<&'a [u8]>,
     pub v_init: Option<&'a [T]>,
-    pub x: Option<Vec<&'a [T]>>,
-    pub grad_x: Vec<&'a mut [T]>,
+    pub x: Option<Vec<&'a [E]>>,
+    pub grad_x: Vec<&'a mut [E]>,
     /// dL/dV carried back through time: starts as `grad_v_last` (or 0) and
     /// ends as the block's `grad_v_init`.
     pub carry: &'a mut [T],
 }
 
 /// Splits checked backward arrays into blocks of `block` neurons (a multiple of 8).
-pub fn backward_blocks<'a, T>(
-    i: BackwardInputs<'a, T>,
-    o: BackwardOutputs<'a, T>,
+pub fn backward_blocks<'a, T, E>(
+    i: BackwardInputs<'a, T, E>,
+    o: BackwardOutputs<'a, T, E>,
     block: usize,
-) -> Vec<BackwardBlock<'a, T>> {
+) -> Vec<BackwardBlock<'a, T, E>> {
     let (steps, n) = (i.steps, i.neurons);
     let seq = |g: &'a [T]| blocks(g, steps, n, block).into_iter();
-    let mut grad_spikes = each_or_none(i.grad_spikes.map(seq));
+    let streamed = |g: &'a [E]| blocks(g, steps, n, block).into_iter();
+    let mut grad_spikes = each_or_none(i.grad_spikes.map(streamed));
     let mut grad_v_seq = each_or_none(i.grad_v_seq.map(seq));
     let mut grad_h_seq = each_or_none(i.grad_h_seq.map(seq));
-    let mut x = each_or_none(i.x.map(seq));
+    let mut x = each_or_none(i.x.map(streamed));
     let mut grad_v_last = each_or_none(i.grad_v_last.map(|g| g.chunks(block)));
     let mut v_init = each_or_none(i.v_init.map(|v| v.chunks(block)));
     blocks(i.h_seq, steps, n, block)

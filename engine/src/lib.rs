@@ -29,6 +29,7 @@ pub mod parallel;
 pub mod pool;
 pub mod real;
 pub mod resonate;
+pub mod storage;
 pub mod surrogate;
 pub mod synapse;
 

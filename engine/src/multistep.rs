@@ -24,14 +24,16 @@ use crate::io::{
 use crate::neuron::{ChargeVisitor, Neuron};
 use crate::parallel;
 use crate::real::Real;
+use crate::storage::{stage_backward, stage_forward, staged_block_len, Storage};
 use crate::surrogate::{DerivativeVisitor, Surrogate};
 
-/// Runs `steps` charge-fire-reset steps for every neuron.
-pub fn forward<T: Real>(
+/// Runs `steps` charge-fire-reset steps for every neuron. `E` is the element
+/// type of `x` and the spikes (`T`, or 16-bit around an f32 loop).
+pub fn forward<T: Real, E: Storage<T>>(
     neuron: Neuron,
     firing: FiringSpec,
-    inputs: ForwardInputs<T>,
-    outputs: ForwardOutputs<T>,
+    inputs: ForwardInputs<T, E>,
+    outputs: ForwardOutputs<T, E>,
 ) -> Result<(), EngineError> {
     firing.validate()?;
     inputs.check(&outputs)?;
@@ -47,24 +49,31 @@ pub fn forward<T: Real>(
     Ok(())
 }
 
-struct ForwardJob<'a, T> {
+struct ForwardJob<'a, T, E> {
     firing: FiringSpec,
-    inputs: ForwardInputs<'a, T>,
-    outputs: ForwardOutputs<'a, T>,
+    inputs: ForwardInputs<'a, T, E>,
+    outputs: ForwardOutputs<'a, T, E>,
 }
 
-impl<T: Real> ChargeVisitor<T> for ForwardJob<'_, T> {
+impl<T: Real, E: Storage<T>> ChargeVisitor<T> for ForwardJob<'_, T, E> {
     type Output = ();
     fn visit<R: ChargeRule<T>>(self, rule: R) {
-        let block = block_len::<T>(self.inputs.neurons);
+        let (neurons, steps) = (self.inputs.neurons, self.inputs.steps);
+        let block = staged_block_len::<T, E>(block_len::<T>(neurons), steps);
         let firing = self.firing;
-        parallel::for_each(
-            forward_blocks(self.inputs, self.outputs, block),
-            |b| match firing.reset::<T>() {
-                Reset::Hard(r) => with_cpu_features!(forward_steps(rule, firing.with(r), b)),
-                Reset::Soft(r) => with_cpu_features!(forward_steps(rule, firing.with(r), b)),
-            },
-        );
+        parallel::for_each(forward_blocks(self.inputs, self.outputs, block), |b| {
+            stage_forward(b, |b| forward_block(rule, firing, b))
+        });
+    }
+}
+
+/// One block's forward in `T`, for every storage type alike (the element loop
+/// is compiled once per charge rule, not again per 16-bit storage).
+#[inline(never)]
+fn forward_block<T: Real, R: ChargeRule<T>>(rule: R, firing: FiringSpec, b: ForwardBlock<T>) {
+    match firing.reset::<T>() {
+        Reset::Hard(r) => with_cpu_features!(forward_steps(rule, firing.with(r), b)),
+        Reset::Soft(r) => with_cpu_features!(forward_steps(rule, firing.with(r), b)),
     }
 }
 
@@ -129,12 +138,12 @@ pub(crate) fn run_forward_rows<T: Real>(
 /// Exact BPTT through the multi-step forward (docs/semantics.md#bptt). Fills
 /// the gradients wrt `x` and `v_init`; returns `Σ_t,n gH·dH/dk` (the gradient
 /// wrt a learnable `k`, 0 for other neurons), summed in f64.
-pub fn backward<T: Real>(
+pub fn backward<T: Real, E: Storage<T>>(
     neuron: Neuron,
     firing: FiringSpec,
     surrogate: Surrogate,
-    inputs: BackwardInputs<T>,
-    outputs: BackwardOutputs<T>,
+    inputs: BackwardInputs<T, E>,
+    outputs: BackwardOutputs<T, E>,
 ) -> Result<f64, EngineError> {
     firing.validate()?;
     inputs.check(&outputs)?;
@@ -148,14 +157,14 @@ pub fn backward<T: Real>(
     neuron.dispatch(rest, job)
 }
 
-struct BackwardJob<'a, T> {
+struct BackwardJob<'a, T, E> {
     firing: FiringSpec,
     surrogate: Surrogate,
-    inputs: BackwardInputs<'a, T>,
-    outputs: BackwardOutputs<'a, T>,
+    inputs: BackwardInputs<'a, T, E>,
+    outputs: BackwardOutputs<'a, T, E>,
 }
 
-impl<T: Real> ChargeVisitor<T> for BackwardJob<'_, T> {
+impl<T: Real, E: Storage<T>> ChargeVisitor<T> for BackwardJob<'_, T, E> {
     type Output = Result<f64, EngineError>;
     fn visit<R: ChargeRule<T>>(self, rule: R) -> Self::Output {
         if R::LEARNABLE_DECAY && self.inputs.x.is_none() {
@@ -169,23 +178,35 @@ impl<T: Real> ChargeVisitor<T> for BackwardJob<'_, T> {
     }
 }
 
-struct WithRule<'a, T, R> {
+struct WithRule<'a, T, R, E> {
     rule: R,
-    job: BackwardJob<'a, T>,
+    job: BackwardJob<'a, T, E>,
 }
 
-impl<T: Real, R: ChargeRule<T>> DerivativeVisitor<T> for WithRule<'_, T, R> {
+impl<T: Real, R: ChargeRule<T>, E: Storage<T>> DerivativeVisitor<T> for WithRule<'_, T, R, E> {
     type Output = f64;
     fn visit<G: Fn(T) -> T + Sync + Send + Copy>(self, sg: G) -> f64 {
         let WithRule { rule, job } = self;
-        let (firing, block) = (job.firing, block_len::<T>(job.inputs.neurons));
-        parallel::sum(
-            backward_blocks(job.inputs, job.outputs, block),
-            |b| match firing.reset::<T>() {
-                Reset::Hard(r) => with_cpu_features!(backward_steps(rule, firing.with(r), sg, b)),
-                Reset::Soft(r) => with_cpu_features!(backward_steps(rule, firing.with(r), sg, b)),
-            },
-        )
+        let firing = job.firing;
+        let (neurons, steps) = (job.inputs.neurons, job.inputs.steps);
+        let block = staged_block_len::<T, E>(block_len::<T>(neurons), steps);
+        parallel::sum(backward_blocks(job.inputs, job.outputs, block), |b| {
+            stage_backward(b, |b| backward_block(rule, firing, sg, b))
+        })
+    }
+}
+
+/// One block's backward in `T`, for every storage type alike (see [`forward_block`]).
+#[inline(never)]
+fn backward_block<T: Real, R: ChargeRule<T>, G: Fn(T) -> T + Copy>(
+    rule: R,
+    firing: FiringSpec,
+    sg: G,
+    b: BackwardBlock<T>,
+) -> f64 {
+    match firing.reset::<T>() {
+        Reset::Hard(r) => with_cpu_features!(backward_steps(rule, firing.with(r), sg, b)),
+        Reset::Soft(r) => with_cpu_features!(backward_steps(rule, firing.with(r), sg, b)),
     }
 }
 

@@ -1,8 +1,9 @@
 //! The floating-point element types the kernels are generic over (f32, f64).
 
+use crate::storage::Storage;
 use num_traits::Float;
 
-pub trait Real: Float + Send + Sync + Copy + std::fmt::Debug + 'static {
+pub trait Real: Float + Send + Sync + Copy + std::fmt::Debug + Storage<Self> + 'static {
     /// Converts a parameter given in f64 (rounding for f32).
     fn of(value: f64) -> Self;
     fn to_f64(self) -> f64;

@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from snnrs import functional, models, neuron
 from snnrs.bench.timing import median_seconds
 from snnrs.ops import synapse
+from snnrs.ops.host import cpu_computes_natively
 
 CLASSES = 10
 
@@ -163,15 +164,6 @@ def _builds(sj_available: bool) -> dict[str, dict[str, Build]]:
     return out
 
 
-def _cpu_has_bf16() -> bool:
-    try:
-        with open("/proc/cpuinfo") as f:
-            flags = f.read()
-        return "avx512_bf16" in flags or "amx_bf16" in flags
-    except OSError:
-        return True  # unknown: let the user's --precision decide
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
@@ -192,7 +184,7 @@ def main(argv=None):
         parser.error(f"--nets: unknown {sorted(unknown)}; expected some of {list(NAMES)}")
     precisions = args.precision
     if precisions is None:
-        precisions = ["fp32", "bf16"] if _cpu_has_bf16() else ["fp32"]
+        precisions = ["fp32", "bf16"] if cpu_computes_natively(torch.bfloat16) else ["fp32"]
         if "bf16" not in precisions:
             print("bf16 left out: this CPU has no native bfloat16 arithmetic (no avx512_bf16/amx_bf16), where torch "
                   "computes bfloat16 convolutions 10-100x slower than float32; ask for it with --precision bf16\n")

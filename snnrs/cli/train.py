@@ -29,6 +29,9 @@ def add_parser(sub):
     p.add_argument("--lr", type=float, default=5e-3)
     p.add_argument("--seed", type=int, default=0, help="seeds torch, numpy and Python (and the shuffling)")
     p.add_argument("--device", default="cpu", help="cpu or cuda (AMP on CUDA)")
+    p.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16", "fp16"),
+                   help="bf16/fp16: autocast the convolutions and matrix products to 16 bits (the engine "
+                        "neurons' state stays float32); auto: float16 autocast on CUDA, float32 on CPU")
     p.add_argument("--out", type=Path, default=Path("runs/train"), help="checkpoints, metrics, NIR graph, plots")
     p.add_argument("--resume", type=Path, default=None,
                    help="continue from a last.pt of the same settings (up to --epochs in total)")
@@ -167,6 +170,8 @@ def run(args):
     config = {"model": model_kind, "neuron": args.neuron, "backend": args.backend, "channels": list(args.channels),
               "T": args.T, "input_shape": list(shape), "classes": classes, "dataset": args.dataset,
               "lr": args.lr, "batch_size": args.batch_size, "seed": args.seed}
+    if args.precision != "auto":  # recorded only when chosen: checkpoints from before --precision still resume
+        config["precision"] = args.precision
     model = build_model(config).to(args.device)
     trained = model
     if world > 1:
@@ -176,12 +181,14 @@ def run(args):
     if main:
         print(f"snnrs train: {args.dataset}, {model_kind} {args.channels} with {args.neuron.upper()} neurons, "
               f"T={args.T}, backend {args.backend}, {sum(p.numel() for p in model.parameters()):,} parameters"
-              + (f", {world} processes" if world > 1 else ""), flush=True)
+              + (f", {world} processes" if world > 1 else "")
+              + (f", {args.precision} autocast" if args.precision in ("bf16", "fp16") else ""), flush=True)
     if args.resume is not None and not args.resume.is_file():
         raise FileNotFoundError(f"--resume: no checkpoint at {args.resume}")
     trainer = Trainer(trained, torch.optim.Adam(model.parameters(), lr=args.lr), epochs=args.epochs,
                       device=args.device, checkpoint_dir=args.out, log_dir=args.out, progress=not args.no_progress,
-                      resume=args.resume, config=config)
+                      resume=args.resume, config=config,
+                      precision=None if args.precision == "auto" else args.precision)
     history = trainer.fit(train, test)
     if main and trainer.resumed_epoch is not None and trainer.resumed_epoch >= args.epochs:
         print(f"snnrs train: {args.resume} already holds {trainer.resumed_epoch} epochs (--epochs {args.epochs}): "

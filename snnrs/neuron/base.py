@@ -19,8 +19,9 @@ from snnrs.gpu.ids import GPU_NEURONS
 from snnrs.ops.config import NeuronConfig
 
 BACKENDS = ("torch", "engine")
-# Half-precision inputs (torch.autocast, .half()/.bfloat16() models) run the engine in float32 with
-# float32 state; the spikes (0/1, exact in any dtype) go back in the input's dtype.
+# Half-precision inputs (torch.autocast, .half()/.bfloat16() models) run with float32 state: the
+# single-state kernels read x and write the spikes (0/1, exact in any dtype) in the 16-bit dtype
+# themselves (docs/semantics.md#mixed-precision); other neurons run in float32 and convert back.
 HALF_DTYPES = (torch.bfloat16, torch.float16)
 # Neurons whose charge rule the WGSL shaders implement (snnrs.gpu.ids.GPU_NEURONS) also run on the GPU.
 GPU_BACKENDS = BACKENDS + ("wgpu",)
@@ -202,7 +203,8 @@ class BaseNode(MemoryModule, BackendModule):
         v = self.v
         if not isinstance(v, torch.Tensor) or v.shape != x.shape:
             return None
-        return v.to(x) if (v.dtype != x.dtype or v.device != x.device) else v
+        dtype = ops.state_dtype(x)
+        return v.to(x.device, dtype) if (v.dtype != dtype or v.device != x.device) else v
 
     def _torch_step(self, x: torch.Tensor) -> torch.Tensor:
         if self._functional_step:
@@ -229,9 +231,9 @@ class BaseNode(MemoryModule, BackendModule):
         return None
 
     def _weight_for(self, x_seq: torch.Tensor) -> torch.Tensor | None:
-        """The learnable decay in the kernel's dtype (a half-precision model's runs in float32)."""
-        w = self._decay_weight()
-        return w.to(x_seq.dtype) if w is not None and w.dtype != x_seq.dtype else w
+        """The learnable decay in the kernel's state dtype (a half-precision model's runs in float32)."""
+        w, dtype = self._decay_weight(), ops.state_dtype(x_seq)
+        return w.to(dtype) if w is not None and w.dtype != dtype else w
 
     def _charge_config(self) -> tuple:
         """(the neuron's engine parameters, decay_input): see ``snnrs._engine.NEURONS``."""
@@ -333,10 +335,16 @@ class BaseNode(MemoryModule, BackendModule):
         return self._torch_steps(x_seq)
 
     def _engine_in_float32(self, x_seq: torch.Tensor) -> torch.Tensor:
-        """The engine on ``x_seq``; half precision runs in float32 and comes back in its dtype."""
-        if x_seq.dtype in HALF_DTYPES:
+        """The engine on ``x_seq``. Half precision streams through the single-state kernel as it is
+        (its state in float32); a neuron computing more around the kernel (CUBA's current, LIAF's
+        output) or the GPU's runs in float32 and comes back in the input's dtype."""
+        if x_seq.dtype in HALF_DTYPES and not self._streams_half():
             return self._engine_steps(x_seq.float()).to(x_seq.dtype)
         return self._engine_steps(x_seq)
+
+    def _streams_half(self) -> bool:
+        """True when ``_engine_steps`` is the kernel alone, which takes 16-bit x itself."""
+        return self.backend == "engine" and type(self)._engine_steps is BaseNode._engine_steps
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.step_mode == "m":

@@ -5,7 +5,7 @@ from collections.abc import Callable
 
 import torch
 
-from snnrs import surrogate
+from snnrs import ops, surrogate
 from snnrs.base import MemoryModule
 from snnrs.functional import voltage_reset
 from snnrs.neuron.base import BaseNode
@@ -46,7 +46,8 @@ class HalfThresholdIFNode(IFNode):
 
     def _carried_v(self, x):
         v = super()._carried_v(x)
-        return torch.full_like(x, self.vr) if v is None else v
+        # in the state's dtype: float32 for a 16-bit x (docs/semantics.md#mixed-precision)
+        return torch.full_like(x, self.vr, dtype=ops.state_dtype(x)) if v is None else v
 
 
 def activation_aware_if_step(x, v, v_threshold, v_offset, v_reset, surrogate_function, detach_reset=False):

@@ -12,7 +12,7 @@
 
 from snnrs.ops.config import IzhikevichConfig, NeuronConfig, TwoStateConfig
 from snnrs.ops.engine import izhikevich, multistep_neuron, resonate
-from snnrs.ops.host import ENGINE_DTYPES, functorch_active
+from snnrs.ops.host import ENGINE_DTYPES, functorch_active, state_dtype
 
-__all__ = ["ENGINE_DTYPES", "functorch_active", "IzhikevichConfig", "NeuronConfig", "TwoStateConfig", "izhikevich",
-           "multistep_neuron", "resonate"]
+__all__ = ["ENGINE_DTYPES", "functorch_active", "state_dtype", "IzhikevichConfig", "NeuronConfig", "TwoStateConfig",
+           "izhikevich", "multistep_neuron", "resonate"]

@@ -21,10 +21,11 @@ from snnrs.ops.registration import FusedOp
 
 
 def _saved_fakes(x: Tensor, save_for_backward: bool, store_v_seq: bool):
-    """Fakes of (h_seq, bits, v_seq): present only when saved for backward / stored."""
+    """Fakes of (h_seq, bits, v_seq): present only when saved for backward / stored (in the state's dtype)."""
     bits_shape = (x.shape[0], (x[0].numel() + 7) // 8) if save_for_backward else (0,)
-    return (x.new_empty(x.shape) if save_for_backward else x.new_empty(0),
-            x.new_empty(bits_shape, dtype=torch.uint8), x.new_empty(x.shape) if store_v_seq else x.new_empty(0))
+    state = host.state_dtype(x)
+    return (x.new_empty(x.shape if save_for_backward else 0, dtype=state),
+            x.new_empty(bits_shape, dtype=torch.uint8), x.new_empty(x.shape if store_v_seq else 0, dtype=state))
 
 
 def _neuron_forward(x: Tensor, v_init: Tensor | None, w: Tensor | None, config: NeuronConfig,
@@ -37,49 +38,76 @@ def _neuron_forward(x: Tensor, v_init: Tensor | None, w: Tensor | None, config: 
     which comes from the tensor ``w``: ParametricLIF's k = sigmoid(w) ('plif', params empty),
     KLIF's k = w ('klif'). ``detach_reset`` and the surrogate only matter to backward.
     ``save_for_backward=False`` (inference) skips writing h_seq and bits (returned empty).
+
+    Mixed precision: a bfloat16/float16 ``x`` gives spikes of its dtype, the state (``v_init``,
+    ``v_last``, ``h_seq``, ``v_seq``) in float32 (``docs/semantics.md#mixed-precision``).
     """
-    host.check_sequence(x)
+    host.check_sequence(x, half=True)
     host.check_state("v_init", v_init, x)
     spikes, v_last, h_seq, bits, v_seq = _engine.neuron_forward(
         host.steps(x, x.shape[0]), host.state(v_init), neuron=config.neuron,
         params=learnable.kernel_params(config.neuron, w, config.params), decay_input=config.decay_input,
         v_threshold=config.v_threshold, v_reset=config.v_reset, store_v_seq=store_v_seq,
-        save_for_backward=save_for_backward)
-    return (host.tensor(spikes, x.shape), host.tensor(v_last, x.shape[1:]),
-            host.saved_or_empty(h_seq, x.shape, x, save_for_backward),
+        save_for_backward=save_for_backward, storage=host.storage(x))
+    state = x.new_empty(0, dtype=host.state_dtype(x))
+    return (host.tensor(spikes, x.shape, x.dtype), host.tensor(v_last, x.shape[1:]),
+            host.saved_or_empty(h_seq, x.shape, state, save_for_backward),
             host.saved_or_empty(bits, None, x, save_for_backward, torch.uint8),
-            host.saved_or_empty(v_seq, x.shape, x, store_v_seq))
+            host.saved_or_empty(v_seq, x.shape, state, store_v_seq))
 
 
 def _neuron_forward_fake(x: Tensor, v_init: Tensor | None, w: Tensor | None, config: NeuronConfig,
                          store_v_seq: bool, save_for_backward: bool = True):
-    return (x.new_empty(x.shape), x.new_empty(x.shape[1:])) + _saved_fakes(x, save_for_backward, store_v_seq)
+    return (x.new_empty(x.shape), x.new_empty(x.shape[1:], dtype=host.state_dtype(x))) + _saved_fakes(
+        x, save_for_backward, store_v_seq)
+
+
+def _streamed_dtype(grad_spikes: Tensor | None, x: Tensor | None, h_seq: Tensor) -> torch.dtype:
+    """The dtype backward streams grad_spikes, x and grad_x in: that of the spikes' gradient (a
+    16-bit one for a mixed-precision forward), else of x, else the state's."""
+    return next(t.dtype for t in (grad_spikes, x, h_seq) if t is not None)
 
 
 def _neuron_backward(grad_spikes: Tensor | None, grad_v_last: Tensor | None, grad_v_seq: Tensor | None,
                      grad_h_seq: Tensor | None, h_seq: Tensor, bits: Tensor, v_init: Tensor | None,
                      x: Tensor | None, w: Tensor | None, config: NeuronConfig
                      ) -> tuple[Tensor, Tensor, Tensor]:
-    """Exact BPTT. Returns ``(grad_x, grad_v_init, grad_w)``; grad_w is 0 unless w is given."""
+    """Exact BPTT. Returns ``(grad_x, grad_v_init, grad_w)``; grad_w is 0 unless w is given.
+    After a mixed-precision forward, grad_x comes in the 16-bit dtype of the spikes' gradient."""
     host.check_tensor("h_seq", h_seq)
     host.check_gradients(h_seq, {"grad_spikes": grad_spikes, "grad_v_seq": grad_v_seq, "grad_h_seq": grad_h_seq},
                          {"grad_v_last": grad_v_last})
-    count = h_seq.shape[0]
+    count, streamed = h_seq.shape[0], _streamed_dtype(grad_spikes, x, h_seq)
+    if streamed in host.HALF_STORAGE and h_seq.dtype != torch.float32:
+        raise TypeError(f"h_seq: expected float32 (the state of a {streamed} pass), got {h_seq.dtype}")
+    if streamed not in host.HALF_STORAGE:
+        streamed = h_seq.dtype  # one dtype throughout, as before mixed precision
+
+    def as_streamed(t):
+        return None if t is None else t.to(streamed)
+
+    def as_state(t):
+        return None if t is None else t.to(h_seq.dtype)
+
     grad_x, grad_v_init, grad_k = _engine.neuron_backward(
-        host.steps(grad_spikes, count), host.steps(h_seq, count), bits.detach().contiguous().numpy(),
-        host.state(v_init), grad_v_seq=host.steps(grad_v_seq, count), grad_v_last=host.state(grad_v_last),
-        grad_h_seq=host.steps(grad_h_seq, count), x=host.steps(x, count), neuron=config.neuron,
+        host.steps(as_streamed(grad_spikes), count), host.steps(h_seq, count), bits.detach().contiguous().numpy(),
+        host.state(as_state(v_init)), grad_v_seq=host.steps(as_state(grad_v_seq), count),
+        grad_v_last=host.state(as_state(grad_v_last)), grad_h_seq=host.steps(as_state(grad_h_seq), count),
+        x=host.steps(as_streamed(x), count), neuron=config.neuron,
         params=learnable.kernel_params(config.neuron, w, config.params), decay_input=config.decay_input,
         v_threshold=config.v_threshold, v_reset=config.v_reset, detach_reset=config.detach_reset,
-        surrogate=config.surrogate, surrogate_params=list(config.surrogate_params))
-    return (host.tensor(grad_x, h_seq.shape), host.tensor(grad_v_init, h_seq.shape[1:]),
+        surrogate=config.surrogate, surrogate_params=list(config.surrogate_params),
+        storage=host.HALF_STORAGE.get(streamed))
+    return (host.tensor(grad_x, h_seq.shape, streamed), host.tensor(grad_v_init, h_seq.shape[1:]),
             learnable.grad_w(config.neuron, w, grad_k, h_seq))
 
 
 def _neuron_backward_fake(grad_spikes, grad_v_last, grad_v_seq, grad_h_seq, h_seq, bits, v_init, x, w,
                           config: NeuronConfig):
     grad_w = w.new_empty(w.shape) if w is not None else h_seq.new_empty(())
-    return h_seq.new_empty(h_seq.shape), h_seq.new_empty(h_seq.shape[1:]), grad_w
+    streamed = _streamed_dtype(grad_spikes, x, h_seq)
+    streamed = streamed if streamed in host.HALF_STORAGE else h_seq.dtype
+    return h_seq.new_empty(h_seq.shape, dtype=streamed), h_seq.new_empty(h_seq.shape[1:]), grad_w
 
 
 multistep_neuron = FusedOp(

@@ -259,19 +259,40 @@ synapse = FusedOp(
 )
 
 
+def _autocast_dtype() -> torch.dtype | None:
+    """The 16-bit dtype CPU autocast runs convolutions in, when it is on."""
+    return torch.get_autocast_dtype("cpu") if torch.is_autocast_enabled("cpu") else None
+
+
 def supports(x: Tensor, weight: Tensor) -> bool:
     """True when the engine's synapse op can take this call (CPU, float32/float64, one dtype, no
-    functorch transform, no autocast, no jit trace or export: those run torch's own convolution)."""
-    from snnrs.ops.host import functorch_active
+    functorch transform, no jit trace or export: those run torch's own convolution).
+
+    Under CPU autocast it takes the call where the CPU has no native 16-bit dot products (see
+    :func:`conv`); where it has them, torch's 16-bit convolution is the faster and runs instead."""
+    from snnrs.ops.host import cpu_computes_natively, functorch_active
+    autocast = _autocast_dtype()
+    dtypes_ok = (x.dtype in SPARSE_DTYPES and weight.dtype == x.dtype) if autocast is None else (
+        # autocast leaves float64 alone: only float32 (and 16-bit) operands are rounded as below
+        not cpu_computes_natively(autocast) and weight.dtype == torch.float32 and x.dtype != torch.float64)
     return (ENABLED and not torch.jit.is_tracing() and not torch.compiler.is_exporting()
-            and x.device.type == "cpu" and weight.device.type == "cpu" and x.dtype in SPARSE_DTYPES
-            and weight.dtype == x.dtype and not functorch_active() and not torch.is_autocast_enabled("cpu"))
+            and x.device.type == "cpu" and weight.device.type == "cpu" and dtypes_ok and not functorch_active())
 
 
 def conv(x: Tensor, weight: Tensor, bias: Tensor | None, stride=(1, 1), padding=(0, 0), dilation=(1, 1),
          groups: int = 1) -> Tensor:
     """``F.conv2d`` / ``F.conv1d`` / ``F.linear`` (by the rank of ``weight``: 4, 3 or 2) through the
-    synapse op; a Conv1d's one-element stride/padding/dilation apply to its one axis."""
+    synapse op; a Conv1d's one-element stride/padding/dilation apply to its one axis.
+
+    Under CPU autocast to a 16-bit dtype the operands are rounded to it, as autocast rounds them, and
+    the sums run in float32 (as oneDNN's 16-bit convolutions accumulate); the result comes back in the
+    16-bit dtype, and the weight's gradient is rounded to it on the way back, as under autocast
+    (``docs/semantics.md#mixed-precision``). Spikes are exact in either 16-bit dtype."""
+    autocast = _autocast_dtype()
+    if autocast is not None:
+        with torch.autocast("cpu", enabled=False):
+            rounded = [None if t is None else t.to(autocast).float() for t in (x, weight, bias)]
+            return conv(*rounded, stride, padding, dilation, groups).to(autocast)
     if weight.dim() == 2:
         config = ConvConfig([1, 1], [0, 0], [1, 1], 1)
     elif weight.dim() == 3:

@@ -49,14 +49,14 @@ pub(super) fn izhikevich_forward<'py>(
     by_dtype!(shape, forward_typed(&call, x, v_init, w_init))
 }
 
-fn forward_typed<'py, T: Element + Real>(
+fn forward_typed<'py, T: Element + Real + super::arrays::Streamed>(
     call: &ForwardCall<Izhikevich>,
     x: &Bound<'py, PyAny>,
     v_init: ArrayArg<'_, 'py>,
     w_init: ArrayArg<'_, 'py>,
 ) -> PyResult<ForwardResult<'py>> {
     let py = x.py();
-    let arrays = ForwardArrays::<T>::read(call, x, v_init)?;
+    let arrays = ForwardArrays::<T, T>::read(call, x, v_init)?;
     let w_init = optional_array_arg::<T>(w_init, "w_init", &[call.shape.n])?;
     let mut w_last = Output::<T>::new(&[call.shape.n])?;
     let w = Recovery {
@@ -98,12 +98,12 @@ pub(super) fn izhikevich_backward<'py>(
     by_dtype!(shape, backward_typed(&call, args, grad_w_last))
 }
 
-fn backward_typed<'py, T: Element + Real>(
+fn backward_typed<'py, T: Element + Real + super::arrays::Streamed>(
     call: &BackwardCall<Izhikevich>,
     args: BackwardArgs<'_, 'py>,
     grad_w_last: GradArg<'_, 'py>,
 ) -> PyResult<(Array<'py>, Array<'py>, Array<'py>)> {
-    let arrays = args.read::<T, _>(call)?;
+    let arrays = args.read::<T, T, _>(call)?;
     let grad_w_last = optional_array_arg::<T>(grad_w_last, "grad_w_last", &[call.shape.n])?;
     let mut grad_w_init = Output::<T>::new(&[call.shape.n])?;
     let w = RecoveryGrad {

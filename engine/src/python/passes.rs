@@ -2,7 +2,10 @@
 //! `crate::io` structs; shared by both neuron families, whose second state
 //! (Izhikevich's W) is read and returned alongside by its own bindings.
 
-use super::arrays::{array_arg, bits_arg, optional_array_arg, PassShape};
+use super::arrays::{
+    array_arg, bits_arg, optional_array_arg, optional_streamed_arg, streamed_arg, PassShape,
+    Streamed,
+};
 use super::buffers::{optional_array, Output};
 use super::to_py;
 use crate::bits::row_bytes;
@@ -10,6 +13,7 @@ use crate::error::EngineError;
 use crate::firing::FiringSpec;
 use crate::io::{BackwardInputs, BackwardOutputs, ForwardInputs, ForwardOutputs};
 use crate::real::Real;
+use crate::storage::Storage;
 use crate::surrogate::Surrogate;
 use numpy::{Element, PyReadonlyArrayDyn};
 use pyo3::prelude::*;
@@ -63,14 +67,15 @@ pub(super) struct ForwardCall<N> {
     pub shape: PassShape,
 }
 
-/// Forward's input arrays, checked: `x` `[T, N]` and `v_init` `[N]` or None.
-pub(super) struct ForwardArrays<'py, T: Element> {
+/// Forward's input arrays, checked: `x` `[T, N]` (of the streamed type `E`)
+/// and `v_init` `[N]` (of the state's `T`) or None.
+pub(super) struct ForwardArrays<'py, T: Element, E: Streamed> {
     shape: PassShape,
-    x: View<'py, T>,
+    x: View<'py, E::Raw>,
     v_init: Option<View<'py, T>>,
 }
 
-impl<'py, T: Element + Real> ForwardArrays<'py, T> {
+impl<'py, T: Element + Real, E: Streamed + Storage<T>> ForwardArrays<'py, T, E> {
     pub(super) fn read<N>(
         call: &ForwardCall<N>,
         x: &Bound<'py, PyAny>,
@@ -79,7 +84,7 @@ impl<'py, T: Element + Real> ForwardArrays<'py, T> {
         let PassShape { steps, n, .. } = call.shape;
         Ok(ForwardArrays {
             shape: call.shape,
-            x: array_arg(x, "x", &[steps, n])?,
+            x: streamed_arg::<E>(x, "x", &[steps, n])?,
             v_init: optional_array_arg(v_init, "v_init", &[n])?,
         })
     }
@@ -90,12 +95,12 @@ impl<'py, T: Element + Real> ForwardArrays<'py, T> {
         &self,
         py: Python<'py>,
         call: &ForwardCall<N>,
-        kernel: impl FnOnce(ForwardInputs<T>, ForwardOutputs<T>) -> Result<(), EngineError> + Send,
+        kernel: impl FnOnce(ForwardInputs<T, E>, ForwardOutputs<T, E>) -> Result<(), EngineError> + Send,
     ) -> PyResult<[Array<'py>; 5]> {
         let PassShape { steps, n, .. } = self.shape;
         let save = call.save_for_backward;
         // From the pool; the kernel writes every element before any read.
-        let mut spikes = Output::<T>::new(&[steps, n])?;
+        let mut spikes = Output::<E::Raw>::new(&[steps, n])?;
         let mut v_last = Output::<T>::new(&[n])?;
         let mut h_seq = save.then(|| Output::<T>::new(&[steps, n])).transpose()?;
         let mut bits = save
@@ -108,11 +113,11 @@ impl<'py, T: Element + Real> ForwardArrays<'py, T> {
         let inputs = ForwardInputs {
             steps,
             neurons: n,
-            x: self.x.as_slice()?,
+            x: E::of_raw(self.x.as_slice()?),
             v_init: slice(&self.v_init)?,
         };
         let outputs = ForwardOutputs {
-            spikes: spikes.slice_mut(),
+            spikes: E::of_raw_mut(spikes.slice_mut()),
             v_last: v_last.slice_mut(),
             h_seq: h_seq.as_mut().map(|h| h.slice_mut()),
             bits: bits.as_mut().map(|b| b.slice_mut()),
@@ -175,64 +180,65 @@ impl<'a, 'py> BackwardArgs<'a, 'py> {
     }
 
     /// Checks every array against `[T, N]`, in argument order.
-    pub(super) fn read<T: Element + Real, N>(
+    pub(super) fn read<T: Element + Real, E: Streamed, N>(
         &self,
         call: &BackwardCall<N>,
-    ) -> PyResult<BackwardArrays<'py, T>> {
+    ) -> PyResult<BackwardArrays<'py, T, E>> {
         let PassShape { steps, n, .. } = call.shape;
         let seq = [steps, n];
         Ok(BackwardArrays {
             shape: call.shape,
-            grad_spikes: optional_array_arg(self.grad_spikes, "grad_spikes", &seq)?,
+            grad_spikes: optional_streamed_arg::<E>(self.grad_spikes, "grad_spikes", &seq)?,
             h_seq: array_arg(self.h_seq, "h_seq", &seq)?,
             bits: bits_arg(self.bits, &[steps, row_bytes(n)])?,
             v_init: optional_array_arg(self.v_init, "v_init", &[n])?,
             grad_v_seq: optional_array_arg(self.grad_v_seq, "grad_v_seq", &seq)?,
             grad_v_last: optional_array_arg(self.grad_v_last, "grad_v_last", &[n])?,
             grad_h_seq: optional_array_arg(self.grad_h_seq, "grad_h_seq", &seq)?,
-            x: optional_array_arg(self.x, "x", &seq)?,
+            x: optional_streamed_arg::<E>(self.x, "x", &seq)?,
         })
     }
 }
 
 /// Backward's input arrays, checked.
-pub(super) struct BackwardArrays<'py, T: Element> {
+pub(super) struct BackwardArrays<'py, T: Element, E: Streamed> {
     shape: PassShape,
-    grad_spikes: Option<View<'py, T>>,
+    grad_spikes: Option<View<'py, E::Raw>>,
     h_seq: View<'py, T>,
     bits: View<'py, u8>,
     v_init: Option<View<'py, T>>,
     grad_v_seq: Option<View<'py, T>>,
     grad_v_last: Option<View<'py, T>>,
     grad_h_seq: Option<View<'py, T>>,
-    x: Option<View<'py, T>>,
+    x: Option<View<'py, E::Raw>>,
 }
 
-impl<'py, T: Element + Real> BackwardArrays<'py, T> {
+impl<'py, T: Element + Real, E: Streamed + Storage<T>> BackwardArrays<'py, T, E> {
     /// Runs `kernel` on these inputs and fresh gradients with the GIL released;
     /// returns what the kernel returned and `[grad_x, grad_v_init]`.
     pub(super) fn run<R: Send>(
         &self,
         py: Python<'py>,
-        kernel: impl FnOnce(BackwardInputs<T>, BackwardOutputs<T>) -> Result<R, EngineError> + Send,
+        kernel: impl FnOnce(BackwardInputs<T, E>, BackwardOutputs<T, E>) -> Result<R, EngineError>
+            + Send,
     ) -> PyResult<(R, [Array<'py>; 2])> {
         let PassShape { steps, n, .. } = self.shape;
-        let mut grad_x = Output::<T>::new(&[steps, n])?;
+        let mut grad_x = Output::<E::Raw>::new(&[steps, n])?;
         let mut grad_v_init = Output::<T>::new(&[n])?;
         let inputs = BackwardInputs {
             steps,
             neurons: n,
-            grad_spikes: slice(&self.grad_spikes)?,
+            grad_spikes: slice(&self.grad_spikes)?.map(E::of_raw),
             grad_v_seq: slice(&self.grad_v_seq)?,
             grad_v_last: slice(&self.grad_v_last)?,
             grad_h_seq: slice(&self.grad_h_seq)?,
             h_seq: self.h_seq.as_slice()?,
             bits: self.bits.as_slice()?,
             v_init: slice(&self.v_init)?,
-            x: slice(&self.x)?,
+            x: slice(&self.x)?.map(E::of_raw),
         };
         let outputs = BackwardOutputs {
-            grad_x: grad_x.slice_mut(),
+            grad_x: E::of_raw_mut(grad_x.slice_mut()),
             grad_v_init: grad_v_init.slice_mut(),
         };
         let result = py.detach(|| kernel(inputs, outputs)).map_err(to_py)?;

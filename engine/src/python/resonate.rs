@@ -49,14 +49,14 @@ pub(super) fn resonate_forward<'py>(
     by_dtype!(shape, forward_typed(&call, x, v_init, u_init))
 }
 
-fn forward_typed<'py, T: Element + Real>(
+fn forward_typed<'py, T: Element + Real + super::arrays::Streamed>(
     call: &ForwardCall<Resonate>,
     x: &Bound<'py, PyAny>,
     v_init: ArrayArg<'_, 'py>,
     u_init: ArrayArg<'_, 'py>,
 ) -> PyResult<ForwardResult<'py>> {
     let py = x.py();
-    let arrays = ForwardArrays::<T>::read(call, x, v_init)?;
+    let arrays = ForwardArrays::<T, T>::read(call, x, v_init)?;
     let u_init = optional_array_arg::<T>(u_init, "u_init", &[call.shape.n])?;
     let mut u_last = Output::<T>::new(&[call.shape.n])?;
     let u = Oscillation {
@@ -99,12 +99,12 @@ pub(super) fn resonate_backward<'py>(
     by_dtype!(shape, backward_typed(&call, args, grad_u_last))
 }
 
-fn backward_typed<'py, T: Element + Real>(
+fn backward_typed<'py, T: Element + Real + super::arrays::Streamed>(
     call: &BackwardCall<Resonate>,
     args: BackwardArgs<'_, 'py>,
     grad_u_last: GradArg<'_, 'py>,
 ) -> PyResult<(Array<'py>, Array<'py>, Array<'py>)> {
-    let arrays = args.read::<T, _>(call)?;
+    let arrays = args.read::<T, T, _>(call)?;
     let grad_u_last = optional_array_arg::<T>(grad_u_last, "grad_u_last", &[call.shape.n])?;
     let mut grad_u_init = Output::<T>::new(&[call.shape.n])?;
     let u = OscillationGrad {

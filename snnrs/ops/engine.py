@@ -63,9 +63,10 @@ def _neuron_forward_fake(x: Tensor, v_init: Tensor | None, w: Tensor | None, con
 
 
 def _streamed_dtype(grad_spikes: Tensor | None, x: Tensor | None, h_seq: Tensor) -> torch.dtype:
-    """The dtype backward streams grad_spikes, x and grad_x in: that of the spikes' gradient (a
-    16-bit one for a mixed-precision forward), else of x, else the state's."""
-    return next(t.dtype for t in (grad_spikes, x, h_seq) if t is not None)
+    """The dtype backward streams grad_spikes, x and grad_x in: the 16-bit dtype of the spikes' gradient
+    (else of x) after a mixed-precision forward, else the state's (one dtype throughout)."""
+    given = next(t.dtype for t in (grad_spikes, x, h_seq) if t is not None)
+    return given if given in host.HALF_STORAGE else h_seq.dtype
 
 
 def _neuron_backward(grad_spikes: Tensor | None, grad_v_last: Tensor | None, grad_v_seq: Tensor | None,
@@ -80,8 +81,6 @@ def _neuron_backward(grad_spikes: Tensor | None, grad_v_last: Tensor | None, gra
     count, streamed = h_seq.shape[0], _streamed_dtype(grad_spikes, x, h_seq)
     if streamed in host.HALF_STORAGE and h_seq.dtype != torch.float32:
         raise TypeError(f"h_seq: expected float32 (the state of a {streamed} pass), got {h_seq.dtype}")
-    if streamed not in host.HALF_STORAGE:
-        streamed = h_seq.dtype  # one dtype throughout, as before mixed precision
 
     def as_streamed(t):
         return None if t is None else t.to(streamed)
@@ -105,9 +104,8 @@ def _neuron_backward(grad_spikes: Tensor | None, grad_v_last: Tensor | None, gra
 def _neuron_backward_fake(grad_spikes, grad_v_last, grad_v_seq, grad_h_seq, h_seq, bits, v_init, x, w,
                           config: NeuronConfig):
     grad_w = w.new_empty(w.shape) if w is not None else h_seq.new_empty(())
-    streamed = _streamed_dtype(grad_spikes, x, h_seq)
-    streamed = streamed if streamed in host.HALF_STORAGE else h_seq.dtype
-    return h_seq.new_empty(h_seq.shape, dtype=streamed), h_seq.new_empty(h_seq.shape[1:]), grad_w
+    grad_x = h_seq.new_empty(h_seq.shape, dtype=_streamed_dtype(grad_spikes, x, h_seq))
+    return grad_x, h_seq.new_empty(h_seq.shape[1:]), grad_w
 
 
 multistep_neuron = FusedOp(

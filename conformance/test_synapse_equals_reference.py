@@ -9,8 +9,6 @@ density 0-100%, with binary and real-valued nonzero inputs:
   equal ``torch.nn.functional.conv2d`` and its gradients (float64, 1e-12).
 """
 
-import contextlib
-
 import numpy as np
 import pytest
 import torch
@@ -74,7 +72,7 @@ def test_engine_sparse_kernels_equal_reference(g):
 @pytest.mark.parametrize("path", ["sparse", "dense"])
 @given(g=geometries())
 def test_synapse_op_equals_torch(path, g):
-    with _forced(path):
+    with synapse.forced(path):
         x, w, b = (torch.from_numpy(a) for a in _data(g))
         x, w, b = x.requires_grad_(), w.requires_grad_(), b.requires_grad_()
         got = synapse.conv(x, w, b, **_kw(g))
@@ -85,13 +83,15 @@ def test_synapse_op_equals_torch(path, g):
             torch.testing.assert_close(a, r, rtol=0, atol=1e-12 * max(1.0, r.abs().max().item()))
 
 
-@contextlib.contextmanager
-def _forced(path):
-    """The op's choice forced: 'sparse' (always the engine's kernels) or 'dense' (always torch's)."""
-    saved = synapse.FORWARD_CROSSOVER, synapse.WEIGHT_GRAD_CROSSOVER
-    value = float("inf") if path == "sparse" else -1.0
-    synapse.FORWARD_CROSSOVER = synapse.WEIGHT_GRAD_CROSSOVER = value
-    try:
-        yield
-    finally:
-        synapse.FORWARD_CROSSOVER, synapse.WEIGHT_GRAD_CROSSOVER = saved
+@pytest.mark.parametrize("path", ["sparse", "dense"])
+@pytest.mark.parametrize("geometry", [
+    dict(x_shape=(3, 5, 1, 1), w_shape=(4, 5, 3, 3), stride=(1, 1), padding=(1, 1)),  # centre tap only
+    dict(x_shape=(3, 5, 2, 2), w_shape=(4, 5, 3, 3), stride=(2, 2), padding=(1, 1)),  # 2x2 taps, whole map
+    dict(x_shape=(3, 5, 2, 3), w_shape=(4, 5, 3, 3), stride=(2, 1), padding=(1, 1)),  # cut rows only
+    dict(x_shape=(3, 5, 2, 2), w_shape=(4, 5, 2, 2), stride=(1, 1), padding=(0, 0)),  # uncut, whole map
+], ids=["centre", "whole-map-cut", "rows-cut", "whole-map"])
+def test_cut_kernels_equal_torch(path, geometry):
+    """The kernels cut to the reached taps (the last stages of a ResNet on small images), on both
+    paths: the cut copy, the whole-map matrix products and the zeros of the cut-off taps' gradient."""
+    g = dict(geometry, dilation=(1, 1), groups=1, density=0.5, binary=True, seed=3)
+    test_synapse_op_equals_torch.hypothesis.inner_test(path=path, g=g)

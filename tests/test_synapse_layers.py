@@ -135,6 +135,15 @@ def test_bad_engine_arguments_are_clear_errors():
         _engine.sparse_conv_forward(x, w.astype(np.float64), None, groups=2)
 
 
+def test_forced_path_is_restored_and_checked():
+    before = synapse.FORWARD_CROSSOVER, synapse.WEIGHT_GRAD_CROSSOVER
+    with synapse.forced("sparse"):
+        assert synapse.FORWARD_CROSSOVER == synapse.WEIGHT_GRAD_CROSSOVER == float("inf")
+    assert before == (synapse.FORWARD_CROSSOVER, synapse.WEIGHT_GRAD_CROSSOVER)
+    with pytest.raises(ValueError, match="path"), synapse.forced("fast"):
+        pass
+
+
 _BITS_SCRIPT = """
 import hashlib, torch
 from snnrs import layer, neuron

@@ -15,7 +15,7 @@
 //! incoming gradient are channels-last, `[N, OH, OW, O]`, so the `O` values an
 //! input reaches at one position are contiguous and the inner loop is a
 //! vectorised row update. Weights `[O, C/groups, KH, KW]` are transposed once
-//! per call to `[C, KH, KW, O/groups]`.
+//! per call to `[C, U, O/groups]`, `U` the kernel taps some input reaches.
 
 use crate::error::EngineError;
 use crate::parallel;
@@ -236,13 +236,19 @@ fn transpose_weight<T: Real>(
         })
         .collect();
     parallel::for_each(tiles, |(tile, block, src)| {
-        let first = tile * TILE;
         let height = block.len() / opg;
+        // Where each destination row (channel · used + slot) reads within a
+        // source row: worked out once per tile, not per element (a division
+        // per element cost more than the copy).
+        let mut at = [0usize; TILE];
+        for (r, a) in at[..height].iter_mut().enumerate() {
+            let row = tile * TILE + r;
+            *a = (row / used) * all + taps[row % used];
+        }
         for o in 0..opg {
             let from = &src[o * cpg * all..][..cpg * all];
-            for r in 0..height {
-                let row = first + r;
-                block[r * opg + o] = from[(row / used) * all + taps[row % used]];
+            for (r, &a) in at[..height].iter().enumerate() {
+                block[r * opg + o] = from[a];
             }
         }
     });
@@ -284,11 +290,10 @@ pub fn sparse_forward<T: Real>(
         .iter()
         .flat_map(|&kh| used_w.iter().map(move |&kw| kh * s.kernel_w + kw))
         .collect();
-    let mut wt = transpose_weight(s, weight, &taps)?;
-    let wt = &*wt.as_mut_slice();
     let plane = s.in_h * s.in_w;
     let sample = s.in_channels * plane;
-    if sample == 0 || oh * ow * o == 0 {
+    // No tap reached (a stride that skips every input): the output is the bias.
+    if sample == 0 || oh * ow * o == 0 || taps.is_empty() {
         for p in out.chunks_mut(o.max(1)) {
             match bias {
                 Some(b) => p.copy_from_slice(b),
@@ -297,6 +302,8 @@ pub fn sparse_forward<T: Real>(
         }
         return Ok(());
     }
+    let mut wt = transpose_weight(s, weight, &taps)?;
+    let wt = &*wt.as_mut_slice();
     let job = ForwardSample {
         s,
         wt,
@@ -344,14 +351,15 @@ struct Active<T> {
 
 impl<T: Real> Active<T> {
     fn of(xs: &[T], plane: usize, per_group: usize) -> Self {
+        if plane == 1 {
+            return Self::of_points(xs, per_group);
+        }
         let channels_total = xs.len() / plane.max(1);
         let groups = channels_total / per_group.max(1);
         let mut start = vec![0usize; groups * plane + 1];
         for (c, xc) in xs.chunks(plane).enumerate() {
             let base = (c / per_group) * plane;
-            for (p, &v) in xc.iter().enumerate() {
-                start[base + p + 1] += usize::from(v != T::zero());
-            }
+            nonzero_positions(xc, |p, _| start[base + p + 1] += 1);
         }
         for k in 1..start.len() {
             start[k] += start[k - 1];
@@ -362,15 +370,38 @@ impl<T: Real> Active<T> {
         let mut binary = true;
         for (c, xc) in xs.chunks(plane).enumerate() {
             let base = (c / per_group) * plane;
-            for (p, &v) in xc.iter().enumerate() {
-                if v != T::zero() {
-                    let at = &mut next[base + p];
-                    channels[*at] = c;
-                    values[*at] = v;
-                    *at += 1;
-                    binary &= v == T::one();
-                }
-            }
+            nonzero_positions(xc, |p, v| {
+                let at = &mut next[base + p];
+                channels[*at] = c;
+                values[*at] = v;
+                *at += 1;
+                binary &= v == T::one();
+            });
+        }
+        Active {
+            start,
+            channels,
+            values,
+            binary,
+        }
+    }
+
+    /// 1×1 maps (Linear): the sample's channels are its keys' entries in
+    /// order, found in one pass (two passes of a call per channel cost 20x
+    /// the product at 3% density).
+    fn of_points(xs: &[T], per_group: usize) -> Self {
+        let groups = xs.len() / per_group.max(1);
+        let mut start = vec![0usize; groups + 1];
+        let (mut channels, mut values) = (Vec::new(), Vec::new());
+        let mut binary = true;
+        nonzero_positions(xs, |c, v| {
+            start[c / per_group.max(1) + 1] += 1;
+            channels.push(c);
+            values.push(v);
+            binary &= v == T::one();
+        });
+        for k in 1..start.len() {
+            start[k] += start[k - 1];
         }
         Active {
             start,
@@ -381,78 +412,82 @@ impl<T: Real> Active<T> {
     }
 }
 
-/// Outputs per register block: 32 floats are four AVX2 (two AVX-512) registers
-/// of f32, eight of f64, kept in registers across the sum.
-const BLOCK: usize = 32;
+/// Calls `visit(position, value)` for the nonzero values, in order. Most
+/// inputs after a spiking neuron are zero, so 32 values at a time are turned
+/// into a bit mask without branches and only its set bits are visited (a
+/// branch per value, or per 8 values, mispredicts at spiking densities).
+#[inline(always)]
+fn nonzero_positions<T: Real>(xs: &[T], mut visit: impl FnMut(usize, T)) {
+    const RUN: usize = 32;
+    for (chunk, run) in xs.chunks(RUN).enumerate() {
+        let mut mask = 0u32;
+        for (i, &v) in run.iter().enumerate() {
+            mask |= u32::from(v != T::zero()) << i;
+        }
+        while mask != 0 {
+            let i = mask.trailing_zeros() as usize;
+            visit(chunk * RUN + i, run[i]);
+            mask &= mask - 1;
+        }
+    }
+}
 
-/// One sample: every output position and block of outputs sums, in
-/// registers, the weight rows of the nonzero inputs that feed it.
+/// One sample: every output position sums into its output row (all the
+/// outputs of a group, in L1) the weight rows of the nonzero inputs that feed
+/// it. Whole rows are read front to back, which the prefetcher follows (an
+/// earlier version kept 32 outputs in registers and read 128-byte pieces of
+/// rows scattered over the weights: a cache miss each once the weights
+/// outgrow L2).
 #[inline(always)]
 fn forward_sample<T: Real>(j: &ForwardSample<T>, a: &Active<T>, out: &mut [T]) {
     let s = j.s;
     let (o, opg, plane) = (s.out_channels, s.out_channels / s.groups, s.in_h * s.in_w);
+    let stride = j.used * opg;
     for grp in 0..s.groups {
-        for first in (0..opg).step_by(BLOCK) {
-            let width = BLOCK.min(opg - first);
-            for (oy, feed_y) in j.feed_h.iter().enumerate() {
-                for (ox, feed_x) in j.feed_w.iter().enumerate() {
-                    let mut acc = [T::zero(); BLOCK];
-                    if let Some(b) = j.bias {
-                        acc[..width].copy_from_slice(&b[grp * opg + first..][..width]);
-                    }
-                    for &(th, iy) in feed_y {
-                        for &(tw, ix) in feed_x {
-                            let tap = th * j.taps_w + tw;
-                            let key = grp * plane + iy * s.in_w + ix;
-                            let entries = a.start[key]..a.start[key + 1];
-                            let offset = tap * opg + first;
-                            if width == BLOCK && a.binary {
-                                acc =
-                                    sum_rows(acc, &a.channels[entries], j.wt, j.used * opg, offset);
-                            } else {
-                                for e in entries {
-                                    let row =
-                                        &j.wt[a.channels[e] * j.used * opg + offset..][..width];
-                                    add_scaled(&mut acc[..width], row, a.values[e]);
-                                }
+        for (oy, feed_y) in j.feed_h.iter().enumerate() {
+            for (ox, feed_x) in j.feed_w.iter().enumerate() {
+                let acc = &mut out[(oy * j.ow + ox) * o + grp * opg..][..opg];
+                match j.bias {
+                    Some(b) => acc.copy_from_slice(&b[grp * opg..][..opg]),
+                    None => acc.fill(T::zero()),
+                }
+                for &(th, iy) in feed_y {
+                    for &(tw, ix) in feed_x {
+                        let offset = (th * j.taps_w + tw) * opg;
+                        let key = grp * plane + iy * s.in_w + ix;
+                        let entries = a.start[key]..a.start[key + 1];
+                        if a.binary {
+                            for &c in &a.channels[entries] {
+                                add_row(acc, &j.wt[c * stride + offset..][..opg]);
+                            }
+                        } else {
+                            for e in entries {
+                                let row = &j.wt[a.channels[e] * stride + offset..][..opg];
+                                add_scaled(acc, row, a.values[e]);
                             }
                         }
                     }
-                    out[(oy * j.ow + ox) * o + grp * opg + first..][..width]
-                        .copy_from_slice(&acc[..width]);
                 }
             }
         }
     }
 }
 
-/// `acc + Σ rows`, each row `wt[c · stride + offset..][..BLOCK]` for the
-/// channels `c` given: a loop with nothing but the sum, so the block stays in
-/// registers.
+/// `acc += row` (a spike's weights: nothing to multiply).
 #[inline(always)]
-fn sum_rows<T: Real>(
-    mut acc: [T; BLOCK],
-    channels: &[usize],
-    wt: &[T],
-    stride: usize,
-    offset: usize,
-) -> [T; BLOCK] {
-    for &c in channels {
-        let row: &[T; BLOCK] = wt[c * stride + offset..][..BLOCK]
-            .try_into()
-            .expect("a full block");
-        for i in 0..BLOCK {
-            acc[i] = acc[i] + row[i];
-        }
+fn add_row<T: Real>(acc: &mut [T], row: &[T]) {
+    for (a, &w) in acc.iter_mut().zip(row) {
+        *a = *a + w;
     }
-    acc
 }
 
 /// Weight gradient over the nonzero inputs: `grad_weight [O, C/g, KH, KW]`
 /// from `x [N, C, H, W]` and the channels-last output gradient
-/// `grad [N, OH, OW, O]`. Summed per input channel as `[C, KH, KW, O/g]`
-/// (parallel over channels; each sums its samples in order, so the result does
-/// not depend on the thread count), then transposed into the weight's layout.
+/// `grad [N, OH, OW, O]`. Summed per input channel as `[C, U, O/g]`, `U` the
+/// taps some input reaches (parallel over channels; each sums its samples in
+/// order, so the result does not depend on the thread count), then transposed
+/// into the weight's layout, zeros at the taps no input reaches (a 3×3 kernel
+/// on 1×1 maps sums one tap in nine).
 pub fn sparse_weight_grad<T: Real>(
     s: &ConvShape,
     x: &[T],
@@ -466,47 +501,86 @@ pub fn sparse_weight_grad<T: Real>(
         grad.len(),
         s.batch * oh * ow * s.out_channels,
     )?;
-    let (taps, opg) = (s.taps(), s.out_channels / s.groups);
+    let opg = s.out_channels / s.groups;
     check_len("grad_weight", grad_weight.len(), s.weight_len())?;
     if grad_weight.is_empty() {
         return Ok(());
     }
-    let mut scratch = Scratch::<T>::new(grad_weight.len()).ok_or(EngineError::Memory {
+    let (rows, cols) = s.reach_tables(oh, ow);
+    let ((used_h, slot_h), (used_w, slot_w)) =
+        (used_taps(&rows, s.kernel_h), used_taps(&cols, s.kernel_w));
+    let taps: Vec<usize> = used_h
+        .iter()
+        .flat_map(|&kh| used_w.iter().map(move |&kw| kh * s.kernel_w + kw))
+        .collect();
+    let slotted = |table: &ReachTable, slot: &[usize]| -> ReachTable {
+        table
+            .iter()
+            .map(|pairs| pairs.iter().map(|&(k, out)| (slot[k], out)).collect())
+            .collect()
+    };
+    if taps.is_empty() {
+        grad_weight.fill(T::zero());
+        return Ok(());
+    }
+    let len = s.in_channels * taps.len() * opg;
+    let mut scratch = Scratch::<T>::new(len).ok_or(EngineError::Memory {
         what: "the weight gradient",
-        bytes: grad_weight.len().saturating_mul(std::mem::size_of::<T>()),
+        bytes: len.saturating_mul(std::mem::size_of::<T>()),
     })?;
     let grad_wt = scratch.as_mut_slice();
-    let (rows, cols) = s.reach_tables(oh, ow);
     let job = GradChannel {
         s,
         x,
         grad,
-        rows: &rows,
-        cols: &cols,
+        rows: &slotted(&rows, &slot_h),
+        cols: &slotted(&cols, &slot_w),
+        taps_w: used_w.len(),
+        used: taps.len(),
         ow,
     };
-    parallel::for_each_indexed(grad_wt.chunks_mut(taps * opg).collect(), |c, acc| {
-        with_cpu_features!(weight_grad_channel(&job, c, acc))
-    });
+    let per_channel = taps.len() * opg;
+    let block = channel_block(s.in_channels, per_channel);
+    parallel::for_each_indexed(
+        grad_wt.chunks_mut(block * per_channel).collect(),
+        |b, acc| with_cpu_features!(weight_grad_channels(&job, b * block, acc)),
+    );
     let per_group = grad_weight.len() / s.groups;
     grad_weight
         .chunks_mut(per_group)
-        .zip(grad_wt.chunks(per_group))
-        .for_each(|(dst, src)| transpose_into(src, per_group / opg, opg, dst));
+        .zip(grad_wt.chunks(len / s.groups))
+        .for_each(|(dst, src)| transpose_into(src, &taps, s.taps(), opg, dst));
     Ok(())
 }
 
-/// `dst [cols, rows] = srcᵀ` for `src [rows, cols]`, in tiles of destination
+/// Channels per weight-gradient task: sums of about 16 Ki elements (64 KiB in
+/// f32; they stay in L1/L2 while a sample's gradient rows are read), and at
+/// least four tasks per thread.
+fn channel_block(channels: usize, per_channel: usize) -> usize {
+    let by_cache = (16 * 1024 / per_channel.max(1)).max(1);
+    let by_threads = channels.div_ceil(4 * parallel::threads()).max(1);
+    by_cache.min(by_threads)
+}
+
+/// `dst [O', C' · all]` from `src [C' · U, O']`: `dst[o, c · all + taps[u]] =
+/// src[c · U + u, o]`, zero at the taps not listed. In tiles of destination
 /// rows (parallel), so reads run along source rows and writes stay in cache.
-fn transpose_into<T: Real>(src: &[T], rows: usize, cols: usize, dst: &mut [T]) {
+fn transpose_into<T: Real>(src: &[T], taps: &[usize], all: usize, cols: usize, dst: &mut [T]) {
     const TILE: usize = 32;
-    parallel::for_each_indexed(dst.chunks_mut(TILE * rows).collect(), |tile, block| {
+    let used = taps.len();
+    let rows = src.len() / cols.max(1);
+    let width = rows / used.max(1) * all;
+    parallel::for_each_indexed(dst.chunks_mut(TILE * width).collect(), |tile, block| {
         let first = tile * TILE;
-        let height = block.len() / rows.max(1);
+        let height = block.len() / width.max(1);
+        if used < all {
+            block.fill(T::zero());
+        }
         for r in 0..rows {
+            let at = (r / used) * all + taps[r % used];
             let from = &src[r * cols + first..][..height];
             for (k, &v) in from.iter().enumerate() {
-                block[k * rows + r] = v;
+                block[k * width + at] = v;
             }
         }
     });
@@ -516,32 +590,52 @@ struct GradChannel<'a, T> {
     s: &'a ConvShape,
     x: &'a [T],
     grad: &'a [T],
+    /// Per input row / column: (tap slot, output row / column).
     rows: &'a [Vec<(usize, usize)>],
     cols: &'a [Vec<(usize, usize)>],
+    /// Reached taps along a row (a tap's slot is `slot_h · taps_w + slot_w`).
+    taps_w: usize,
+    /// Reached taps in all.
+    used: usize,
     ow: usize,
 }
 
+/// The weight gradient of the channels `first..first + count`, into `acc`
+/// (`[count, U, O/g]`). Samples run outermost so the rows of one sample's
+/// output gradient, read for every channel of the block, stay in cache
+/// (channel by channel over all samples, each sample's rows came from memory
+/// once per channel). Each channel still sums its samples in order.
 #[inline(always)]
-fn weight_grad_channel<T: Real>(j: &GradChannel<T>, c: usize, acc: &mut [T]) {
+fn weight_grad_channels<T: Real>(j: &GradChannel<T>, first: usize, acc: &mut [T]) {
     let s = j.s;
     let (o, opg) = (s.out_channels, s.out_channels / s.groups);
-    let group_base = (c / (s.in_channels / s.groups)) * opg;
     let plane = s.in_h * s.in_w;
     let positions = j.grad.len() / s.batch.max(1);
+    let per_channel = j.used * opg;
+    let count = acc.len() / per_channel.max(1);
     acc.fill(T::zero());
     for n in 0..s.batch {
-        let xc = &j.x[(n * s.in_channels + c) * plane..][..plane];
         let gn = &j.grad[n * positions..][..positions];
-        for (i, &v) in xc.iter().enumerate() {
-            if v == T::zero() {
-                continue;
-            }
-            let (iy, ix) = (i / s.in_w, i % s.in_w);
+        // input channel `first + k`'s value `v` at position `at`, into its sums
+        let mut add = |k: usize, at: usize, v: T| {
+            let group_base = ((first + k) / (s.in_channels / s.groups)) * opg;
+            let acc_c = &mut acc[k * per_channel..][..per_channel];
+            let (iy, ix) = (at / s.in_w, at % s.in_w);
             for &(kh, oy) in &j.rows[iy] {
                 for &(kw, ox) in &j.cols[ix] {
                     let g = &gn[(oy * j.ow + ox) * o + group_base..][..opg];
-                    add_scaled(&mut acc[(kh * s.kernel_w + kw) * opg..][..opg], g, v);
+                    add_scaled(&mut acc_c[(kh * j.taps_w + kw) * opg..][..opg], g, v);
                 }
+            }
+        };
+        if plane == 1 {
+            // 1×1 maps (Linear): the block's channels are one contiguous run
+            let xs = &j.x[n * s.in_channels + first..][..count];
+            nonzero_positions(xs, |k, v| add(k, 0, v));
+        } else {
+            for k in 0..count {
+                let xc = &j.x[(n * s.in_channels + first + k) * plane..][..plane];
+                nonzero_positions(xc, |at, v| add(k, at, v));
             }
         }
     }
@@ -632,9 +726,33 @@ mod tests {
         }
     }
 
+    /// Linear-like (1×1 maps) with more channels than one 32-value run and
+    /// several channel blocks in the weight gradient, in two groups.
+    fn wide_point_shape() -> ConvShape {
+        ConvShape {
+            in_channels: 70,
+            out_channels: 6,
+            groups: 2,
+            kernel_h: 1,
+            kernel_w: 1,
+            padding: [0, 0],
+            ..point_shape()
+        }
+    }
+
+    /// A 9×9 map: runs of 32 values cross rows and channel planes.
+    fn wide_map_shape() -> ConvShape {
+        ConvShape {
+            in_channels: 40,
+            in_h: 9,
+            in_w: 9,
+            ..point_shape()
+        }
+    }
+
     #[test]
     fn forward_equals_dense() {
-        for s in [shape(), point_shape()] {
+        for s in [shape(), point_shape(), wide_point_shape(), wide_map_shape()] {
             forward_case(s, 1.0);
             forward_case(s, -2.5); // not binary: rows are scaled
         }
@@ -660,7 +778,7 @@ mod tests {
 
     #[test]
     fn weight_grad_is_the_adjoint() {
-        for s in [shape(), point_shape()] {
+        for s in [shape(), point_shape(), wide_point_shape(), wide_map_shape()] {
             weight_grad_case(s);
         }
     }
@@ -675,7 +793,8 @@ mod tests {
         let g: Vec<f64> = (0..s.batch * oh * ow * s.out_channels)
             .map(|_| lcg(&mut seed) - 0.5)
             .collect();
-        let mut gwt = vec![0.0; s.weight_len()];
+        // NaN first: every element, the taps no input reaches too, must be written.
+        let mut gwt = vec![f64::NAN; s.weight_len()];
         sparse_weight_grad(&s, &x, &g, &mut gwt).unwrap();
         assert!(gwt.iter().any(|&v| v != 0.0));
         for k in 0..s.weight_len() {
@@ -688,6 +807,36 @@ mod tests {
                 "weight {k}: {got} vs {expected}"
             );
         }
+    }
+
+    #[test]
+    fn no_tap_reached() {
+        // Stride 2 with padding 1 on a 1×1 map: both outputs along an axis
+        // read padding only, so the output is the bias and the gradient zero.
+        let s = ConvShape {
+            batch: 2,
+            in_channels: 3,
+            out_channels: 2,
+            groups: 1,
+            in_h: 1,
+            in_w: 1,
+            kernel_h: 1,
+            kernel_w: 1,
+            stride: [2, 2],
+            padding: [1, 1],
+            dilation: [1, 1],
+        };
+        let (oh, ow) = s.validate().unwrap();
+        assert_eq!((oh, ow), (2, 2));
+        let x = vec![1.0; s.x_len()];
+        let w = vec![0.5; s.weight_len()];
+        let mut out = vec![f64::NAN; s.batch * oh * ow * s.out_channels];
+        sparse_forward(&s, &x, &w, Some(&[0.25, -1.0]), &mut out).unwrap();
+        assert!(out.chunks(2).all(|p| p == [0.25, -1.0]));
+        let g = vec![1.0; out.len()];
+        let mut gwt = vec![f64::NAN; s.weight_len()];
+        sparse_weight_grad(&s, &x, &g, &mut gwt).unwrap();
+        assert!(gwt.iter().all(|&v| v == 0.0));
     }
 
     #[test]

@@ -2,10 +2,12 @@
 
     python benchmarks/synapse.py [--repeats 5] [--quick]
 
-For the convolutions of SEW ResNet-18 on 32x32 images (batch 8 x T=4 = 32 rows) and a Linear
-layer, with binary inputs of density 1% ... 100%: the forward product and the weight gradient
-by the engine's sparse kernels (``snnrs._engine.sparse_conv_*``) and by torch (oneDNN), each the
-median of ``--repeats``. Prints ``dense / sparse`` (above 1: sparse wins) and, per layer, the
+For the convolutions of SEW ResNet-18 on 32x32 images (batch 8 x T=4 = 32 rows), one of
+Spikformer's stem and two Linear layers, with binary inputs of density 1% ... 100%: the synapse
+op's forward and weight gradient on each of its two paths (``snnrs.ops.synapse.forced``): the
+engine's sparse kernels (``snnrs._engine.sparse_conv_*``) and the dense path (torch's convolution
+or matrix product, on the kernel cut to the reached taps), each the median of ``--repeats``.
+Prints ``dense / sparse`` (above 1: sparse wins) and, per layer, the
 density where sparse stops winning, next to the cost model's ratio ``sparse work / dense work``
 at that density (``snnrs.ops.synapse.FORWARD_CROSSOVER`` and ``WEIGHT_GRAD_CROSSOVER`` are set
 from these columns).
@@ -16,7 +18,6 @@ import argparse
 import torch
 import torch.nn.functional as F
 
-from snnrs import _engine
 from snnrs.bench.timing import median_seconds
 from snnrs.ops import synapse
 
@@ -26,37 +27,39 @@ LAYERS = [
     ("conv 128->128 3x3, 4x4", (32, 128, 4, 4), (128, 128, 3, 3), 1, 1),
     ("conv 128->256 3x3 /2, 4x4", (32, 128, 4, 4), (256, 128, 3, 3), 2, 1),
     ("conv 256->256 3x3, 2x2", (32, 256, 2, 2), (256, 256, 3, 3), 1, 1),
+    ("conv 256->512 3x3 /2, 2x2", (32, 256, 2, 2), (512, 256, 3, 3), 2, 1),
     ("conv 512->512 3x3, 1x1", (32, 512, 1, 1), (512, 512, 3, 3), 1, 1),
     ("conv 64->128 1x1 /2, 8x8", (32, 64, 8, 8), (128, 64, 1, 1), 2, 0),
+    ("conv 64->128 3x3, 32x32", (32, 64, 32, 32), (128, 64, 3, 3), 1, 1),
+    ("linear 1024->256", (2048, 1024, 1, 1), (256, 1024, 1, 1), 1, 0),
     ("linear 1024->1024", (256, 1024, 1, 1), (1024, 1024, 1, 1), 1, 0),
 ]
 DENSITIES = (0.01, 0.03, 0.1, 0.2, 0.3, 0.5, 1.0)
 
 
 def _times(xs, ws, stride, padding, density, repeats):
+    """(dense forward, sparse forward, dense weight gradient, sparse weight gradient) in seconds, each
+    the synapse op's own path forced, and the cost model's ratio of the two paths' work."""
     torch.manual_seed(0)
     x = (torch.rand(xs) < density).float()
     w = torch.randn(ws) * 0.05
     g = torch.randn_like(F.conv2d(x, w, None, stride, padding))
-    kw = dict(stride=(stride, stride), padding=(padding, padding))
-    xn, wn = x.numpy(), w.numpy()
     config = synapse.ConvConfig([stride] * 2, [padding] * 2, [1, 1], 1)
+    nonzero = torch.count_nonzero(x)
 
-    def sparse_fwd():
-        torch.from_numpy(_engine.sparse_conv_forward(xn, wn, None, **kw)).permute(0, 3, 1, 2).contiguous()
+    def timed(path, fn):
+        with synapse.forced(path), torch.no_grad():
+            return median_seconds(fn, repeats)
 
-    def sparse_gw():
-        gn = g.permute(0, 2, 3, 1).contiguous().numpy()
-        _engine.sparse_conv_weight_grad(xn, gn, kernel_size=ws[2:], **kw)
+    def forward():
+        synapse._forward(x, w, None, config)
 
-    def dense_gw():  # torch's, as the op would run it (the kernel cut to the reached taps)
-        torch.ops.aten.convolution_backward(g, x, w, None, [stride] * 2, [padding] * 2, [1, 1], False, [0, 0], 1,
-                                            [False, True, False])
+    def weight_grad():
+        synapse._backward(g, x, w, nonzero, config, [False, True, False])
 
-    sparse_work, dense_work = synapse._works(x, w, config, int(torch.count_nonzero(x)))
-    return (median_seconds(lambda: F.conv2d(x, w, None, stride, padding), repeats),
-            median_seconds(sparse_fwd, repeats), median_seconds(dense_gw, repeats),
-            median_seconds(sparse_gw, repeats), sparse_work / dense_work)
+    sparse_work, dense_work = synapse._works(x, w, config, int(nonzero))
+    return (timed("dense", forward), timed("sparse", forward), timed("dense", weight_grad),
+            timed("sparse", weight_grad), sparse_work / dense_work)
 
 
 def main(argv=None):

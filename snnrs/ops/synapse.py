@@ -10,6 +10,7 @@ data, never on timings, so a run repeats bit for bit.
 Linear is the 1x1 case (``x [N, C]`` as ``[N, C, 1, 1]``); Conv1d a one-row image.
 """
 
+import contextlib
 import functools
 from typing import NamedTuple
 
@@ -24,20 +25,40 @@ from snnrs.ops.registration import FusedOp
 # counted in multiply-adds: nonzero inputs x taps each reaches x outputs per group, against
 # outputs x inputs per group x taps. Measured with `python benchmarks/synapse.py` (the crossover
 # table; docs/semantics.md#sparse-synapses gives the figures).
-FORWARD_CROSSOVER = 0.06
-WEIGHT_GRAD_CROSSOVER = 0.2
+FORWARD_CROSSOVER = 0.1
+WEIGHT_GRAD_CROSSOVER = 0.15
 # torch's dense weight gradient is slow on maps of a few positions (oneDNN: 46 ms for a
 # 512->512 3x3 conv on 1x1 maps, batch 32, against 3 ms as one matrix product of unfolded
 # inputs); up to this many output positions the dense weight gradient is that product.
 GEMM_WEIGHT_GRAD_POSITIONS = 4
-# The sparse forward transposes the weights it uses; one weight moved costs about this many
-# multiply-adds of the sparse product.
-TRANSPOSE_COST = 4.0
+# The sparse kernels transpose the weights they use (the taps some input reaches); one weight
+# moved costs about this many multiply-adds of the sparse product (3.4 ns a weight).
+TRANSPOSE_COST = 8.0
+# The dense path copies a cut kernel (torch's gather along the flattened taps, about 1.1 ns a
+# weight): added to the dense side, in the same units.
+CUT_COPY_COST = 3.0
 
 SPARSE_DTYPES = (torch.float32, torch.float64)
 
 # False: the layers run torch's own convolution (benchmarks compare the two this way).
 ENABLED = True
+
+
+@contextlib.contextmanager
+def forced(path: str):
+    """The choice forced, for tests and benchmarks: ``'sparse'`` (the engine's kernels wherever they
+    apply; a call with no dense work at all, e.g. an empty batch, still runs the dense path) or
+    ``'dense'`` (torch's products always). It sets the module's crossovers for the whole process:
+    not for use while other threads run synapse ops."""
+    global FORWARD_CROSSOVER, WEIGHT_GRAD_CROSSOVER
+    if path not in ("sparse", "dense"):
+        raise ValueError(f"path: expected 'sparse' or 'dense', got {path!r}")
+    saved = FORWARD_CROSSOVER, WEIGHT_GRAD_CROSSOVER
+    FORWARD_CROSSOVER = WEIGHT_GRAD_CROSSOVER = float("inf") if path == "sparse" else -float("inf")
+    try:
+        yield
+    finally:
+        FORWARD_CROSSOVER, WEIGHT_GRAD_CROSSOVER = saved
 
 
 class ConvConfig(NamedTuple):
@@ -111,22 +132,64 @@ def _works(x: Tensor, weight: Tensor, config: ConvConfig, nonzero: int) -> tuple
     return sparse, n * rows.outputs * cols.outputs * o * cpg * taps
 
 
+def _sparse_wins(x: Tensor, weight: Tensor, config: ConvConfig, nonzero: int, crossover: float,
+                 dense_copies_cut: bool = True) -> bool:
+    """The cost model's choice: the sparse kernel's cost below ``crossover`` x the dense work,
+    plus, where the kernel is cut and only the dense path would copy it (``dense_copies_cut``),
+    that copy (CUT_COPY_COST a weight; the sparse kernels gather the reached taps as they
+    transpose)."""
+    sparse, dense = _works(x, weight, config, nonzero)
+    rows, cols = _axes(x, weight, config)
+    cut = (rows.last - rows.first, cols.last - cols.first) != tuple(weight.shape[2:])
+    copied = weight.shape[0] * weight.shape[1] * (rows.last - rows.first) * (cols.last - cols.first)
+    return sparse < crossover * dense + (CUT_COPY_COST * copied if cut and dense_copies_cut else 0.0)
+
+
+def _taps(weight: Tensor, rows: _Axis, cols: _Axis) -> list[int]:
+    """The reached taps' flat indices ``kh * KW + kw``, row by row."""
+    kw = weight.shape[3]
+    return [r * kw + c for r in range(rows.first, rows.last) for c in range(cols.first, cols.last)]
+
+
 def _cut(weight: Tensor, config: ConvConfig, rows: _Axis, cols: _Axis) -> tuple[Tensor, ConvConfig]:
-    """The kernel cut to the taps some input reaches, and the padding that keeps the output grid.
-    The taps cut off only ever multiply padding (zeros), so the sums are the same; torch would
-    still compute them (a 3x3 kernel on 1x1 maps is 9x the work, and oneDNN's weight gradient
-    there is 50x slower than the 1x1 kernel's)."""
+    """The kernel cut to the taps some input reaches (contiguous), and the padding that keeps the
+    output grid. The taps cut off only ever multiply padding (zeros), so the sums are the same;
+    torch would still compute them (a 3x3 kernel on 1x1 maps is 9x the work, and oneDNN's weight
+    gradient there is 50x slower than the 1x1 kernel's). The copy gathers along the flattened
+    taps: a 4-D slice's copy runs 2-float rows and costs 4x as much."""
     if (rows.first, rows.last, cols.first, cols.last) == (0, weight.shape[2], 0, weight.shape[3]):
         return weight, config
-    cut = weight[:, :, rows.first:rows.last, cols.first:cols.last]
+    o, cpg = weight.shape[:2]
+    shape = (o, cpg, rows.last - rows.first, cols.last - cols.first)
+    if shape[2] * shape[3] == 1:
+        cut = weight[:, :, rows.first, cols.first].contiguous().view(shape)
+    else:
+        index = torch.tensor(_taps(weight, rows, cols), device=weight.device)
+        cut = weight.flatten(2).index_select(2, index).view(shape)
     return cut, config._replace(padding=[rows.padding, cols.padding])
 
 
-def _pointwise(x: Tensor, weight: Tensor, config: ConvConfig) -> bool:
-    """A 1x1 kernel on 1x1 maps without groups: a matrix product (Linear, or a cut kernel on the last
-    maps of a ResNet), which MKL's GEMM computes several times faster than oneDNN's convolution."""
-    return (x.shape[2:] == (1, 1) and weight.shape[2:] == (1, 1) and config.groups == 1
-            and list(config.padding) == [0, 0])
+def _uncut(grad_cut: Tensor, weight: Tensor, rows: _Axis, cols: _Axis) -> Tensor:
+    """The gradient of the whole kernel from that of the cut one: zeros at the taps cut off."""
+    if grad_cut.shape == weight.shape:
+        return grad_cut
+    full = grad_cut.new_zeros(weight.shape)
+    if grad_cut.shape[2] * grad_cut.shape[3] == 1:
+        full[:, :, rows.first, cols.first] = grad_cut[:, :, 0, 0]
+    else:
+        index = torch.tensor(_taps(weight, rows, cols), device=weight.device)
+        full.flatten(2).index_copy_(2, index, grad_cut.flatten(2))
+    return full
+
+
+def _whole_map(x: Tensor, weight: Tensor, config: ConvConfig) -> bool:
+    """A kernel that covers the whole (unpadded) map, without groups: one output position, and the
+    convolution is a matrix product of the flattened sample and the flattened kernel (Linear; a
+    cut kernel on the last maps of a ResNet), which MKL's GEMM computes several times faster than
+    oneDNN's convolution."""
+    return (tuple(x.shape[2:]) == tuple(weight.shape[2:]) and config.groups == 1
+            and list(config.padding) == [0, 0]
+            and all(d == 1 or k == 1 for d, k in zip(config.dilation, weight.shape[2:])))
 
 
 def _forward(x: Tensor, weight: Tensor, bias: Tensor | None, config: ConvConfig) -> tuple[Tensor, Tensor]:
@@ -134,8 +197,7 @@ def _forward(x: Tensor, weight: Tensor, bias: Tensor | None, config: ConvConfig)
     its nonzero inputs (0-dim int64, which backward reads to make the same choice)."""
     xi, wi = _as_image(x), _weight_image(weight)
     nonzero = torch.count_nonzero(xi)
-    sparse, dense = _works(xi, wi, config, int(nonzero))
-    if sparse < FORWARD_CROSSOVER * dense:
+    if _sparse_wins(xi, wi, config, int(nonzero), FORWARD_CROSSOVER):
         out = _engine.sparse_conv_forward(
             xi.detach().contiguous().numpy(), wi.detach().contiguous().numpy(),
             None if bias is None else bias.detach().contiguous().numpy(), stride=tuple(config.stride),
@@ -143,7 +205,7 @@ def _forward(x: Tensor, weight: Tensor, bias: Tensor | None, config: ConvConfig)
         out = torch.from_numpy(out).permute(0, 3, 1, 2).contiguous()
     else:
         cut, cut_config = _cut(wi, config, *_axes(xi, wi, config))
-        if _pointwise(xi, cut, cut_config):
+        if _whole_map(xi, cut, cut_config):
             out = F.linear(xi.flatten(1), cut.flatten(1), bias)[:, :, None, None]
         else:
             # contiguous: the op's result has one layout whatever the input's (its fake says so)
@@ -195,36 +257,31 @@ def _backward(grad_out: Tensor | None, x: Tensor, weight: Tensor, nonzero: Tenso
     if torch.is_grad_enabled():  # backward with create_graph: torch's differentiable formulas
         return _differentiable_backward(g, x, weight, xi, wi, config, needs_grad)
     xi, wi = xi.detach(), wi.detach()
-    cut, cut_config = _cut(wi, config, *_axes(xi, wi, config))
+    rows, cols = _axes(xi, wi, config)
+    # the input gradient copies a cut kernel whichever path the weight gradient takes
+    sparse_grad_w = needs_grad[1] and _sparse_wins(xi, wi, config, int(nonzero), WEIGHT_GRAD_CROSSOVER,
+                                                   dense_copies_cut=not needs_grad[0])
+    dense_grad_w = needs_grad[1] and not sparse_grad_w
+    cut, cut_config = _cut(wi, config, rows, cols) if needs_grad[0] or dense_grad_w else (wi, config)
+    whole_map = _whole_map(xi, cut, cut_config)
     # one empty tensor each: outputs of a custom op may not alias one another
     grad_x, grad_w, grad_b = x.new_empty(0), x.new_empty(0), x.new_empty(0)
-    pointwise = _pointwise(xi, cut, cut_config)
-    if needs_grad[0] and pointwise:
+    if needs_grad[0] and whole_map:
         grad_x = (g.flatten(1) @ cut.flatten(1)).reshape(x.shape)
     elif needs_grad[0]:
         grad_x = torch.ops.aten.convolution_backward(
             g, xi, cut, None, cut_config.stride, cut_config.padding, cut_config.dilation, False, [0, 0],
             cut_config.groups, [True, False, False])[0].contiguous().reshape(x.shape)
+    if sparse_grad_w:  # the engine writes the whole kernel (zeros at the taps no input reaches)
+        grad_w = torch.from_numpy(_engine.sparse_conv_weight_grad(
+            xi.contiguous().numpy(), g.permute(0, 2, 3, 1).contiguous().numpy(),
+            kernel_size=tuple(wi.shape[2:]), stride=tuple(config.stride), padding=tuple(config.padding),
+            dilation=tuple(config.dilation), groups=config.groups))
+    elif dense_grad_w:
+        grad_cut = ((g.flatten(1).t() @ xi.flatten(1)).reshape(cut.shape) if whole_map
+                    else _dense_weight_grad(g, xi, cut, cut_config))
+        grad_w = _uncut(grad_cut, wi, rows, cols)
     if needs_grad[1]:
-        sparse, dense = _works(xi, wi, config, int(nonzero))
-        if sparse < WEIGHT_GRAD_CROSSOVER * dense:
-            grad_w = torch.from_numpy(_engine.sparse_conv_weight_grad(
-                xi.contiguous().numpy(), g.permute(0, 2, 3, 1).contiguous().numpy(),
-                kernel_size=tuple(wi.shape[2:]), stride=tuple(config.stride), padding=tuple(config.padding),
-                dilation=tuple(config.dilation), groups=config.groups))
-        elif cut is wi and pointwise:
-            grad_w = (g.flatten(1).t() @ xi.flatten(1)).reshape(wi.shape)
-        elif cut is wi:
-            grad_w = _dense_weight_grad(g, xi, wi, config)
-        elif pointwise:
-            rows, cols = _axes(xi, wi, config)
-            grad_w = wi.new_zeros(wi.shape)
-            grad_w[:, :, rows.first:rows.last, cols.first:cols.last] = (
-                g.flatten(1).t() @ xi.flatten(1)).reshape(cut.shape)
-        else:
-            rows, cols = _axes(xi, wi, config)
-            grad_w = wi.new_zeros(wi.shape)
-            grad_w[:, :, rows.first:rows.last, cols.first:cols.last] = _dense_weight_grad(g, xi, cut, cut_config)
         grad_w = grad_w.contiguous().reshape(weight.shape)
     if needs_grad[2]:
         grad_b = g.sum((0, 2, 3))

@@ -115,16 +115,44 @@ impl ConvShape {
         self.kernel_h * self.kernel_w
     }
 
-    /// The reach tables of both axes (see [`reach_table`]) for an output of `oh × ow`.
-    fn reach_tables(&self, oh: usize, ow: usize) -> (ReachTable, ReachTable) {
+    /// Which inputs reach which taps and outputs, for an output of `oh × ow`.
+    fn reach(&self, oh: usize, ow: usize) -> Reach {
         let [sh, sw] = self.stride;
         let [ph, pw] = self.padding;
         let [dh, dw] = self.dilation;
-        (
-            reach_table(self.in_h, self.kernel_h, sh, ph, dh, oh),
-            reach_table(self.in_w, self.kernel_w, sw, pw, dw, ow),
-        )
+        let rows = reach_table(self.in_h, self.kernel_h, sh, ph, dh, oh);
+        let cols = reach_table(self.in_w, self.kernel_w, sw, pw, dw, ow);
+        let ((used_h, slot_h), (used_w, slot_w)) = (
+            used_taps(&rows, self.kernel_h),
+            used_taps(&cols, self.kernel_w),
+        );
+        let taps = used_h
+            .iter()
+            .flat_map(|&kh| used_w.iter().map(move |&kw| kh * self.kernel_w + kw))
+            .collect();
+        Reach {
+            rows,
+            cols,
+            slot_h,
+            slot_w,
+            taps_w: used_w.len(),
+            taps,
+        }
     }
+}
+
+/// The reach tables of both axes (see [`reach_table`]) and the kernel taps
+/// some input reaches (see [`used_taps`]).
+struct Reach {
+    rows: ReachTable,
+    cols: ReachTable,
+    /// Each tap's slot among the reached ones, per axis (`usize::MAX`: none).
+    slot_h: Vec<usize>,
+    slot_w: Vec<usize>,
+    /// Reached taps along a row.
+    taps_w: usize,
+    /// The reached taps as indices `kh · KW + kw`, row by row.
+    taps: Vec<usize>,
 }
 
 /// Per input coordinate of an axis, the (tap, output coordinate) pairs it feeds.
@@ -283,13 +311,8 @@ pub fn sparse_forward<T: Real>(
     }
     let o = s.out_channels;
     check_len("out", out.len(), s.batch * oh * ow * o)?;
-    let (rows, cols) = s.reach_tables(oh, ow);
-    let ((used_h, slot_h), (used_w, slot_w)) =
-        (used_taps(&rows, s.kernel_h), used_taps(&cols, s.kernel_w));
-    let taps: Vec<usize> = used_h
-        .iter()
-        .flat_map(|&kh| used_w.iter().map(move |&kw| kh * s.kernel_w + kw))
-        .collect();
+    let reach = s.reach(oh, ow);
+    let (rows, cols, taps) = (&reach.rows, &reach.cols, &reach.taps);
     let plane = s.in_h * s.in_w;
     let sample = s.in_channels * plane;
     // No tap reached (a stride that skips every input): the output is the bias.
@@ -302,15 +325,15 @@ pub fn sparse_forward<T: Real>(
         }
         return Ok(());
     }
-    let mut wt = transpose_weight(s, weight, &taps)?;
+    let mut wt = transpose_weight(s, weight, taps)?;
     let wt = &*wt.as_mut_slice();
     let job = ForwardSample {
         s,
         wt,
         bias,
-        feed_h: &feed_table(&rows, &slot_h, oh),
-        feed_w: &feed_table(&cols, &slot_w, ow),
-        taps_w: used_w.len(),
+        feed_h: &feed_table(rows, &reach.slot_h, oh),
+        feed_w: &feed_table(cols, &reach.slot_w, ow),
+        taps_w: reach.taps_w,
         used: taps.len(),
         ow,
     };
@@ -506,13 +529,8 @@ pub fn sparse_weight_grad<T: Real>(
     if grad_weight.is_empty() {
         return Ok(());
     }
-    let (rows, cols) = s.reach_tables(oh, ow);
-    let ((used_h, slot_h), (used_w, slot_w)) =
-        (used_taps(&rows, s.kernel_h), used_taps(&cols, s.kernel_w));
-    let taps: Vec<usize> = used_h
-        .iter()
-        .flat_map(|&kh| used_w.iter().map(move |&kw| kh * s.kernel_w + kw))
-        .collect();
+    let reach = s.reach(oh, ow);
+    let (rows, cols, taps) = (&reach.rows, &reach.cols, &reach.taps);
     let slotted = |table: &ReachTable, slot: &[usize]| -> ReachTable {
         table
             .iter()
@@ -533,9 +551,9 @@ pub fn sparse_weight_grad<T: Real>(
         s,
         x,
         grad,
-        rows: &slotted(&rows, &slot_h),
-        cols: &slotted(&cols, &slot_w),
-        taps_w: used_w.len(),
+        rows: &slotted(rows, &reach.slot_h),
+        cols: &slotted(cols, &reach.slot_w),
+        taps_w: reach.taps_w,
         used: taps.len(),
         ow,
     };
@@ -549,7 +567,7 @@ pub fn sparse_weight_grad<T: Real>(
     grad_weight
         .chunks_mut(per_group)
         .zip(grad_wt.chunks(len / s.groups))
-        .for_each(|(dst, src)| transpose_into(src, &taps, s.taps(), opg, dst));
+        .for_each(|(dst, src)| transpose_into(src, taps, s.taps(), opg, dst));
     Ok(())
 }
 
@@ -814,17 +832,11 @@ mod tests {
         // Stride 2 with padding 1 on a 1×1 map: both outputs along an axis
         // read padding only, so the output is the bias and the gradient zero.
         let s = ConvShape {
-            batch: 2,
-            in_channels: 3,
             out_channels: 2,
-            groups: 1,
-            in_h: 1,
-            in_w: 1,
             kernel_h: 1,
             kernel_w: 1,
             stride: [2, 2],
-            padding: [1, 1],
-            dilation: [1, 1],
+            ..point_shape()
         };
         let (oh, ow) = s.validate().unwrap();
         assert_eq!((oh, ow), (2, 2));

@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from snnrs.runtime.conventions import discrete_neuron
+from snnrs.runtime.loading import load_for_running
 from snnrs.runtime.numpy_ops import convolution
-from snnrs.runtime.plan import graph_dt, load_graph, plan
 
 DECAY_BITS = 12
 WEIGHT_LIMIT = 127  # int8, symmetric
@@ -120,9 +120,8 @@ def quantize(graph_or_path, dt: float | None = None, per_channel: bool = True,
              input_scale: float = 1.0) -> IntegerNetwork:
     """Quantizes a chain-shaped NIR graph (see the module doc); ``dt`` as for ``from_nir`` (None: the
     dt snnrs wrote into the graph)."""
-    graph = load_graph(graph_or_path)
-    dt = graph_dt(graph) if dt is None else dt
-    p = plan(graph)
+    loaded = load_for_running(graph_or_path, dt)
+    dt, p = loaded.dt, loaded.plan
     if p.recurrent:
         raise ValueError("quantize: recurrent graphs are not supported (a chain of layers is)")
     chain = _chain(p)
@@ -159,6 +158,9 @@ def quantize(graph_or_path, dt: float | None = None, per_channel: bool = True,
             gain, mem_leak = spec.uniform("gain"), spec.uniform("mem_leak")
             if reset != 0.0 or leak != 0.0 or gain is None or mem_leak is None:
                 raise ValueError(f"quantize: {kind} needs uniform parameters, v_reset = v_leak = 0")
+            if spec.soft_reset:
+                raise ValueError(f"quantize: {kind} was written by snnrs with a soft reset; the integer neurons "
+                                 "reset to 0")
             theta = np.asarray(spec.v_threshold, np.float64).reshape(-1)
             channels = len(pending)
             theta = theta.reshape(channels, -1)[:, 0] if theta.size % channels == 0 else np.full(channels, theta[0])

@@ -28,7 +28,8 @@ STABLE_ANCHORS = [
     "event-formats", "frames", "tonic-frames", "models", "sew-resnet", "spikformer", "losses", "tet", "tcl", "pruning",
     "grad-r", "lats", "auto-spikformer", "f-aeb", "energy", "nir", "quantization", "stdp", "simple-neurons",
     "more-neurons", "online-training", "dsr", "mpbn", "conversion-neurons", "actor-neurons", "spiking-rnn",
-    "thread-safety", "reader-limits", "sparse-synapses", "engine-threads", "mixed-precision",
+    "thread-safety", "reader-limits", "sparse-synapses", "engine-threads", "mixed-precision", "nir-time-step",
+    "nir-validation",
 ]
 
 TEXT_SUFFIXES = {".py", ".rs", ".md", ".wgsl", ".toml", ".pyi"}

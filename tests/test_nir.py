@@ -68,6 +68,8 @@ def test_every_neuron_round_trips_exactly(name, tmp_path):
     assert 0 < expected.sum() < expected.numel()
     assert torch.equal(outputs(back, x), expected)
     assert torch.equal(outputs(export.from_nir(tmp_path / "n.nir"), x), expected)  # dt read from the graph
+    # the torch-free runtime reads the same file alike, soft reset included (from the metadata)
+    assert np.array_equal(runtime.load(tmp_path / "n.nir").run(x.numpy()), expected.numpy())
     if name.endswith("soft"):
         return  # other readers reset to 0: the documented approximation
     # the NIR fields alone (metadata stripped, as another framework reads the file) and the torch-free

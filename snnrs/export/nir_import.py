@@ -24,8 +24,10 @@ from snnrs.base import MemoryModule
 from snnrs.export.nir_modules import NIRNeuron, Scale, Threshold
 from snnrs.neuron import CUBALIFNode
 from snnrs.runtime.conventions import NEURONS, discrete_neuron, inclusive_threshold
+from snnrs.runtime.loading import check_dt, load_for_running
 from snnrs.runtime.neurons import kernel_form
-from snnrs.runtime.plan import Plan, graph_dt, load_graph, plan
+from snnrs.runtime.plan import Plan
+from snnrs.runtime.validation import validate
 
 
 def _t(a) -> torch.Tensor:
@@ -176,9 +178,10 @@ class NIRGraphModule(MemoryModule):
     Graphs without cycles run layer by layer over all T (stateless layers on ``[T·N, ...]``);
     recurrent graphs run step by step. Reset state with ``snnrs.functional.reset_net``."""
 
-    def __init__(self, graph_plan: Plan, dt: float):
+    def __init__(self, graph_plan: Plan, dt: float, shapes: dict[str, tuple[int, ...]] | None = None):
         super().__init__()
-        self.plan, self.dt = graph_plan, dt
+        self.plan, self.dt = graph_plan, check_dt(dt)
+        self.shapes = validate(graph_plan) if shapes is None else shapes
         self.names = {name: f"n{k}_{''.join(c if c.isalnum() else '_' for c in name)}"
                       for k, name in enumerate(graph_plan.order)}
         self.layers = nn.ModuleDict({self.names[n]: node_module(graph_plan.nodes[n], dt) for n in graph_plan.order})
@@ -204,10 +207,20 @@ class NIRGraphModule(MemoryModule):
         for source, delayed in self.plan.inputs[name]:
             value = previous.get(source) if delayed else outputs[source]
             if value is None:
-                shape = np.atleast_1d(self.plan.nodes[source].output_type["output"]).astype(int).tolist()
-                value = like.new_zeros(like.shape[0], *shape)
+                value = like.new_zeros(like.shape[0], *self.shapes[source])
             total = value if total is None else total + value
         return total
+
+    def _rest(self, like: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Each node's output before the first step (what a delayed edge carries at t = 0): neurons
+        silent, every other node applied to its inputs' rest values (a recurrent Affine gives its bias)."""
+        rest: dict[str, torch.Tensor] = {}
+        for name in self.plan.order:
+            if name == self.plan.input_name or _is_stateful(self.module(name)):
+                rest[name] = like.new_zeros(like.shape[0], *self.shapes[name])
+            else:
+                rest[name] = self._run_node(name, self._gather(name, rest, {}, like), False)
+        return rest
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() < 2 or x.shape[0] == 0 or x.shape[1] == 0:
@@ -220,6 +233,8 @@ class NIRGraphModule(MemoryModule):
                 value = x if name == self.plan.input_name else self._gather(name, outputs, {}, None)
                 outputs[name] = self._run_node(name, value, True)
             return outputs[self.plan.output_name]
+        if not self._previous:
+            self._previous = self._rest(x[0])
         results = []
         for t in range(x.shape[0]):
             outputs = {}
@@ -238,9 +253,11 @@ class NIRGraphModule(MemoryModule):
 
 def from_nir(graph_or_path, dt: float | None = None) -> NIRGraphModule:
     """A NIR graph (or file) as a torch module; see the module doc for the conventions. ``dt=None``:
-    the dt snnrs wrote into the graph, else 1e-4 (the NIR paper's graphs)."""
-    graph = load_graph(graph_or_path)
-    return NIRGraphModule(plan(graph), graph_dt(graph) if dt is None else dt)
+    the dt snnrs wrote into the graph, else 1e-4 (the NIR paper's graphs). A graph that does not
+    validate raises ``ValueError`` naming the node; a dt that does not fit the graph's time constants
+    warns (``snnrs.runtime.time_step.TimeStepWarning``) with the dt that does."""
+    loaded = load_for_running(graph_or_path, dt)
+    return NIRGraphModule(loaded.plan, loaded.dt, loaded.shapes)
 
 
 __all__ = ["from_nir", "NIRGraphModule", "node_module", "neuron_module"]

@@ -44,6 +44,7 @@ class NIRNeuron(MemoryModule):
     def __init__(self, spec: DiscreteNeuron, step_mode: str = "m", surrogate_function=None):
         super().__init__()
         self.kind, self.spiking, self.step_mode = spec.kind, spec.spiking, step_mode
+        self.soft_reset = spec.soft_reset
         self.surrogate_function = surrogate_function or surrogate.ATan()
         for name in ("mem_leak", "v_leak", "gain", "v_threshold", "v_reset", "syn_decay", "syn_gain"):
             value = getattr(spec, name)
@@ -70,7 +71,10 @@ class NIRNeuron(MemoryModule):
         th = self._p("v_threshold", x)
         soft = self.surrogate_function(v - th)
         spike = soft + ((v > th).to(x.dtype) - soft).detach()
-        self.v = v * (1 - spike) + self._p("v_reset", x) * spike
+        if self.soft_reset:  # subtract the inclusive threshold V_th (v > θ exactly when v >= V_th)
+            self.v = v - torch.nextafter(th, torch.full_like(th, float("inf"))) * spike
+        else:
+            self.v = v * (1 - spike) + self._p("v_reset", x) * spike
         return spike
 
     def forward(self, x):

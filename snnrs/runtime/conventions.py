@@ -5,7 +5,9 @@ Every NIR neuron becomes one discrete rule, per neuron (arrays broadcast to the 
 * synaptic current (CubaLIF, CubaLI): ``I ← (1 - dt/τ_syn)·I + (dt/τ_syn)·w_in·x``
 * membrane: ``v ← v + (dt/τ_mem)·(v_leak - v) + g·u`` with ``u`` the input (or the new I) and
   ``g = r·dt/τ_mem`` (LIF, LI, CubaLIF, CubaLI) or ``g = r·dt`` (IF, I; no leak)
-* spiking kinds fire where ``v > v_threshold`` (strict, as NIR) and then set ``v = v_reset``.
+* spiking kinds fire where ``v > v_threshold`` (strict, as NIR) and then set ``v = v_reset``; a
+  neuron snnrs wrote with a soft reset (its metadata says so, its reset is 0 and its threshold the
+  one snnrs wrote) subtracts its threshold instead, ``v ← v - V_th`` (``V_th`` the inclusive threshold).
 
 This is forward Euler with step dt; CubaLIF's membrane uses the current of the same step
 (snnTorch's ``Synaptic``, whose export the braille graphs are). snnrs's own neurons fire where
@@ -47,6 +49,7 @@ class DiscreteNeuron:
     v_reset: np.ndarray | None
     syn_decay: np.ndarray | None = None   # 1 - dt/τ_syn
     syn_gain: np.ndarray | None = None    # (dt/τ_syn)·w_in
+    soft_reset: bool = False              # subtract the threshold on a spike instead of setting v_reset
 
     @property
     def spiking(self) -> bool:
@@ -76,6 +79,22 @@ def _positive(node, name, value):
     return value
 
 
+def written_soft_reset(node) -> bool:
+    """Whether snnrs wrote this node for a soft-reset neuron and the fields a soft reset depends on are
+    still the ones it wrote (reset 0, threshold ``nextafter(V_th, -inf)``): then a reader restores the
+    soft reset, whoever edited the other fields."""
+    meta = (getattr(node, "metadata", None) or {}).get("snnrs")
+    if not isinstance(meta, dict) or not meta.get("soft_reset", False) or type(node).__name__ not in SPIKING:
+        return False
+    try:
+        written = strict_threshold(float(meta["v_threshold"]))
+    except (KeyError, TypeError, ValueError):
+        return False
+    v_reset = getattr(node, "v_reset", None)
+    threshold = np.asarray(node.v_threshold, np.float32)
+    return (v_reset is None or not np.any(np.asarray(v_reset, np.float64))) and bool(np.all(threshold == written))
+
+
 def discrete_neuron(node, dt: float) -> DiscreteNeuron:
     """The discrete rule of a NIR neuron node for time step ``dt`` (seconds)."""
     if not (isinstance(dt, (int, float)) and np.isfinite(dt) and dt > 0):
@@ -100,7 +119,8 @@ def discrete_neuron(node, dt: float) -> DiscreteNeuron:
     if kind in SPIKING:
         v_threshold = _array(node, "v_threshold") + zero
         v_reset = _array(node, "v_reset", 0.0) + zero
-    return DiscreteNeuron(kind, mem_leak, v_leak, gain, v_threshold, v_reset, syn_decay, syn_gain)
+    return DiscreteNeuron(kind, mem_leak, v_leak, gain, v_threshold, v_reset, syn_decay, syn_gain,
+                          soft_reset=written_soft_reset(node))
 
 
 def near(a: float, b: float, rel: float = 1e-6) -> bool:
@@ -108,5 +128,5 @@ def near(a: float, b: float, rel: float = 1e-6) -> bool:
     return abs(a - b) <= rel * max(abs(a), abs(b), 1e-30)
 
 
-__all__ = ["DiscreteNeuron", "discrete_neuron", "inclusive_threshold", "strict_threshold", "near", "SPIKING",
-           "NEURONS"]
+__all__ = ["DiscreteNeuron", "discrete_neuron", "written_soft_reset", "inclusive_threshold", "strict_threshold",
+           "near", "SPIKING", "NEURONS"]

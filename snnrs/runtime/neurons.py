@@ -12,20 +12,21 @@ from snnrs.runtime.conventions import DiscreteNeuron, inclusive_threshold
 def kernel_form(spec: DiscreteNeuron):
     """``(neuron, params, input_gain, v_threshold_strict, v_reset)`` when the layer is a uniform
     IF or LIF the fused kernels run (``H = V + X`` / ``H = V + (X - (V - v_reset))/τ`` on the
-    input times ``input_gain``), else None."""
+    input times ``input_gain``), else None. ``v_reset`` is None for a soft reset (the kernels'
+    convention; the leak then goes towards 0)."""
     if spec.kind not in ("IF", "LIF"):
         return None
     values = {name: spec.uniform(name) for name in ("mem_leak", "v_leak", "gain", "v_threshold", "v_reset")}
     if any(v is None for v in values.values()):
         return None
+    v_reset = None if spec.soft_reset else values["v_reset"]
     if spec.kind == "IF":
         if values["mem_leak"] != 0:
             return None
-        return "if", [], values["gain"], values["v_threshold"], values["v_reset"]
-    if values["v_leak"] != values["v_reset"] or not 0 < values["mem_leak"] < 1:
+        return "if", [], values["gain"], values["v_threshold"], v_reset
+    if values["v_leak"] != (0.0 if v_reset is None else v_reset) or not 0 < values["mem_leak"] < 1:
         return None
-    return "lif", [1.0 / values["mem_leak"]], values["gain"] / values["mem_leak"], values["v_threshold"], \
-        values["v_reset"]
+    return "lif", [1.0 / values["mem_leak"]], values["gain"] / values["mem_leak"], values["v_threshold"], v_reset
 
 
 class NeuronLayer:
@@ -65,7 +66,8 @@ class NeuronLayer:
             self.v = self.v + cast["mem_leak"] * (cast["v_leak"] - self.v) + cast["gain"] * u
             if s.spiking:
                 fired = self.v > cast["v_threshold"]
-                self.v = np.where(fired, cast["v_reset"], self.v)
+                after = self.v - inclusive_threshold(cast["v_threshold"], dtype) if s.soft_reset else cast["v_reset"]
+                self.v = np.where(fired, after, self.v)
                 out[t] = fired
             else:
                 out[t] = self.v

@@ -79,6 +79,11 @@ def flatten(x: np.ndarray, start_dim: int, end_dim: int) -> np.ndarray:
     return x.reshape(*x.shape[:start], -1, *x.shape[end + 1:])
 
 
+# The stateless kinds :func:`synapse` runs (the neurons are in ``conventions.NEURONS``).
+SYNAPSES = ("Input", "Output", "Affine", "Linear", "Scale", "Conv1d", "Conv2d", "SumPool2d", "AvgPool2d", "Flatten",
+            "Threshold")
+
+
 def synapse(node) -> Callable[[np.ndarray], np.ndarray]:
     """The NumPy function of a stateless NIR node."""
     kind = type(node).__name__
@@ -107,4 +112,4 @@ def synapse(node) -> Callable[[np.ndarray], np.ndarray]:
     raise ValueError(f"NIR node {kind}: not supported by snnrs (Delay and others have no discrete rule here)")
 
 
-__all__ = ["synapse", "convolution", "pool2d", "flatten", "conv_padding"]
+__all__ = ["SYNAPSES", "synapse", "convolution", "pool2d", "flatten", "conv_padding"]

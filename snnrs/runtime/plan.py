@@ -37,24 +37,60 @@ def load_graph(graph_or_path: str | Path | object):
         try:
             return nir.read(str(path))
         except Exception as e:
-            raise ValueError(f"{path}: not a readable NIR file ({e})") from e
+            unknown = _unknown_node_types(path, nir)
+            if unknown:
+                version = getattr(nir, "__version__", "")
+                raise ValueError(f"{path}: " + "; ".join(f"node {name!r} has type {kind!r}, which nir {version} "
+                                                          "does not define" for name, kind in unknown)) from e
+            reason = str(e) or type(e).__name__  # nir's own checks are bare asserts
+            raise ValueError(f"{path}: not a readable NIR file ({reason})") from e
     if not isinstance(graph_or_path, nir.NIRGraph):
         raise TypeError(f"graph: expected a nir.NIRGraph or a path, got {type(graph_or_path).__name__}")
     return graph_or_path
 
 
+def _unknown_node_types(path: Path, nir) -> list[tuple[str, str]]:
+    """``(node name, type)`` for each node of the file whose type nir cannot read (nir says only
+    ``AssertionError``); empty when the file is not HDF5 or every type is known."""
+    try:
+        import h5py
+    except ImportError:  # pragma: no cover - nir depends on h5py
+        return []
+    found: list[tuple[str, str]] = []
+
+    def visit(group_name, item):
+        if isinstance(item, h5py.Group) and isinstance(item.get("type"), h5py.Dataset):
+            kind = item["type"][()]
+            kind = kind.decode(errors="replace") if isinstance(kind, bytes) else str(kind)
+            if not hasattr(nir, kind) or not isinstance(getattr(nir, kind), type):
+                found.append((group_name.removeprefix("node/").replace("nodes/", ""), kind))
+
+    try:
+        with h5py.File(path, "r") as f:
+            f.visititems(visit)
+    except (OSError, ValueError):
+        return []
+    return found
+
+
 DEFAULT_DT = 1e-4  # the NIR paper's graphs
 
 
-def graph_dt(graph) -> float:
-    """The dt (seconds) snnrs wrote into a graph's metadata, else the NIR paper's 1e-4."""
+def written_dt(graph) -> float | None:
+    """The dt (seconds) snnrs wrote into a graph's metadata, or None (not written by snnrs)."""
     meta = (getattr(graph, "metadata", None) or {}).get("snnrs")
     value = meta.get("dt") if isinstance(meta, dict) else None
     try:
         value = float(value)
     except (TypeError, ValueError):
-        return DEFAULT_DT
-    return value if value > 0 and value == value and value != float("inf") else DEFAULT_DT
+        return None
+    return value if value > 0 and value == value and value != float("inf") else None
+
+
+def graph_dt(graph) -> float:
+    """The dt (seconds) snnrs wrote into a graph's metadata, else the NIR paper's 1e-4."""
+    written = written_dt(graph)
+    return DEFAULT_DT if written is None else written
 
 
 def _flatten(graph, prefix: str, nodes: dict[str, object], edges: list[tuple[str, str]], nir):
@@ -129,4 +165,4 @@ def plan(graph) -> Plan:
     return Plan(nodes, order, inputs, input_name, output_name)
 
 
-__all__ = ["Plan", "plan", "load_graph", "graph_dt", "DEFAULT_DT"]
+__all__ = ["Plan", "plan", "load_graph", "graph_dt", "written_dt", "DEFAULT_DT"]

@@ -5,9 +5,9 @@ from pathlib import Path
 import numpy as np
 
 from snnrs.runtime.conventions import NEURONS, discrete_neuron
+from snnrs.runtime.loading import load_for_running
 from snnrs.runtime.neurons import NeuronLayer
 from snnrs.runtime.numpy_ops import synapse
-from snnrs.runtime.plan import graph_dt, load_graph, plan
 
 
 class Runtime:
@@ -29,9 +29,9 @@ class Runtime:
             raise TypeError(f"dtype: expected float32 or float64, got {self.dtype}")
         if device == "wgpu" and self.dtype != np.float32:
             raise TypeError("dtype: the wgpu device computes float32")
-        self.graph = load_graph(graph_or_path)
-        self.plan = plan(self.graph)
-        self.dt, self.device = graph_dt(self.graph) if dt is None else dt, device
+        loaded = load_for_running(graph_or_path, dt)
+        self.graph, self.plan, self.dt, self.device = loaded.graph, loaded.plan, loaded.dt, device
+        self.shapes = loaded.shapes
         dt = self.dt
         self.ops: dict[str, object] = {}
         for name in self.plan.order:
@@ -77,15 +77,26 @@ class Runtime:
             return out.reshape(steps, batch, *out.shape[1:])
         return op(value)
 
+    def _rest(self, batch):
+        """Each node's output before the first step, what a delayed edge carries at t = 0: neurons silent,
+        every other node applied to its inputs' rest values (a recurrent Affine gives its bias, as the
+        recurrent weights of snnTorch's RLeaky do on the zero spikes before the start)."""
+        rest = {}
+        for name in self.plan.order:
+            if name == self.plan.input_name or isinstance(self.ops[name], NeuronLayer):
+                rest[name] = np.zeros((batch, *self.shapes[name]), self.dtype)
+            else:
+                rest[name] = self.ops[name](self._gather(name, rest, {}, batch))
+        return rest
+
     def _gather(self, name, outputs, previous, batch):
-        """The sum of a node's inputs; a delayed input is the source's previous output (zeros at the
-        first step, shaped by the source's output type)."""
+        """The sum of a node's inputs; a delayed input is the source's previous output (zeros where
+        there is none yet)."""
         total = None
         for source, delayed in self.plan.inputs[name]:
             value = previous.get(source) if delayed else outputs[source]
             if value is None:
-                shape = np.atleast_1d(self.plan.nodes[source].output_type["output"]).astype(int)
-                value = np.zeros((batch, *shape), self.dtype)
+                value = np.zeros((batch, *self.shapes[source]), self.dtype)
             total = value if total is None else total + value
         return total
 
@@ -99,6 +110,8 @@ class Runtime:
     def _step(self, x):
         if any(v.shape[0] != len(x) for v in self._previous.values()):
             self._previous = {}  # a new batch size: the neurons restart too
+        if not self._previous:
+            self._previous = self._rest(len(x))
         outputs = {}
         for name in self.plan.order:
             value = x if name == self.plan.input_name else self._gather(name, outputs, self._previous, len(x))

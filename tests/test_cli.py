@@ -199,3 +199,37 @@ def test_events_frames_checks_its_outputs_before_reading(sample_data, tmp_path, 
     monkeypatch.undo()
     assert main(["events", "frames", str(path), "-o", str(existing), "--force"]) == 0
     assert np.load(existing).shape[0] == 10
+
+
+def test_export_for_snntorch_runs_in_snntorch_with_the_same_outputs(trained, tmp_path):
+    """`snnrs export --target snntorch`: the digits CNN (sum pools, LIF, flatten) as snnTorch 1.0 reads it."""
+    import contextlib
+    import io
+    import os
+    try:
+        from snntorch.import_nir import import_from_nir
+    except ImportError:
+        if os.environ.get("CI") == "true":
+            pytest.fail("snnTorch missing in CI (.ci/run installs it --no-deps)")
+        pytest.skip("snnTorch not installed")
+    out, _ = trained
+    assert main(["export", str(out / "best.pt"), "-o", str(tmp_path / "s.nir"), "--target", "snntorch"]) == 0
+    assert main(["export", str(out / "best.pt"), "-o", str(tmp_path / "t.nir"), "--target", "snntorch",
+                 "--dt", "1e-3"]) == 1  # snnTorch reads every graph at dt = 1e-4
+    from snnrs.cli.train import build_model
+    state = torch.load(out / "best.pt", weights_only=True)
+    model = build_model(state["config"])
+    model.load_state_dict(state["model"])
+    model.eval()
+    torch.manual_seed(0)
+    x = torch.rand(8, 5, 1, 8, 8) * 2
+    with torch.no_grad():
+        expected = model(x)
+        functional.reset_net(model)
+        with contextlib.redirect_stdout(io.StringIO()):
+            peer = import_from_nir(nir.read(str(tmp_path / "s.nir")))
+        state, steps = None, []
+        for t in range(len(x)):
+            y, state = peer(x[t], state)
+            steps.append(y)
+    assert torch.equal(torch.stack(steps), expected)

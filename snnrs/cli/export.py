@@ -9,7 +9,11 @@ def add_parser(sub):
                        "checkpoint) and writes it as NIR (docs/semantics.md#nir).")
     p.add_argument("checkpoint", type=Path, help="best.pt or last.pt of a `snnrs train` run")
     p.add_argument("-o", "--output", type=Path, default=None, help="the .nir file (default: beside the checkpoint)")
-    p.add_argument("--dt", type=float, default=1e-3, help="seconds per time step written into the graph")
+    p.add_argument("--dt", type=float, default=None,
+                   help="seconds per time step written into the graph (default 1e-3; with --target, the target's)")
+    p.add_argument("--target", choices=["snntorch"], default=None,
+                   help="write a graph this reader runs as snnrs does (snnTorch assumes dt = 1e-4 s and reads IF "
+                   "as a leaky neuron; docs/semantics.md#nir-time-step)")
     p.add_argument("--force", action="store_true", help="replace an existing output file")
     return p
 
@@ -36,5 +40,6 @@ def run(args):
         raise ValueError(f"{args.checkpoint}: its config or weights do not describe a snnrs train model ({e})") \
             from None
     model.eval()
-    export.write_nir(model, tuple(config["input_shape"]), output, dt=args.dt)
+    dt = 1e-3 if args.dt is None and args.target is None else args.dt
+    export.write_nir(model, tuple(config["input_shape"]), output, dt=dt, target=args.target)
     print(f"wrote {output}")

@@ -72,15 +72,35 @@ def _fill(value: float, shape) -> np.ndarray:
     return np.full(tuple(shape), value, np.float32)
 
 
-def _neuron_node(m: nn.Module, shape, dt: float, nir):
+# Readers with a fixed convention (``to_nir(..., target=...)``): the dt they assume.
+TARGET_DT = {"snntorch": 1e-4}
+# snnTorch 1.0 reads NIR's IF as a leaky neuron with beta 0.9; an IF for it is a LIF whose leak
+# dt/tau = 1e-16 makes its beta = 1 - 1e-16 round to exactly 1 in float32 (and to nothing in snnrs's rule).
+SNNTORCH_IF_TAU = 1e12
+
+
+def _check_target(m: nn.Module, target: str | None) -> None:
+    if target == "snntorch" and (m.v_reset is None or float(m.v_reset) != 0.0):
+        raise ValueError(f"{type(m).__name__}: target='snntorch' needs v_reset=0 (snnTorch's NIR import resets to "
+                         f"zero), got v_reset={m.v_reset}")
+
+
+def _neuron_node(m: nn.Module, shape, dt: float, nir, target: str | None = None):
+    _check_target(m, target)
     # HDF5 attributes cannot hold None: a soft reset travels as a flag
     meta = {"class": type(m).__name__, "v_threshold": float(m.v_threshold), "dt": dt,
             "soft_reset": m.v_reset is None, "v_reset": 0.0 if m.v_reset is None else float(m.v_reset)}
+    if target is not None:
+        meta["target"] = target
     if m.v_reset is None:
         warnings.warn(f"{type(m).__name__} with soft reset (v_reset=None): NIR has no soft reset; written as a "
                       "reset to 0 (snnrs reads it back exactly; other simulators will reset to 0)", stacklevel=3)
     v_reset = 0.0 if m.v_reset is None else float(m.v_reset)
     threshold = strict_threshold(_fill(m.v_threshold, shape))
+    if isinstance(m, neuron.IFNode) and target == "snntorch":
+        tau = SNNTORCH_IF_TAU
+        return nir.LIF(tau=_fill(tau, shape), r=_fill(tau / dt, shape), v_leak=_fill(0.0, shape),
+                       v_threshold=threshold, v_reset=_fill(0.0, shape), metadata={"snnrs": meta})
     if isinstance(m, neuron.IFNode):
         return nir.IF(r=_fill(1.0 / dt, shape), v_threshold=threshold, v_reset=_fill(v_reset, shape),
                       metadata={"snnrs": meta})
@@ -118,8 +138,11 @@ def _synapse_out_shape(m: nn.Module, shape) -> tuple[int, ...]:
 
 
 class _Builder:
-    def __init__(self, dt: float, nir):
-        self.dt, self.nir = dt, nir
+    def __init__(self, dt: float, nir, target: str | None = None):
+        self.dt, self.nir, self.target = dt, nir, target
+        # snnTorch 1.0 reads no SumPool2d: for it a sum pool is an average pool whose window area
+        # multiplies the next conv or linear layer's weights (exact for power-of-two areas)
+        self.carry = 1.0
         self.nodes: dict[str, object] = {}
         self.edges: list[tuple[str, str]] = []
         self.previous = "input"
@@ -143,7 +166,10 @@ class _Builder:
 
     def layer(self, m: nn.Module, shape, bn=None):
         nir = self.nir
-        node = _neuron_node(m, shape, self.dt, nir) if isinstance(m, neuron.BaseNode) else None
+        if self.carry != 1.0 and not isinstance(m, (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Flatten)):
+            raise ValueError(f"{type(m).__name__} after a sum pool: target={self.target!r} writes the pool as an "
+                             "average pool and needs a conv or linear layer next to take the window area")
+        node = _neuron_node(m, shape, self.dt, nir, self.target) if isinstance(m, neuron.BaseNode) else None
         if node is not None:
             self.add(node)
             return shape
@@ -154,6 +180,7 @@ class _Builder:
                 raise ValueError(f"{type(m).__name__}: padding_mode={m.padding_mode!r} has no NIR form (zeros only)")
             weight, bias = _fold(m, bn) if bn is not None else (
                 _np(m.weight), None if m.bias is None else _np(m.bias))
+            weight, self.carry = weight * np.float32(self.carry), 1.0
             out = _synapse_out_shape(m, shape)
             if isinstance(m, nn.Linear):
                 self.add(nir.Affine(weight=weight, bias=bias) if bias is not None else nir.Linear(weight=weight))
@@ -182,7 +209,10 @@ class _Builder:
                 raise ValueError("AvgPool2d: ceil_mode and count_include_pad=False have no NIR form")
             k, s, p = (np.array(_pair(v), dtype=np.int64) for v in (m.kernel_size, m.stride or m.kernel_size,
                                                                       m.padding))
-            if m.divisor_override == 1:
+            if m.divisor_override == 1 and self.target == "snntorch":
+                self.add(nir.AvgPool2d(kernel_size=k, stride=s, padding=p))
+                self.carry *= float(k[0] * k[1])
+            elif m.divisor_override == 1:
                 self.add(nir.SumPool2d(kernel_size=k, stride=s, padding=p))
             elif m.divisor_override is None:
                 self.add(nir.AvgPool2d(kernel_size=k, stride=s, padding=p))
@@ -196,6 +226,9 @@ class _Builder:
             out = _synapse_out_shape(m, shape)
             start = m.start_dim - 1 if m.start_dim > 0 else m.start_dim
             end = m.end_dim - 1 if m.end_dim > 0 else m.end_dim
+            if self.target == "snntorch":  # its import passes the dims to torch as they are, batch dim included:
+                start = start - len(shape) if start >= 0 else start  # counted from the end, both read them alike
+                end = end - len(shape) if end >= 0 else end
             self.add(nir.Flatten(input_type={"input": np.array(shape)}, start_dim=start, end_dim=end))
             return out
         if isinstance(m, (VoltageScaler, Scale)):
@@ -208,7 +241,7 @@ class _Builder:
     def recurrent(self, m: LinearRecurrentContainer, shape):
         """``y[t] = SN(W_x·x[t] + b + W_y·y[t-1])`` as a nested graph with a cycle."""
         nir = self.nir
-        node = _neuron_node(m.sub_module, (m.out_features,), self.dt, nir) \
+        node = _neuron_node(m.sub_module, (m.out_features,), self.dt, nir, self.target) \
             if isinstance(m.sub_module, neuron.BaseNode) else None
         if node is None:
             raise ValueError("LinearRecurrentContainer: only an IF, LIF, ParametricLIF or CUBA-LIF sub_module is "
@@ -241,11 +274,22 @@ def _pair(v):
     return (v, v) if isinstance(v, int) else tuple(v)
 
 
-def to_nir(model: nn.Module, example_input, dt: float = 1e-4):
+def to_nir(model: nn.Module, example_input, dt: float | None = None, target: str | None = None):
     """The NIR graph of ``model``. ``example_input``: one time step of a batch, ``[N, ...]``
-    (only its per-sample shape is used), or that shape as a tuple; ``dt``: seconds per step."""
+    (only its per-sample shape is used), or that shape as a tuple; ``dt``: seconds per step (None:
+    1e-4, or the dt the target assumes). ``target='snntorch'``: a graph snnTorch 1.0's
+    ``import_from_nir`` runs as snnrs does (dt 1e-4, which it assumes; IF as a LIF without leak, which
+    it reads; neurons must reset to 0; see docs/semantics.md#nir-time-step)."""
     nir = _nir()
-    if not (isinstance(dt, (int, float)) and math.isfinite(dt) and dt > 0):
+    if target is not None and target not in TARGET_DT:
+        raise ValueError(f"target: expected None or one of {sorted(TARGET_DT)}, got {target!r}")
+    if target is not None:
+        if dt is not None and not math.isclose(dt, TARGET_DT[target], rel_tol=1e-12):
+            raise ValueError(f"dt: target={target!r} reads every graph with dt = {TARGET_DT[target]:g} s; "
+                             f"leave dt unset (got {dt!r})")
+        dt = TARGET_DT[target]
+    dt = 1e-4 if dt is None else dt
+    if isinstance(dt, bool) or not (isinstance(dt, (int, float)) and math.isfinite(dt) and dt > 0):
         raise ValueError(f"dt: expected a positive time step in seconds, got {dt!r}")
     if isinstance(example_input, torch.Tensor):
         if example_input.dim() < 2:
@@ -258,12 +302,16 @@ def to_nir(model: nn.Module, example_input, dt: float = 1e-4):
     if model.training and any(isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)) for m in model.modules()):
         warnings.warn("to_nir: the model is in training mode; BatchNorm is folded with its running statistics "
                       "(as in eval mode)", stacklevel=2)
-    builder = _Builder(float(dt), nir)
+    builder = _Builder(float(dt), nir, target)
     builder.nodes["input"] = nir.Input(input_type=np.array(shape))
     out = builder.layers(_layers(model), shape)
+    if builder.carry != 1.0:
+        raise ValueError(f"a sum pool ends the model: target={target!r} writes it as an average pool and needs a "
+                         "conv or linear layer after it")
     builder.nodes["output"] = nir.Output(output_type=np.array(out))
     builder.edges.append((builder.previous, "output"))
-    return nir.NIRGraph(nodes=builder.nodes, edges=builder.edges, metadata={"snnrs": {"dt": float(dt)}})
+    meta = {"dt": float(dt)} if target is None else {"dt": float(dt), "target": target}
+    return nir.NIRGraph(nodes=builder.nodes, edges=builder.edges, metadata={"snnrs": meta})
 
 
 __all__ = ["to_nir"]

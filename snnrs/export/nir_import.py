@@ -43,8 +43,9 @@ def _from_metadata(node, dt: float):
     kind = type(node).__name__
     v_reset = None if bool(meta.get("soft_reset", False)) else float(meta.get("v_reset", 0.0))
     common = dict(v_threshold=float(meta.get("v_threshold", 1.0)), v_reset=v_reset, step_mode="m")
+    if_kind = "LIF" if meta.get("target") == "snntorch" else "IF"  # snnTorch reads an IF as a LIF without leak
     try:
-        if meta["class"] == "IFNode" and kind == "IF":
+        if meta["class"] == "IFNode" and kind == if_kind:
             m = neuron.IFNode(**common)
         elif meta["class"] == "LIFNode" and kind == "LIF":
             m = neuron.LIFNode(tau=float(meta["tau"]), decay_input=bool(meta["decay_input"]), **common)
@@ -58,6 +59,8 @@ def _from_metadata(node, dt: float):
             return None
     except (KeyError, TypeError, ValueError):
         return None
+    if meta.get("target") is not None and meta["target"] not in ("snntorch",):
+        return None
     import warnings
 
     import nir
@@ -66,7 +69,10 @@ def _from_metadata(node, dt: float):
     shape = np.asarray(node.v_threshold).shape or (1,)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the soft-reset warning belongs to export, not to reading
-        expected = _neuron_node(m, shape, dt, nir)
+        try:
+            expected = _neuron_node(m, shape, dt, nir, meta.get("target"))
+        except ValueError:  # metadata edited into something the target cannot hold
+            return None
     for name, value in vars(expected).items():
         if name in ("metadata", "input_type", "output_type"):
             continue

@@ -51,9 +51,13 @@ def _neuron_shape(name: str, node, incoming: tuple[int, ...]) -> None:
     for field, value in vars(node).items():
         if field in _NOT_PARAMETERS or value is None or isinstance(value, (str, dict)):
             continue
-        shape = np.shape(value)
-        if np.size(value) <= 1:
-            continue  # one value for every neuron
+        try:
+            array = np.asarray(value)  # other tools leave torch tensors in graphs they build in memory
+        except (TypeError, ValueError, RuntimeError):
+            continue
+        shape = array.shape
+        if array.dtype.kind not in "iufcb" or array.size <= 1:
+            continue  # not a parameter, or one value for every neuron
         try:
             fits = np.broadcast_shapes(shape, incoming) == incoming
         except ValueError:

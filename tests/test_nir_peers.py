@@ -9,16 +9,15 @@ import io
 import os
 import warnings
 
+import nir  # a main dependency: never skipped
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
-nir = pytest.importorskip("nir", reason="nir is in the test extra")
-
-from snnrs import export, functional, layer, neuron, runtime  # noqa: E402
-from snnrs.neuron import CUBALIFNode  # noqa: E402
-from snnrs.runtime.time_step import TimeStepWarning  # noqa: E402
+from snnrs import export, functional, layer, neuron, runtime
+from snnrs.neuron import CUBALIFNode
+from snnrs.runtime.time_step import TimeStepWarning
 
 
 def peer(module: str):
@@ -96,7 +95,9 @@ def test_snntorch_runs_graphs_written_for_it_as_snnrs_does(name):
     model, x = mlp(name), spikes_in((60, 3, 6))
     expected = ours(model, x)
     assert 0 < expected.sum() < expected.numel()
-    graph = export.to_nir(model, (6,), target="snntorch")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the tie warning for tau = 3 (below)
+        graph = export.to_nir(model, (6,), target="snntorch")
     assert torch.equal(stepped(quiet(snn_import.import_from_nir, graph), x), expected)
     with torch.no_grad():  # and snnrs reads the same file back exactly
         assert torch.equal(export.from_nir(graph)(x), expected)
@@ -114,7 +115,48 @@ def test_snntorch_reads_the_plain_export_of_an_if_not_at_all_and_of_a_lif_at_ano
     assert read.sum() < 0.1 * ours(model, x).sum()
 
 
+def test_snntorch_runs_a_conv_net_with_sum_pools_written_for_it_as_snnrs_does():
+    """Conv, IF, a 2x2 sum pool (written as an average pool, the area moved into the next weights), flatten
+    (dims counted from the end), linear, LIF."""
+    snn_import = peer("snntorch.import_nir")
+    torch.manual_seed(5)
+    model = nn.Sequential(layer.Conv2d(2, 4, 3, padding=1, step_mode="m"), neuron.IFNode(step_mode="m"),
+                          layer.AvgPool2d(2, divisor_override=1, step_mode="m"), layer.Flatten(step_mode="m"),
+                          layer.Linear(4 * 4 * 4, 5, step_mode="m"), neuron.LIFNode(tau=2.0, step_mode="m"))
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, (nn.Conv2d, nn.Linear)):
+                m.weight.uniform_(-0.2, 0.3)
+    x = spikes_in((30, 3, 2, 8, 8))
+    expected = ours(model, x)
+    assert 0 < expected.sum() < expected.numel()
+    graph = export.to_nir(model, (2, 8, 8), target="snntorch")
+    assert [type(n).__name__ for n in graph.nodes.values()].count("AvgPool2d") == 1
+    assert torch.equal(stepped(quiet(snn_import.import_from_nir, graph), x), expected)
+    with torch.no_grad():
+        assert torch.equal(export.from_nir(graph)(x), expected)
+
+
+@pytest.mark.parametrize("tau, warns", [(2.0, False), (4.0, False), (3.0, True), (1.5, True)])
+def test_target_snntorch_warns_where_its_threshold_scaling_rounds(tau, warns):
+    model = nn.Sequential(layer.Linear(2, 2, step_mode="m"), neuron.LIFNode(tau=tau, step_mode="m"))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        export.to_nir(model, (2,), target="snntorch")
+    assert any("threshold divided by 1/tau" in str(w.message) for w in caught) == warns
+
+
 def test_target_snntorch_refuses_what_snntorch_cannot_hold():
+    def pooled(*after, kernel=2):
+        return nn.Sequential(layer.Conv2d(1, 2, 3, padding=1, step_mode="m"), neuron.IFNode(step_mode="m"),
+                             layer.AvgPool2d(kernel, divisor_override=1, step_mode="m"), *after)
+    with pytest.raises(ValueError, match="a sum pool ends the model"):
+        export.to_nir(pooled(), (1, 6, 6), target="snntorch")
+    with pytest.raises(ValueError, match="IFNode after a sum pool"):
+        export.to_nir(pooled(neuron.IFNode(step_mode="m")), (1, 6, 6), target="snntorch")
+    with pytest.raises(ValueError, match="3x3 window.*power-of-two"):
+        export.to_nir(pooled(layer.Flatten(step_mode="m"), layer.Linear(8, 2, step_mode="m"), kernel=3), (1, 6, 6),
+                      target="snntorch")
     with pytest.raises(ValueError, match="v_reset=0"):
         export.to_nir(nn.Sequential(layer.Linear(2, 2, step_mode="m"), neuron.IFNode(v_reset=None, step_mode="m")),
                       (2,), target="snntorch")
@@ -173,13 +215,17 @@ def test_norse_runs_snnrs_graphs_as_snnrs_does(name):
     assert torch.equal(stepped(module, x), expected)
 
 
-def test_norse_ignores_r_so_a_lif_without_decay_input_differs_there():
+def test_norse_ignores_r_so_a_lif_without_decay_input_runs_there_as_one_with_it():
     """Norse 1.1 reads NIR's LIF as ``v += dt/tau·(v_leak - v + i)`` and ignores ``r`` (it warns): a LIF with
-    decay_input=False (r = τ) cannot be represented; documented in docs/semantics.md#nir-time-step."""
+    decay_input=False (r = τ) runs there as the same LIF with decay_input=True, not as written; documented
+    in docs/semantics.md#nir-time-step."""
     norse = peer("norse.torch")
     model, x = mlp("lif_no_decay_input"), spikes_in((60, 3, 6))
     graph = export.to_nir(model, (6,), dt=1e-3)
-    assert not torch.equal(stepped(quiet(norse.from_nir, graph, dt=1e-3), x), ours(model, x))
+    in_norse = stepped(quiet(norse.from_nir, graph, dt=1e-3), x)
+    assert not torch.equal(in_norse, ours(model, x))
+    model[1].decay_input = model[3].decay_input = True
+    assert torch.equal(in_norse, ours(model, x))
 
 
 # -- Norse → snnrs -------------------------------------------------------------------------------------------

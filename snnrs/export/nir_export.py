@@ -112,6 +112,10 @@ def _neuron_node(m: nn.Module, shape, dt: float, nir, target: str | None = None)
             tau = float(m.tau)
             meta["tau"] = tau
         meta["decay_input"] = bool(m.decay_input)
+        if target == "snntorch" and m.decay_input and math.frexp(tau)[0] != 0.5:
+            warnings.warn(f"{type(m).__name__}(tau={tau:g}) for snnTorch: it reads this LIF with its threshold "
+                          "divided by 1/tau, which rounds when tau is not a power of two, so a membrane landing "
+                          "exactly on the threshold may fire in one and not the other", stacklevel=3)
         return nir.LIF(tau=_fill(tau * dt, shape), r=_fill(1.0 if m.decay_input else tau, shape),
                        v_leak=_fill(v_reset if m.v_reset is not None else 0.0, shape), v_threshold=threshold,
                        v_reset=_fill(v_reset, shape), metadata={"snnrs": meta})
@@ -210,8 +214,12 @@ class _Builder:
             k, s, p = (np.array(_pair(v), dtype=np.int64) for v in (m.kernel_size, m.stride or m.kernel_size,
                                                                       m.padding))
             if m.divisor_override == 1 and self.target == "snntorch":
+                area = int(k[0] * k[1])
+                if area & (area - 1):  # dividing by the area and multiplying it back would round
+                    raise ValueError(f"AvgPool2d(divisor_override=1) with a {k[0]}x{k[1]} window: target='snntorch' "
+                                     "writes sum pools as average pools, exact only for power-of-two window areas")
                 self.add(nir.AvgPool2d(kernel_size=k, stride=s, padding=p))
-                self.carry *= float(k[0] * k[1])
+                self.carry *= float(area)
             elif m.divisor_override == 1:
                 self.add(nir.SumPool2d(kernel_size=k, stride=s, padding=p))
             elif m.divisor_override is None:

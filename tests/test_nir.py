@@ -13,10 +13,11 @@ from torch import nn
 
 nir = pytest.importorskip("nir", reason="nir is in the test extra")
 
-from snnrs import export, functional, layer, neuron, runtime  # noqa: E402
+from snnrs import export, layer, neuron, runtime  # noqa: E402
 from snnrs.conversion import VoltageScaler  # noqa: E402
 from snnrs.neuron import CUBALIFNode  # noqa: E402
 from snnrs.stateful_layer import LinearRecurrentContainer  # noqa: E402
+from tests.nir_helpers import outputs  # noqa: E402
 
 
 def roundtrip(model, example, path, dt=1e-3):
@@ -32,14 +33,6 @@ def excite(model, low=-0.1, high=0.5):
             if isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Linear)):
                 m.weight.uniform_(low, high)
     return model
-
-
-def outputs(model, x):
-    functional.reset_net(model)
-    with torch.no_grad():
-        out = model(x)
-    functional.reset_net(model)
-    return out
 
 
 NEURONS = {

@@ -14,6 +14,7 @@ nir = pytest.importorskip("nir", reason="nir is in the test extra")
 
 from snnrs import export, runtime  # noqa: E402
 from snnrs.runtime.time_step import TimeStepWarning  # noqa: E402
+from tests.nir_helpers import nmnist_1ms_frames  # noqa: E402
 
 READERS = {"from_nir": lambda g, **kw: export.from_nir(g, **kw), "runtime": lambda g, **kw: runtime.Runtime(g, **kw)}
 
@@ -35,16 +36,6 @@ def _affine(n_out=4, n_in=4, value=0.5):
     return nir.Affine(_f32(np.full((n_out, n_in), value)), _f32(np.zeros(n_out)))
 
 
-def _nmnist_1ms_frames(sample_data):
-    """The N-MNIST sample in 1 ms bins counted from t = 0, [T, 1, 2, 34, 34]."""
-    from snnrs.events import read_events
-    events = read_events(sample_data / "events" / "sample_nmnist.bin")
-    bins = events["t"] // 1000
-    frames = np.zeros((int(bins.max()) + 1, 1, 2, 34, 34), np.float32)
-    np.add.at(frames, (bins, 0, events["p"].astype(int), events["y"], events["x"]), 1)
-    return frames
-
-
 # -- dt ---------------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("reader", sorted(READERS))
@@ -58,7 +49,7 @@ def test_sinabs_cnn_read_with_the_default_dt_warns_with_the_dt_that_fits(sample_
 
 def test_sinabs_cnn_with_its_dt_classifies_the_recording_alike_everywhere(sample_data):
     path = sample_data / "nir" / "cnn_sinabs.nir"
-    frames = _nmnist_1ms_frames(sample_data)
+    frames = nmnist_1ms_frames(sample_data)
     with warnings.catch_warnings():
         warnings.simplefilter("error", TimeStepWarning)  # the right dt: no warning
         module = export.from_nir(path, dt=1.0)

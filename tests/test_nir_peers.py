@@ -15,9 +15,10 @@ import pytest
 import torch
 from torch import nn
 
-from snnrs import export, functional, layer, neuron, runtime
+from snnrs import export, layer, neuron, runtime
 from snnrs.neuron import CUBALIFNode
 from snnrs.runtime.time_step import TimeStepWarning
+from tests.nir_helpers import nmnist_1ms_frames, outputs
 
 
 def peer(module: str):
@@ -61,14 +62,6 @@ def spikes_in(x):
     return (torch.rand(x) < 0.5).float()
 
 
-def ours(model, x):
-    functional.reset_net(model)
-    with torch.no_grad():
-        out = model(x)
-    functional.reset_net(model)
-    return out
-
-
 def stepped(module, x):
     """A peer module run step by step with its state passed along (snnTorch's and Norse's graph modules)."""
     state, steps = None, []
@@ -93,7 +86,7 @@ def run_runtime(graph, dt, x):
 def test_snntorch_runs_graphs_written_for_it_as_snnrs_does(name):
     snn_import = peer("snntorch.import_nir")
     model, x = mlp(name), spikes_in((60, 3, 6))
-    expected = ours(model, x)
+    expected = outputs(model, x)
     assert 0 < expected.sum() < expected.numel()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the tie warning for tau = 3 (below)
@@ -109,10 +102,10 @@ def test_snntorch_reads_the_plain_export_of_an_if_not_at_all_and_of_a_lif_at_ano
     with pytest.raises(AssertionError, match="r != 1"):
         quiet(snn_import.import_from_nir, export.to_nir(mlp("if"), (6,), dt=1e-4))
     model, x = mlp("lif_no_decay_input"), spikes_in((60, 3, 6))
-    assert ours(model, x).sum() > 0
+    assert outputs(model, x).sum() > 0
     # read with its dt = 1e-4 a LIF written at 1e-3 leaks 10x slower and is scaled 10x down: nearly silent
     read = stepped(quiet(snn_import.import_from_nir, export.to_nir(model, (6,), dt=1e-3)), x)
-    assert read.sum() < 0.1 * ours(model, x).sum()
+    assert read.sum() < 0.1 * outputs(model, x).sum()
 
 
 def test_snntorch_runs_a_conv_net_with_sum_pools_written_for_it_as_snnrs_does():
@@ -128,7 +121,7 @@ def test_snntorch_runs_a_conv_net_with_sum_pools_written_for_it_as_snnrs_does():
             if isinstance(m, (nn.Conv2d, nn.Linear)):
                 m.weight.uniform_(-0.2, 0.3)
     x = spikes_in((30, 3, 2, 8, 8))
-    expected = ours(model, x)
+    expected = outputs(model, x)
     assert 0 < expected.sum() < expected.numel()
     graph = export.to_nir(model, (2, 8, 8), target="snntorch")
     assert [type(n).__name__ for n in graph.nodes.values()].count("AvgPool2d") == 1
@@ -209,7 +202,7 @@ def test_snntorch_exports_run_in_snnrs_with_the_same_spikes():
 def test_norse_runs_snnrs_graphs_as_snnrs_does(name):
     norse = peer("norse.torch")
     model, x = mlp(name), spikes_in((60, 3, 6))
-    expected = ours(model, x)
+    expected = outputs(model, x)
     graph = export.to_nir(model, (6,), dt=1e-3)
     module = quiet(norse.from_nir, graph, dt=1e-3)
     assert torch.equal(stepped(module, x), expected)
@@ -223,9 +216,9 @@ def test_norse_ignores_r_so_a_lif_without_decay_input_runs_there_as_one_with_it(
     model, x = mlp("lif_no_decay_input"), spikes_in((60, 3, 6))
     graph = export.to_nir(model, (6,), dt=1e-3)
     in_norse = stepped(quiet(norse.from_nir, graph, dt=1e-3), x)
-    assert not torch.equal(in_norse, ours(model, x))
+    assert not torch.equal(in_norse, outputs(model, x))
     model[1].decay_input = model[3].decay_input = True
-    assert torch.equal(in_norse, ours(model, x))
+    assert torch.equal(in_norse, outputs(model, x))
 
 
 # -- Norse → snnrs -------------------------------------------------------------------------------------------
@@ -276,15 +269,6 @@ def test_norse_current_based_lif_is_another_rule():
 
 # -- Sinabs --------------------------------------------------------------------------------------------------
 
-def _nmnist_1ms_frames(sample_data):
-    from snnrs.events import read_events
-    events = read_events(sample_data / "events" / "sample_nmnist.bin")
-    bins = events["t"] // 1000
-    frames = np.zeros((int(bins.max()) + 1, 1, 2, 34, 34), np.float32)
-    np.add.at(frames, (bins, 0, events["p"].astype(int), events["y"], events["x"]), 1)
-    return frames
-
-
 def _as_nir_if(sinabs_module):
     """Sinabs' IAF layers switched to NIR's IF: one spike per step, reset to 0, no floor on the membrane
     (Sinabs' defaults are MultiSpike, subtracting the threshold, and a floor at -threshold)."""
@@ -311,7 +295,7 @@ def test_sinabs_reads_the_nir_paper_cnn_with_its_own_neurons(sample_data):
     flatten agree)."""
     sinabs = peer("sinabs")
     path = sample_data / "nir" / "cnn_sinabs.nir"
-    frames = _nmnist_1ms_frames(sample_data)
+    frames = nmnist_1ms_frames(sample_data)
     ours_counts = runtime.load(path, dt=1.0).run(frames).sum(0)[0]
     graph = nir.read(str(path))
     native = _sinabs_counts(quiet(sinabs.from_nir, graph, batch_size=1), frames)
@@ -331,8 +315,8 @@ def test_sinabs_runs_an_snnrs_conv_net_as_snnrs_does_with_nir_if(sample_data):
         for m in model.modules():
             if isinstance(m, (nn.Conv2d, nn.Linear)):
                 m.weight.uniform_(-0.05, 0.15)
-    frames = _nmnist_1ms_frames(sample_data)
-    expected = ours(model, torch.from_numpy(frames)).sum(0)[0].numpy()
+    frames = nmnist_1ms_frames(sample_data)
+    expected = outputs(model, torch.from_numpy(frames)).sum(0)[0].numpy()
     assert expected.sum() > 0
     graph = export.to_nir(model, (2, 34, 34), dt=1.0)  # Sinabs counts in steps: r = 1 per step
     module = quiet(sinabs.from_nir, graph, batch_size=1)

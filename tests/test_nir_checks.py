@@ -268,3 +268,19 @@ def test_a_cycle_read_out_after_its_affine_keeps_the_timing_of_each_step():
     with torch.no_grad():
         module = export.from_nir(graph, dt=1.0).double()
         assert np.allclose(module(torch.from_numpy(x)).numpy(), expected, rtol=0, atol=1e-12)
+
+
+def test_both_readers_take_exactly_the_declared_input_shape():
+    """A graph declaring input [1, 4] fed [T, N, 4]: torch would broadcast it through the Affine, the runtime
+    would read it as unbatched; both refuse alike instead."""
+    graph = nir.NIRGraph.from_list(nir.Input(np.array([1, 4])), _affine(), _lif(4), nir.Output(np.array([1, 4])),
+                                   type_check=False)
+    x = np.ones((3, 2, 4), np.float32)
+    with pytest.raises(ValueError, match=r"expected \[T, N, 1, 4\]"):
+        export.from_nir(graph, dt=1e-4)(torch.from_numpy(x))
+    with pytest.raises(ValueError, match=r"expected \[T, N, 1, 4\]"):
+        runtime.Runtime(graph, dt=1e-4).run(x[:, None])  # [T, 1, 2, 4]: one sample of the wrong shape
+    good = x.reshape(3, 2, 1, 4)
+    with torch.no_grad():
+        assert np.array_equal(export.from_nir(graph, dt=1e-4)(torch.from_numpy(good)).numpy(),
+                              runtime.Runtime(graph, dt=1e-4).run(good))

@@ -72,12 +72,21 @@ def stepped(module, x):
     return torch.stack(steps)
 
 
-def run_runtime(graph, dt, x):
-    """The torch-free runtime on ``x [T, N, features]``: snnTorch and Norse keep the batch dim of their
-    sample in the graph's input type ([1, 6]), so the frames take that shape and the output loses it."""
+def as_declared(graph, x):
+    """``x [T, N, features]`` in the shape the graph declares for its input: snnTorch and Norse keep the
+    batch dim of their sample there ([1, 6]); snnrs's readers take exactly the declared shape."""
     shape = tuple(int(s) for s in np.atleast_1d(graph.nodes["input"].input_type["input"]))
-    out = runtime.Runtime(graph, dt=dt).run(x.numpy().reshape(len(x), x.shape[1], *shape))
-    return out.reshape(len(x), x.shape[1], -1)
+    return x.reshape(len(x), x.shape[1], *shape)
+
+
+def run_from_nir(graph, dt, x):
+    with torch.no_grad():
+        return export.from_nir(graph, dt=dt)(as_declared(graph, x)).reshape(len(x), x.shape[1], -1)
+
+
+def run_runtime(graph, dt, x):
+    """The torch-free runtime, output as ``[T, N, features]``."""
+    return runtime.Runtime(graph, dt=dt).run(as_declared(graph, x).numpy()).reshape(len(x), x.shape[1], -1)
 
 
 # -- snnrs → snnTorch ----------------------------------------------------------------------------------------
@@ -191,8 +200,7 @@ def test_snntorch_exports_run_in_snnrs_with_the_same_spikes():
         assert 0 < expected.sum() < expected.numel(), name
         with warnings.catch_warnings():
             warnings.simplefilter("error", TimeStepWarning)  # snnTorch's dt: no warning
-            with torch.no_grad():
-                assert torch.equal(export.from_nir(graph, dt=1e-4)(x), expected), name
+            assert torch.equal(run_from_nir(graph, 1e-4, x), expected), name
             assert np.array_equal(run_runtime(graph, 1e-4, x), expected.numpy()), name
 
 
@@ -246,8 +254,7 @@ def test_norse_lif_exports_run_in_snnrs_with_dt_squared():
     graph = quiet(norse.to_nir, net, x[0, :1], dt=1e-3)
     with pytest.warns(TimeStepWarning, match="shorter than dt"):
         export.from_nir(graph, dt=1e-3)
-    with torch.no_grad():
-        assert torch.equal(export.from_nir(graph, dt=1e-6)(x), expected)
+    assert torch.equal(run_from_nir(graph, 1e-6, x), expected)
     assert np.array_equal(run_runtime(graph, 1e-6, x), expected.numpy())
 
 
@@ -261,10 +268,10 @@ def test_norse_current_based_lif_is_another_rule():
     x = spikes_in((50, 3, 6))
     expected = stepped(net, x)
     graph = quiet(norse.to_nir, net, x[0, :1], dt=1e-3)
-    with warnings.catch_warnings(), torch.no_grad():
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore", TimeStepWarning)
         for dt in (1e-3, 1e-6):
-            assert not torch.equal(export.from_nir(graph, dt=dt)(x), expected)
+            assert not torch.equal(run_from_nir(graph, dt, x), expected)
 
 
 # -- Sinabs --------------------------------------------------------------------------------------------------

@@ -229,8 +229,11 @@ class NIRGraphModule(MemoryModule):
         return rest
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.dim() < 2 or x.shape[0] == 0 or x.shape[1] == 0:
-            raise ValueError(f"x: expected [T, N, ...] with T, N >= 1, got shape {tuple(x.shape)}")
+        wanted = self.shapes[self.plan.input_name]
+        if x.dim() != len(wanted) + 2 or tuple(x.shape[2:]) != wanted or x.shape[0] == 0 or x.shape[1] == 0:
+            # as the runtime: the graph's declared input, never a shape torch would broadcast into it
+            raise ValueError(f"x: expected [T, N, {', '.join(map(str, wanted))}] with T, N >= 1 (the graph's input), "
+                             f"got shape {tuple(x.shape)}")
         if any(v.shape[0] != x.shape[1] for v in self._previous.values()):
             self._previous = {}  # a new batch size: the neurons restart too
         if not self.recurrent:

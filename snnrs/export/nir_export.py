@@ -5,8 +5,11 @@ BatchNorm after a conv or linear layer (folded into it with its running statisti
 ``nn.AvgPool2d`` (``divisor_override=1``: SumPool2d), ``nn.Flatten``, ``VoltageScaler`` and
 :class:`~snnrs.export.nir_modules.Scale` (Scale), IF, LIF, ParametricLIF and CUBA-LIF neurons, and
 ``LinearRecurrentContainer`` around a neuron (a nested graph whose recurrent edge carries the
-previous step's spikes). Containers (``nn.Sequential``, ``SeqToANNContainer``, ...) are walked
-in order; a model with ``nir_layers()`` lists its own layers. Dropout and Identity are skipped.
+previous step's spikes), SEW ResNet blocks with ADD and plain spiking ResNet blocks (the residual sum
+as edges), ``nn.MaxPool2d`` right after a spiking neuron (a sum pool and a threshold, exact on
+spikes) and ``nn.AdaptiveAvgPool2d`` to a divisor of the map size. Containers (``nn.Sequential``,
+``SeqToANNContainer``, ...) are walked in order; a model with ``nir_layers()`` lists its own layers.
+Dropout and Identity are skipped.
 
 Neurons, with ``dt`` the time step in seconds (snnrs fires where ``H >= V_th``, NIR where
 ``v > θ``: θ is written as float32's ``nextafter(V_th, -inf)``):
@@ -149,13 +152,17 @@ class _Builder:
         self.carry = 1.0
         self.nodes: dict[str, object] = {}
         self.edges: list[tuple[str, str]] = []
-        self.previous = "input"
+        # the nodes whose outputs, summed, are the current value: one, or several after a residual
+        # connection (NIR sums every edge into a node, so a sum needs no node of its own)
+        self.sources = ["input"]
+        self.binary = False  # whether the current value is spikes (0/1): what max pooling needs
 
     def add(self, node, name: str | None = None):
         name = name or str(len(self.nodes) - 1)
         self.nodes[name] = node
-        self.edges.append((self.previous, name))
-        self.previous = name
+        self.edges.extend((source, name) for source in self.sources)
+        self.sources = [name]
+        self.binary = type(node).__name__ in ("IF", "LIF", "CubaLIF", "Threshold")
 
     def layers(self, layers: list[nn.Module], shape):
         i = 0
@@ -228,8 +235,17 @@ class _Builder:
                 raise ValueError("AvgPool2d: divisor_override other than 1 has no NIR form")
             return _synapse_out_shape(m, shape)
         if isinstance(m, nn.MaxPool2d):
-            raise ValueError("MaxPool2d: NIR has no max pooling; use AvgPool2d or a sum pool "
-                             "(nn.AvgPool2d(k, divisor_override=1)) before exporting")
+            return self.max_pool(m, shape)
+        if isinstance(m, nn.AdaptiveAvgPool2d):
+            out = _synapse_out_shape(m, shape)
+            if any(size % o for size, o in zip(shape[1:], out[1:])):
+                raise ValueError(f"AdaptiveAvgPool2d{tuple(out[1:])} on {tuple(shape[1:])} maps: NIR's AvgPool2d "
+                                 "needs the map sizes to be multiples of the output size")
+            k = np.array([size // o for size, o in zip(shape[1:], out[1:])], dtype=np.int64)
+            self.add(nir.AvgPool2d(kernel_size=k, stride=k, padding=np.zeros(2, np.int64)))
+            return out
+        if _is_residual_block(m):
+            return self.residual(m, shape)
         if isinstance(m, nn.Flatten):
             out = _synapse_out_shape(m, shape)
             start = m.start_dim - 1 if m.start_dim > 0 else m.start_dim
@@ -245,6 +261,50 @@ class _Builder:
         if isinstance(m, LinearRecurrentContainer):
             return self.recurrent(m, shape)
         raise ValueError(f"{type(m).__name__}: no NIR node for it (see snnrs.export.nir_export's doc)")
+
+    def max_pool(self, m: nn.MaxPool2d, shape):
+        """NIR has no max pooling, but over spikes (0/1, zero padding) the maximum of a window is whether
+        its sum is positive: SumPool2d then Threshold(0), exact."""
+        nir = self.nir
+        if not self.binary or self.target is not None:
+            raise ValueError("MaxPool2d: NIR has no max pooling; snnrs writes it as a sum pool and a threshold, "
+                             "exact only right after a spiking neuron (and not for a target reader), so use "
+                             "AvgPool2d or a sum pool (nn.AvgPool2d(k, divisor_override=1)) here")
+        if m.ceil_mode or m.dilation not in (1, (1, 1)) or getattr(m, "return_indices", False):
+            raise ValueError("MaxPool2d: ceil_mode, dilation and return_indices have no NIR form")
+        k, s, p = (np.array(_pair(v), dtype=np.int64) for v in (m.kernel_size, m.stride or m.kernel_size,
+                                                                  m.padding))
+        self.add(nir.SumPool2d(kernel_size=k, stride=s, padding=p))
+        out = _synapse_out_shape(m, shape)
+        self.add(nir.Threshold(threshold=np.zeros(out, np.float32)))
+        return out
+
+    def residual(self, m: nn.Module, shape):
+        """A SEW block with ADD, ``SN(branch) + shortcut``, or a plain spiking ResNet block (``cnf=None``),
+        ``SN(branch + shortcut)``: the sum is the edges of both paths into what follows (or into the
+        last neuron)."""
+        if m.cnf not in ("ADD", None):
+            raise ValueError(f"{type(m).__name__}(cnf={m.cnf!r}): NIR sums the edges into a node but has no "
+                             "product of two of them; only ADD (and the plain ResNet, cnf=None) export")
+        if self.carry != 1.0:
+            raise ValueError(f"{type(m).__name__} after a sum pool: target={self.target!r} cannot carry the pool's "
+                             "area into both paths")
+        entry = list(self.sources)
+        stages = [m.conv1, m.sn1, m.conv2] + ([m.sn2, m.conv3] if hasattr(m, "conv3") else [])
+        last_neuron = m.sn3 if hasattr(m, "conv3") else m.sn2
+        branch = self.layers([leaf for stage in stages for leaf in _layers(stage)]
+                             + ([last_neuron] if m.cnf is not None else []), shape)
+        branch_sources = self.sources
+        self.sources = entry
+        short = shape
+        if m.downsample is not None:
+            short = self.layers(_layers(m.downsample) + ([m.downsample_sn] if m.cnf is not None else []), shape)
+        if tuple(short) != tuple(branch):
+            raise ValueError(f"{type(m).__name__}: its branch gives {tuple(branch)} and its shortcut {tuple(short)}")
+        self.sources, self.binary = branch_sources + self.sources, False
+        if m.cnf is None:
+            return self.layers([last_neuron], branch)
+        return branch
 
     def recurrent(self, m: LinearRecurrentContainer, shape):
         """``y[t] = SN(W_x·x[t] + b + W_y·y[t-1])`` as a nested graph with a cycle."""
@@ -268,6 +328,11 @@ class _Builder:
                  ("neuron", "output")]
         self.add(nir.NIRGraph(nodes=inner, edges=edges, metadata={"snnrs": {"class": "LinearRecurrentContainer"}}))
         return (m.out_features,)
+
+
+def _is_residual_block(m: nn.Module) -> bool:
+    from snnrs.models.sew_resnet import BasicBlock, Bottleneck
+    return isinstance(m, (BasicBlock, Bottleneck))
 
 
 def _dense(weight: np.ndarray, groups: int) -> np.ndarray:
@@ -317,7 +382,7 @@ def to_nir(model: nn.Module, example_input, dt: float | None = None, target: str
         raise ValueError(f"a sum pool ends the model: target={target!r} writes it as an average pool and needs a "
                          "conv or linear layer after it")
     builder.nodes["output"] = nir.Output(output_type=np.array(out))
-    builder.edges.append((builder.previous, "output"))
+    builder.edges.extend((source, "output") for source in builder.sources)
     meta = {"dt": float(dt)} if target is None else {"dt": float(dt), "target": target}
     return nir.NIRGraph(nodes=builder.nodes, edges=builder.edges, metadata={"snnrs": meta})
 

@@ -156,6 +156,14 @@ class SEWResNet(nn.Module):
                                 dilation=self.dilation, **common))
         return nn.Sequential(*layers)
 
+    def nir_layers(self) -> list[nn.Module]:
+        """What ``snnrs.export.to_nir`` writes, one time step at a time: input frames ``[C, H, W]`` (feed
+        the image T times, as forward does), output the head's logits per step (``return_sequence=True``;
+        the mean over T that forward takes otherwise is the reader's to take). The stem's max pool follows
+        a spiking neuron, so it is written exactly as a sum pool and a threshold; AND and IAND refuse."""
+        return [self.conv1, self.sn1, self.maxpool, self.layer1, self.layer2, self.layer3, self.layer4,
+                self.avgpool, nn.Flatten(1), self.fc]
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() == 4:
             x = x.unsqueeze(0).repeat(self.T, 1, 1, 1, 1)

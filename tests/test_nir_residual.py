@@ -11,7 +11,7 @@ import pytest
 import torch
 from torch import nn
 
-from snnrs import export, neuron, runtime
+from snnrs import export, neuron, runtime, surrogate
 from snnrs.layer import SeqToANNContainer
 from snnrs.models.sew_resnet import BasicBlock, Bottleneck, SEWResNet
 from tests.nir_helpers import outputs
@@ -111,3 +111,23 @@ def test_snntorch_runs_a_sew_resnet_as_snnrs_does():
             out, state = peer(x[t], state)
             steps.append(out)
     assert torch.equal(torch.stack(steps), expected)
+
+
+def test_a_max_pool_in_a_shortcut_after_a_residual_sum_is_refused():
+    """The shortcut starts from the block's input: after an ADD block that is a sum (0, 1 or 2), where a sum
+    pool and a threshold would give 1 for 2; refused, not written wrong."""
+    model = sew(layers=(1, 1, 1, 1))
+    block = model.layer2[0]
+    block.downsample = SeqToANNContainer(nn.MaxPool2d(2), *block.downsample)
+    with pytest.raises(ValueError, match="MaxPool2d: .*right after a spiking neuron"):
+        export.to_nir(model, (3, 32, 32))
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: neuron.ILIFNode(step_mode="m"), "spike counts"),
+    (lambda: neuron.HalfThresholdIFNode(step_mode="m"), "V_th/2"),
+    (lambda: neuron.IFNode(surrogate_function=surrogate.ATan(spiking=False), step_mode="m"), "spiking=False"),
+])
+def test_neurons_whose_output_nir_cannot_say_are_refused(make, message):
+    with pytest.raises(ValueError, match=message):
+        export.to_nir(nn.Sequential(nn.Linear(3, 3), make()), (3,))

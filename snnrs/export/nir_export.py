@@ -88,7 +88,21 @@ def _check_target(m: nn.Module, target: str | None) -> None:
                          f"zero), got v_reset={m.v_reset}")
 
 
+def _check_spikes(m: nn.Module) -> None:
+    """NIR's neurons emit one spike or none and start at rest; refuse snnrs neurons that do otherwise."""
+    from snnrs.neuron.ilif import ILIFNode
+    from snnrs.neuron.integrate import HalfThresholdIFNode
+    if isinstance(m, ILIFNode):
+        raise ValueError("ILIFNode: it emits spike counts (0..D), which NIR's LIF does not")
+    if isinstance(m, HalfThresholdIFNode):
+        raise ValueError("HalfThresholdIFNode: it starts at V_th/2, which NIR's IF cannot say")
+    if getattr(getattr(m, "surrogate_function", None), "spiking", True) is False:
+        raise ValueError(f"{type(m).__name__}: its surrogate_function has spiking=False, so it outputs the "
+                         "surrogate's values, not spikes; export it with spiking=True")
+
+
 def _neuron_node(m: nn.Module, shape, dt: float, nir, target: str | None = None):
+    _check_spikes(m)
     _check_target(m, target)
     # HDF5 attributes cannot hold None: a soft reset travels as a flag
     meta = {"class": type(m).__name__, "v_threshold": float(m.v_threshold), "dt": dt,
@@ -286,16 +300,13 @@ class _Builder:
         if m.cnf not in ("ADD", None):
             raise ValueError(f"{type(m).__name__}(cnf={m.cnf!r}): NIR sums the edges into a node but has no "
                              "product of two of them; only ADD (and the plain ResNet, cnf=None) export")
-        if self.carry != 1.0:
-            raise ValueError(f"{type(m).__name__} after a sum pool: target={self.target!r} cannot carry the pool's "
-                             "area into both paths")
-        entry = list(self.sources)
+        entry, entry_binary = list(self.sources), self.binary
         stages = [m.conv1, m.sn1, m.conv2] + ([m.sn2, m.conv3] if hasattr(m, "conv3") else [])
         last_neuron = m.sn3 if hasattr(m, "conv3") else m.sn2
         branch = self.layers([leaf for stage in stages for leaf in _layers(stage)]
                              + ([last_neuron] if m.cnf is not None else []), shape)
         branch_sources = self.sources
-        self.sources = entry
+        self.sources, self.binary = entry, entry_binary  # the shortcut starts from the block's input
         short = shape
         if m.downsample is not None:
             short = self.layers(_layers(m.downsample) + ([m.downsample_sn] if m.cnf is not None else []), shape)

@@ -46,7 +46,7 @@ class SpikingCNN(nn.Module):
                                         layer.Linear(c * height * width, num_classes, step_mode="m"))
 
     def nir_layers(self):
-        """The layers in order, for :func:`snnrs.export.to_nir` (``pool='avg'`` or ``'sum'``: NIR has no max pool)."""
+        """The layers in order, for :func:`snnrs.export.to_nir` (a max pool after spikes is written exactly)."""
         return [*self.features, *self.classifier]
 
     def forward(self, x: torch.Tensor, return_features: bool = False):

@@ -85,7 +85,8 @@ def test_invalid_shader_code_is_rejected():
     with pytest.raises(Exception, match="(?i)(error|invalid|parse)"):
         g.device.create_shader_module(code="fn main( { this is not wgsl }")
     includes = gpu.device.NEURON_INCLUDES
-    kernels = {"neuron_forward": includes, "neuron_backward": includes, "frames": (), "copy": ()}
+    kernels = {"neuron_forward": includes, "neuron_backward": includes, "frames": (), "copy": (), "elementwise": (),
+               "linear": (), "conv2d": (), "pool2d": (), "neuron_rule": ()}
     shipped = {p.stem for p in gpu.device.SHADER_DIR.glob("*.wgsl")} - set(includes)
     assert shipped == set(kernels)  # a new shader must join this check
     for name, includes in kernels.items():  # every shipped shader compiles

@@ -29,7 +29,7 @@ STABLE_ANCHORS = [
     "grad-r", "lats", "auto-spikformer", "f-aeb", "energy", "nir", "quantization", "stdp", "simple-neurons",
     "more-neurons", "online-training", "dsr", "mpbn", "conversion-neurons", "actor-neurons", "spiking-rnn",
     "thread-safety", "reader-limits", "sparse-synapses", "engine-threads", "mixed-precision", "nir-time-step",
-    "nir-validation",
+    "nir-validation", "nir-on-the-gpu",
 ]
 
 TEXT_SUFFIXES = {".py", ".rs", ".md", ".wgsl", ".toml", ".pyi"}

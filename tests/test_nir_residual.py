@@ -69,7 +69,10 @@ def test_sew_resnet_on_the_gpu_shaders_equals_the_cpu_runtime():
     x = np.random.default_rng(0).random((3, 2, 3, 32, 32)).astype(np.float32) * 2
     cpu = runtime.Runtime(graph).run(x)
     assert np.abs(cpu).sum() > 0
-    assert np.array_equal(runtime.Runtime(graph, device="wgpu").run(x), cpu)
+    # The output is the last layer's potential: float32 sums in another order change its last bits,
+    # while one spike flipped anywhere upstream would move it by a weight's size.
+    np.testing.assert_allclose(runtime.Runtime(graph, device="wgpu").run(x), cpu, rtol=1e-5,
+                               atol=1e-6 * np.abs(cpu).max())
 
 
 def test_what_nir_cannot_express_is_refused_with_the_reason():

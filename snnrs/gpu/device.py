@@ -7,6 +7,7 @@ adapter's device name, e.g. ``llvmpipe``), else the high-performance adapter wgp
 
 import contextlib
 import os
+from collections import OrderedDict
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -20,6 +21,7 @@ SHADER_DIR = Path(__file__).parent / "shaders"
 NEURON_INCLUDES = ("params", "charge", "surrogate")
 WORKGROUP_SIZE = 64
 MAX_WORKGROUPS_PER_DIM = 65535
+UNIFORM_CACHE_SIZE = 1024  # parameter blocks kept for reuse (a few dozen bytes each)
 
 
 class NoAdapterError(RuntimeError):
@@ -89,6 +91,7 @@ class GPU:
         self.queue = self.device.queue
         self.max_binding_bytes = int(self.device.limits.get("max-storage-buffer-binding-size", 128 << 20))
         self._pipelines: dict[str, object] = {}
+        self._uniforms: OrderedDict[bytes, object] = OrderedDict()
 
     @property
     def name(self) -> str:
@@ -126,8 +129,29 @@ class GPU:
         return self.device.create_buffer(size=max(4, nbytes), usage=usage.STORAGE | usage.COPY_SRC | usage.COPY_DST)
 
     def uniform(self, data: np.ndarray):
-        usage = self.wgpu.BufferUsage
-        return self.device.create_buffer_with_data(data=np.ascontiguousarray(data), usage=usage.UNIFORM)
+        """A uniform (read-only) buffer holding ``data``; kernels called again with the same
+        parameters share one, so a repeated call uploads nothing new."""
+        key = np.ascontiguousarray(data).tobytes()
+        found = self._uniforms.pop(key, None)
+        if found is None:
+            usage = self.wgpu.BufferUsage
+            found = self.device.create_buffer_with_data(data=np.ascontiguousarray(data), usage=usage.UNIFORM)
+            if len(self._uniforms) >= UNIFORM_CACHE_SIZE:
+                self._uniforms.popitem(last=False)
+        self._uniforms[key] = found
+        return found
+
+    def placeholder(self):
+        """A 4-byte buffer bound where a kernel's optional input is absent (it is never read)."""
+        if not hasattr(self, "_placeholder"):
+            self._placeholder = self.empty(4)
+        return self._placeholder
+
+    def copy(self, source, source_offset: int, destination, destination_offset: int, nbytes: int) -> None:
+        """Copies ``nbytes`` between device buffers (offsets and size multiples of 4) without the host."""
+        encoder = self.device.create_command_encoder()
+        encoder.copy_buffer_to_buffer(source, source_offset, destination, destination_offset, nbytes)
+        self.queue.submit([encoder.finish()])
 
     def run(self, kernel: str, buffers: Sequence, invocations: int, includes=NEURON_INCLUDES,
             repeats: int = 1) -> None:
@@ -186,6 +210,16 @@ class DeviceArray:
 
     def numpy(self) -> np.ndarray:
         return gpu().read(self.buffer, self.dtype, self.size).reshape(self.shape)
+
+    def reshape(self, *shape) -> "DeviceArray":
+        """The same buffer seen with another shape (C order, as NumPy's reshape; one -1 allowed)."""
+        shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else tuple(shape)
+        if shape.count(-1) == 1:
+            known = int(np.prod([s for s in shape if s != -1]))
+            shape = tuple(self.size // known if s == -1 and known else s for s in shape)
+        if any(s < 0 for s in shape) or int(np.prod(shape)) != self.size:
+            raise ValueError(f"cannot reshape a device array of shape {self.shape} into {shape}")
+        return DeviceArray(self.buffer, shape, self.dtype)
 
     def __repr__(self):
         return f"DeviceArray(shape={self.shape}, dtype={self.dtype})"

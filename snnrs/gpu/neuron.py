@@ -75,7 +75,7 @@ def neuron_forward(x, v_init=None, *, neuron: str, params: list[float] = (), dec
     block = _params(steps, n, neuron, list(params), decay_input, v_threshold, v_reset, flags)
     g = gpu()
     out = [g.empty(x.nbytes), g.empty(x.nbytes), g.empty(x.nbytes if store_v_seq else 4), g.empty(4 * n)]
-    inputs = [g.uniform(block), g.buffer(x), g.buffer(v_init if v_init is not None else np.zeros(1, np.float32))]
+    inputs = [g.uniform(block), g.buffer(x), g.buffer(v_init) if v_init is not None else g.placeholder()]
     g.run("neuron_forward", inputs + out, n)
     arrays = [DeviceArray(out[0], (steps, n)), DeviceArray(out[3], (n,)), DeviceArray(out[1], (steps, n)),
               DeviceArray(out[2], (steps, n)) if store_v_seq else None]

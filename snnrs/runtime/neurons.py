@@ -1,7 +1,7 @@
-"""NIR neuron layers stepped with persistent state, without torch: uniform IF and LIF layers on
-the CPU engine (``device='cpu'``) or the WGSL shaders (``device='wgpu'``, float32), anything else
-(per-neuron parameters, leaks towards another value than the reset, currents) by the NumPy rule of
-:mod:`snnrs.runtime.conventions`."""
+"""NIR neuron layers stepped with persistent state on the host, without torch: uniform IF and LIF
+layers on the CPU engine, anything else (per-neuron parameters, leaks towards another value than the
+reset, currents) by the NumPy rule of :mod:`snnrs.runtime.conventions`. (On the GPU:
+:mod:`snnrs.runtime.device_ops`.)"""
 
 
 import numpy as np
@@ -30,10 +30,10 @@ def kernel_form(spec: DiscreteNeuron):
 
 
 class NeuronLayer:
-    """One neuron layer's state; ``run(x_seq)`` steps ``[T, N, ...]`` on from where it stopped."""
+    """One neuron layer's state on the host; ``run(x_seq)`` steps ``[T, N, ...]`` on from where it stopped."""
 
-    def __init__(self, spec: DiscreteNeuron, device: str = "cpu"):
-        self.spec, self.device = spec, device
+    def __init__(self, spec: DiscreteNeuron):
+        self.spec = spec
         self.kernel = kernel_form(spec)
         self.v: np.ndarray | None = None
         self.current: np.ndarray | None = None
@@ -76,22 +76,16 @@ class NeuronLayer:
     def _run_kernel(self, x_seq):
         neuron, params, gain, v_th, v_reset = self.kernel
         steps, shape = x_seq.shape[0], x_seq.shape[1:]
-        dtype = np.float32 if self.device == "wgpu" else x_seq.dtype
-        x = np.ascontiguousarray(x_seq.reshape(steps, -1), dtype)
+        x = np.ascontiguousarray(x_seq.reshape(steps, -1))
         if gain != 1.0:
             x = x * x.dtype.type(gain)
         if self.v is not None and self.v.shape != (x.shape[1],):
             self.v = None
-        threshold = float(inclusive_threshold(v_th, dtype))
-        if self.device == "wgpu":
-            from snnrs import gpu
-            spikes, v_last, _, _ = gpu.neuron_forward(x, self.v, neuron=neuron, params=params, v_threshold=threshold,
-                                                      v_reset=v_reset)
-        else:
-            from snnrs import _engine
-            spikes, v_last, _, _, _ = _engine.neuron_forward(x, self.v, neuron=neuron, params=params,
-                                                             v_threshold=threshold, v_reset=v_reset,
-                                                             save_for_backward=False)
+        threshold = float(inclusive_threshold(v_th, x.dtype))
+        from snnrs import _engine
+        spikes, v_last, _, _, _ = _engine.neuron_forward(x, self.v, neuron=neuron, params=params,
+                                                         v_threshold=threshold, v_reset=v_reset,
+                                                         save_for_backward=False)
         self.v = np.asarray(v_last)
         return np.asarray(spikes).reshape(steps, *shape).astype(x_seq.dtype, copy=False)
 

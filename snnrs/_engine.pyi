@@ -8,7 +8,7 @@ Float arrays of one call share one dtype, float32 or float64 (`_F`); outputs hav
 Defaults the extension does not expose are written `...`, with their value in a comment.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Final, TypeVar, final
 
 import numpy as np
@@ -31,6 +31,7 @@ __all__ = [
     "decode_events",
     "detect_event_format",
     "accumulate_frames",
+    "frames_from_file",
     "EventStream",
     "EVENT_FORMATS",
     "EVENT_RECORD_BYTES",
@@ -219,6 +220,19 @@ def accumulate_frames(
     binarize: bool = False,
 ) -> NDArray[np.float32]:
     """Returns float32 [M, channels, height, width]."""
+
+def frames_from_file(
+    path: str,
+    format: str,
+    plan: Callable[[int, tuple[int, int] | None, tuple[int, int] | None],
+                   tuple[str, NDArray[Any], NDArray[Any], int, int, int, bool]],
+    block_bytes: int | None = None,
+) -> NDArray[np.float32]:
+    """The events of the file at ``path`` counted into frames, the file read in blocks and no event written
+    out: once the events are counted,
+    ``plan(count, (first t, last t) or None, (width, height) or None)`` returns
+    ``(domain 'index' | 'time', lo, hi, width, height, channels, binarize)``. Returns float32
+    [windows, channels, height, width]."""
 
 @final
 class EventStream:

@@ -84,10 +84,15 @@ def test_events_info_and_frames(sample_data, tmp_path, capsys):
     text = capsys.readouterr().out
     assert "atis_bin" in text and "4,325" in text
     assert main(["events", "frames", str(path), "-o", str(tmp_path / "f.npy"), "--frames", "5",
-                 "--plot", str(tmp_path / "f.png")]) == 0
+                 "--plot", str(tmp_path / "f.png"), "--gif", str(tmp_path / "f.gif"),
+                 "--scatter", str(tmp_path / "s.png")]) == 0
     frames = np.load(tmp_path / "f.npy")
     assert frames.shape == (5, 2, 34, 34) and frames.sum() == 4325
     assert (tmp_path / "f.png").read_bytes()[:4] == b"\x89PNG"
+    assert (tmp_path / "s.png").read_bytes()[:4] == b"\x89PNG"
+    assert (tmp_path / "f.gif").read_bytes()[:6] == b"GIF89a"
+    assert main(["events", "frames", str(path), "-o", str(tmp_path / "g.npy"), "--gif", str(tmp_path / "f.gif")]) == 1
+    assert "--gif" in capsys.readouterr().err  # exists: not replaced without --force
 
 
 @pytest.mark.parametrize("argv,message", [
@@ -232,4 +237,6 @@ def test_export_for_snntorch_runs_in_snntorch_with_the_same_outputs(trained, tmp
         for t in range(len(x)):
             y, state = peer(x[t], state)
             steps.append(y)
-    assert torch.equal(torch.stack(steps), expected)
+    # float32 sums in snnTorch's order (its sum pool, its linear) differ from ours by rounding on some CPUs
+    # (seen: 4e-6 on outputs of magnitude 10); anything beyond rounding fails
+    torch.testing.assert_close(torch.stack(steps), expected, rtol=1e-5, atol=1e-5)

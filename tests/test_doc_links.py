@@ -25,7 +25,8 @@ THIS = Path(__file__).resolve()
 STABLE_ANCHORS = [
     "notation", "neurons", "firing", "charge-rules", "if", "lif", "plif", "qif", "eif", "izhikevich", "klif", "liaf",
     "cuba-lif", "bptt", "surrogates", "psn", "masked-psn", "sliding-psn", "layers", "encoders", "events",
-    "event-formats", "frames", "tonic-frames", "models", "sew-resnet", "spikformer", "losses", "tet", "tcl", "pruning",
+    "event-formats", "frames", "tonic-frames", "frames-from-files", "models", "sew-resnet", "spikformer", "losses",
+    "tet", "tcl", "pruning",
     "grad-r", "lats", "auto-spikformer", "f-aeb", "energy", "nir", "quantization", "stdp", "simple-neurons",
     "more-neurons", "online-training", "dsr", "mpbn", "conversion-neurons", "actor-neurons", "spiking-rnn",
     "thread-safety", "reader-limits", "sparse-synapses", "engine-threads", "mixed-precision", "nir-time-step",

@@ -21,7 +21,7 @@ SAMPLES = {  # file: (format, sensor size the header gives, or None)
 def test_evt3_sample_equals_its_reference_decoding(sample_data):
     events = ev.read_events(sample_data / "events" / "evt3_sample.raw")
     expected = np.load(sample_data / "events" / "evt3_sample.npy")
-    assert events.dtype == expected.dtype
+    assert sorted(events.dtype.names) == sorted(expected.dtype.names)  # ours in tonic's order x, y, t, p
     assert len(events) == len(expected) == 219596
     for field in "txyp":
         np.testing.assert_array_equal(events[field], expected[field], err_msg=field)

@@ -8,6 +8,7 @@
 /// Number types whose all-zero bit pattern is the value 0.
 pub trait ZeroBits: Copy {}
 impl ZeroBits for u8 {}
+impl ZeroBits for u32 {}
 impl ZeroBits for u64 {}
 impl ZeroBits for f32 {}
 impl ZeroBits for f64 {}

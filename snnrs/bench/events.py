@@ -1,5 +1,5 @@
-"""Events per second for reading and for integrating into frames: the engine vs a plain NumPy
-implementation (and tonic when installed), in one run.
+"""Events per second for reading, for integrating into frames and for files straight to frames: the
+engine vs a plain NumPy implementation (and tonic when installed), in one run.
 
     python benchmarks/events.py [--events 10000000] [--repeats 5] [--frames 16]
 
@@ -7,7 +7,9 @@ Two synthetic recordings of the same events are written to a temporary folder: N
 ATIS .bin and Prophesee EVT 2.0. Reading: the engine's reader vs NumPy vectorised decoding
 of the same format (frombuffer and bit operations). Integrating (16 frames split by time,
 128x128 sensor, two polarities): the engine vs SpikingJelly's NumPy recipe (np.bincount per
-frame) and tonic's (np.add.at). Medians of --repeats runs.
+frame) and tonic's (np.add.at). Files to frames: read_frames (decode and count in one go, no event
+array) vs read_events then to_frame vs NumPy vs tonic's to_frame_numpy, with the bound set by the
+memory traffic (two passes over the file at the measured copy speed). Medians of --repeats runs.
 """
 
 import argparse
@@ -150,14 +152,62 @@ def main(argv=None):
             rows.append((f"read {fmt} + integrate (vs add.at)", read_e[1] + e_int, read_e[2] + n_add))
         for name, e_s, n_s in rows:
             print(f"| {name} | {n / e_s / 1e6:.1f} | {n / n_s / 1e6:.1f} | {n_s / e_s:.1f}x |", flush=True)
-        try:
-            import tonic  # noqa: F401
-            from tonic.functional import to_frame_numpy
-            t_s = median_seconds(lambda: to_frame_numpy(events, (W, H, 2), n_time_bins=frames), 1)
-            print(f"\ntonic.functional.to_frame_numpy (n_time_bins={frames}): {n / t_s / 1e6:.1f} Mev/s, "
-                  f"engine {t_s / e_int:.1f}x faster")
-        except ImportError:
-            print("\n(tonic not installed: no tonic column)")
+        fused_table(paths, events, frames, args.repeats)
+
+
+def copy_bandwidth(megabytes=256):
+    """Bytes per second of a large memory copy (after the pages exist): the machine's streaming speed."""
+    src = np.ones(megabytes << 17)  # float64: megabytes MiB
+    dst = np.empty_like(src)
+    np.copyto(dst, src)
+    seconds = median_seconds(lambda: np.copyto(dst, src), 5)
+    return 2 * src.nbytes / seconds  # read and write
+
+
+def fused_table(paths, events, frames, repeats):
+    """File to frames: in one go (read_frames), in two steps (read_events then to_frame), NumPy, tonic."""
+    n = len(events)
+    sensor = (W, H, 2)
+    try:
+        from tonic.functional import to_frame_numpy
+    except ImportError:
+        to_frame_numpy = None
+    readers = {"atis_bin": numpy_read_atis, "evt2": numpy_read_evt2}
+    bandwidth = copy_bandwidth()
+    columns = {}
+    for fmt, path in paths.items():
+        fused = lambda path=path: ev.read_frames(path, sensor, n_time_bins=frames)
+        two_steps = lambda path=path: ev.to_frame(ev.read_events(path), sensor, n_time_bins=frames)
+        np.testing.assert_array_equal(fused(), two_steps())  # the same frames before anything is timed
+        column = {"fused": median_seconds(fused, repeats), "two": median_seconds(two_steps, repeats),
+                  "numpy": median_seconds(lambda fmt=fmt, path=path: numpy_integrate_bincount(readers[fmt](path),
+                                                                                              frames), repeats)}
+        if to_frame_numpy is not None:
+            decoded = ev.read_events(path)
+            column["tonic"] = median_seconds(lambda d=decoded: to_frame_numpy(d, sensor, n_time_bins=frames), 1)
+        # the fused path reads the file twice (a scan, then the counting): that traffic at the copy speed
+        column["bound"] = bandwidth / (2 * os.path.getsize(path) / n)
+        columns[fmt] = column
+    names = list(paths)
+    print(f"\nFile to {frames} frames (n_time_bins={frames}, {W}x{H}); median of {repeats}; Mev/s\n")
+    print("| path | " + " | ".join(names) + " |")
+    print("|---|" + "---|" * len(names))
+    rows = [("read_frames: decode and count in one go (engine)", "fused"),
+            ("read_events, then to_frame (engine, two steps)", "two"),
+            ("NumPy: decode, then np.bincount per frame", "numpy")]
+    if to_frame_numpy is not None:
+        rows.append(("tonic.functional.to_frame_numpy (events already in memory)", "tonic"))
+    for label, key in rows:
+        print(f"| {label} | " + " | ".join(f"{n / columns[f][key] / 1e6:.1f}" for f in names) + " |")
+    print("| one go / two steps | " + " | ".join(f"{columns[f]['two'] / columns[f]['fused']:.1f}x"
+                                                 for f in names) + " |")
+    if to_frame_numpy is not None:
+        print("| one go / tonic | " + " | ".join(f"{columns[f]['tonic'] / columns[f]['fused']:.1f}x"
+                                               for f in names) + " |")
+    print("| bound: two passes over the file at the copy speed "
+          f"({bandwidth / 1e9:.1f} GB/s) | " + " | ".join(f"{columns[f]['bound'] / 1e6:.0f}" for f in names) + " |")
+    if to_frame_numpy is None:
+        print("\n(tonic not installed: no tonic row; pip install --no-deps tonic)")
 
 
 if __name__ == "__main__":

@@ -17,7 +17,11 @@ def add_parser(sub):
     frames.add_argument("--split-by", choices=["number", "time"], default="number")
     frames.add_argument("--size", type=int, nargs=2, metavar=("H", "W"), default=None,
                         help="sensor size (default: the recording's extent)")
-    frames.add_argument("--plot", type=Path, default=None, help="also draw the frames as a PNG")
+    frames.add_argument("--plot", type=Path, default=None,
+                        help="also draw the frames (ON - OFF on one colour scale, time spans in ms) as a PNG")
+    frames.add_argument("--gif", type=Path, default=None, help="also write the frames as an animated GIF")
+    frames.add_argument("--scatter", type=Path, default=None,
+                        help="also draw an (x, y, t) scatter of the first tenth of the recording as a PNG")
     frames.add_argument("--force", action="store_true", help="replace existing output files")
     return p
 
@@ -33,7 +37,7 @@ def _outputs(args) -> Path:
     existing file unless --force."""
     # numpy's convention: a name without the .npy suffix gets it (but a folder is a mistake, not a stem)
     written = args.output if args.output.suffix == ".npy" or args.output.is_dir() else Path(f"{args.output}.npy")
-    for option, path in (("-o", written), ("--plot", args.plot)):
+    for option, path in (("-o", written), ("--plot", args.plot), ("--gif", args.gif), ("--scatter", args.scatter)):
         if path is None:
             continue
         if path.is_dir():
@@ -68,22 +72,27 @@ def run(args):
     with atomic.atomic_path(written) as tmp, open(tmp, "wb") as f:
         np.save(f, frames)
     print(f"wrote {written}: frames {frames.shape}, {int(frames.sum()):,} events")
+    if args.plot is None and args.gif is None and args.scatter is None:
+        return
+    from snnrs.events import plotting
+    spans = _spans(ev, args)
     if args.plot is not None:
-        _plot(frames, args.plot)
+        plotting.plot_frames(frames, args.plot, spans, title=f"{args.file.name}: ON - OFF")
         print(f"wrote {args.plot}")
+    if args.gif is not None:
+        plotting.save_frames_gif(frames, args.gif, spans)
+        print(f"wrote {args.gif}")
+    if args.scatter is not None:
+        plotting.plot_event_scatter(ev, args.scatter)
+        print(f"wrote {args.scatter}")
 
 
-def _plot(frames, path):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    steps = len(frames)
-    fig, axes = plt.subplots(1, steps, figsize=(1.6 * steps, 1.9), squeeze=False)
-    for t, ax in enumerate(axes[0]):
-        ax.imshow(frames[t, 1] - frames[t, 0], cmap="bwr", interpolation="nearest")
-        ax.set_title(f"t={t}", fontsize=8)
-        ax.axis("off")
-    fig.tight_layout()
-    from snnrs import atomic
-    atomic.save_figure(fig, path)
-    plt.close(fig)
+def _spans(ev, args):
+    """Each frame's (first, last) time in µs: its window's bounds (time split) or its events' (number split)."""
+    from snnrs.events import frame_mode
+    t = ev["t"]
+    domain, lo, hi = frame_mode(frames_number=args.frames, split_by=args.split_by)(len(t), (int(t[0]), int(t[-1])))
+    if domain == "time":
+        return [(float(a), float(min(b, t[-1]))) for a, b in zip(lo, hi)]
+    return [(float(t[a]), float(t[max(b - 1, a)])) if b > a else (float(t[min(a, len(t) - 1)]),) * 2
+            for a, b in zip(lo.astype(int), hi.astype(int))]

@@ -129,6 +129,18 @@ class NeuromorphicDataset(Dataset, abc.ABC):
             frames = ev.integrate_events_by_fixed_duration(events, s["duration"], height, width, s["binarize"])
         return frames[:, : self.sensor_size[2]] if self.sensor_size[2] == 1 else frames
 
+    def _frames_of_sample(self, sample: Sample) -> np.ndarray:
+        """The sample's frames; a whole file is counted into frames in one pass (the same frames)."""
+        if not isinstance(sample.load_events, EventFile):
+            return self._frames_of(ev.as_events(sample.load_events()))
+        s = self._frame_spec
+        width, height, _ = self.sensor_size
+        mode = (dict(frames_number=s["frames_number"], split_by=s["split_by"]) if s["frames_number"]
+                else dict(duration=s["duration"]))
+        frames = ev.read_frames(sample.load_events.path, (width, height, 2), format=sample.load_events.format,
+                                binarize=s["binarize"], **mode)
+        return frames[:, : self.sensor_size[2]] if self.sensor_size[2] == 1 else frames
+
     def _frame_path(self, i: int) -> Path:
         sample = self.samples[i]
         return self._frame_dir / f"{sample.label:03d}" / f"{sample.name}.npy"
@@ -141,7 +153,7 @@ class NeuromorphicDataset(Dataset, abc.ABC):
         def make(i):
             path = self._frame_path(i)
             path.parent.mkdir(parents=True, exist_ok=True)
-            frames = self._frames_of(ev.as_events(self.samples[i].load_events()))
+            frames = self._frames_of_sample(self.samples[i])
             partial = path.with_suffix(".partial.npy")
             np.save(partial, frames)
             os.replace(partial, path)  # a crash never leaves a half-written cache file
@@ -200,5 +212,15 @@ def split_per_class(files, train: bool, train_ratio: float):
     return chosen
 
 
+class EventFile(NamedTuple):
+    """A sample that is a whole event file: called, it reads the events; its frames are counted straight
+    from the file (snnrs.events.read_frames), without the event array."""
+    path: Path
+    format: str
+
+    def __call__(self) -> np.ndarray:
+        return ev.read_events(self.path, format=self.format)
+
+
 def file_loader(path: Path, format: str) -> Callable[[], np.ndarray]:
-    return lambda: ev.read_events(path, format=format)
+    return EventFile(path, format)

@@ -64,7 +64,8 @@ class DVS128Gesture(NeuromorphicDataset):
         samples = []
         for folder in sorted(p for p in out_dir.iterdir() if p.is_dir()):
             for path in sorted(folder.glob("*.npy")):
-                samples.append(Sample(path.stem, int(folder.name), lambda p=path: np.load(p)))
+                # as_events: cuts cached in an older event layout are read by field name
+                samples.append(Sample(path.stem, int(folder.name), lambda p=path: ev.as_events(np.load(p))))
         return samples
 
     def _layout_help(self):

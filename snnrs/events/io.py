@@ -1,7 +1,9 @@
 """Reading event files (``docs/semantics.md#event-formats``) through the engine's decoders.
 
-Events come back as a structured array of :data:`EVENT_DTYPE` — fields ``t`` (int64, µs),
-``x``, ``y`` (int16) and ``p`` (uint8), tonic-compatible by field name. Formats: ``atis_bin``
+Events come back as a structured array of :data:`EVENT_DTYPE`: fields ``x``, ``y`` (int16), ``t``
+(int64, µs) and ``p`` (int8, 0 = OFF, 1 = ON), in tonic's order ``x, y, t, p`` and with a signed
+polarity, so tonic's transforms (and ``2 * p - 1``) work on them as on tonic's own arrays
+(``docs/semantics.md#events``). Formats: ``atis_bin``
 (N-MNIST, N-Caltech101), ``aedat2`` (CIFAR10-DVS), ``aedat3`` (DVS128 Gesture), ``aedat4``,
 ``evt2``, ``evt3`` (Prophesee ``.raw``) and ``dat`` (Prophesee ``.dat``).
 """
@@ -15,8 +17,12 @@ import numpy as np
 
 from snnrs import _engine
 
-EVENT_DTYPE = np.dtype({"names": ["t", "x", "y", "p"], "formats": ["<i8", "<i2", "<i2", "u1"],
-                        "offsets": [0, 8, 10, 12], "itemsize": _engine.EVENT_RECORD_BYTES})
+# tonic's fields, order and packed layout (tonic.io.events_struct: x, y int16, t int64, p; the order is what
+# structured_to_unstructured and tonic's NumpyAsType give as columns), with a signed polarity (tonic's is
+# bool, on which its ToVoxelGrid's p[p == 0] = -1 silently makes every event ON) and three bytes of
+# padding to the engine's 16-byte record. np.save / np.load keep it.
+EVENT_DTYPE = np.dtype({"names": ["x", "y", "t", "p"], "formats": ["<i2", "<i2", "<i8", "i1"],
+                        "offsets": [0, 2, 4, 12], "itemsize": _engine.EVENT_RECORD_BYTES})
 FORMATS = tuple(_engine.EVENT_FORMATS)
 DEFAULT_CHUNK_BYTES = 16 << 20
 # chunk_bytes above this is refused: a chunk is held in memory whole (and may decode to ~100x its size)

@@ -5,11 +5,46 @@
 //! As the datasets' own loader, a record with `y == 240` is no event but a
 //! timestamp overflow marker: it adds 2^13 µs to every later timestamp.
 
-use super::parallel::{decode_records, write_record};
-use super::{BodyDecoder, DecodeError, Events, RECORD_BYTES};
+use super::file_frames::{chunked_frames, FramesError, Plan, Source};
+use super::parallel::{decode_records, Chunked};
+use super::{BodyDecoder, DecodeError, Events};
 
 const OVERFLOW_Y: u8 = 240;
 const OVERFLOW_STEP: i64 = 1 << 13;
+
+/// Records with `y == 240` among the whole records of `chunk`. 64 records (320
+/// bytes) at a time, every byte compared and the `y` positions kept by a mask:
+/// straight-line byte operations the compiler turns into vector code (the scan
+/// before counting frames runs at memory speed).
+fn count_markers(chunk: &[u8]) -> usize {
+    const GROUP: usize = 320;
+    const Y_BYTE: [u8; GROUP] = {
+        let mut mask = [0u8; GROUP];
+        let mut i = 1;
+        while i < GROUP {
+            mask[i] = 1;
+            i += 5;
+        }
+        mask
+    };
+    let whole = chunk.len() / 5 * 5;
+    let groups = chunk[..whole].chunks_exact(GROUP);
+    let rest = groups.remainder();
+    let (mut total, mut lanes, mut pending) = (0usize, [0u8; GROUP], 0u32);
+    for g in groups {
+        for j in 0..GROUP {
+            lanes[j] += (g[j] == OVERFLOW_Y) as u8 & Y_BYTE[j];
+        }
+        pending += 1;
+        if pending == 255 {
+            total += lanes.iter().map(|&v| v as usize).sum::<usize>();
+            lanes = [0; GROUP];
+            pending = 0;
+        }
+    }
+    total += lanes.iter().map(|&v| v as usize).sum::<usize>();
+    total + rest.chunks_exact(5).filter(|r| r[1] == OVERFLOW_Y).count()
+}
 
 #[derive(Default)]
 pub struct Body {
@@ -21,6 +56,43 @@ fn time(r: &[u8]) -> i64 {
     (((r[2] & 0x7F) as i64) << 16) | ((r[3] as i64) << 8) | r[4] as i64
 }
 
+/// The parallel decoding: the state is the time added by the overflow markers so far.
+struct Records;
+
+impl Chunked for Records {
+    type State = i64;
+    type Summary = i64;
+
+    fn unit(&self) -> usize {
+        5
+    }
+
+    fn scan(&self, chunk: &[u8], _at: u64) -> Result<(usize, i64), DecodeError> {
+        let markers = count_markers(chunk) as i64;
+        Ok((chunk.len() / 5 - markers as usize, markers))
+    }
+
+    fn chain(&self, overflow: i64, markers: &i64) -> i64 {
+        overflow + markers * OVERFLOW_STEP
+    }
+
+    #[inline(always)]
+    fn visit<F: FnMut(i64, i16, i16, u8) -> bool>(
+        &self,
+        chunk: &[u8],
+        mut overflow: i64,
+        mut event: F,
+    ) {
+        for r in chunk.chunks_exact(5) {
+            if r[1] == OVERFLOW_Y {
+                overflow += OVERFLOW_STEP;
+            } else if !event(time(r) + overflow, r[0] as i16, r[1] as i16, r[2] >> 7) {
+                return;
+            }
+        }
+    }
+}
+
 impl BodyDecoder for Body {
     fn decode_whole(
         &mut self,
@@ -28,35 +100,23 @@ impl BodyDecoder for Body {
         at: u64,
         limit: usize,
     ) -> Option<Result<(Events, usize), DecodeError>> {
-        let scan = |chunk: &[u8], _| {
-            let markers = chunk.chunks_exact(5).filter(|r| r[1] == OVERFLOW_Y).count();
-            Ok((chunk.len() / 5 - markers, markers as i64))
-        };
-        let write = |chunk: &[u8], mut overflow: i64, out: &mut [u8]| {
-            let mut slots = out.chunks_exact_mut(RECORD_BYTES);
-            for r in chunk.chunks_exact(5) {
-                if r[1] == OVERFLOW_Y {
-                    overflow += OVERFLOW_STEP;
-                } else if let Some(slot) = slots.next() {
-                    write_record(
-                        slot,
-                        time(r) + overflow,
-                        r[0] as i16,
-                        r[1] as i16,
-                        r[2] >> 7,
-                    );
-                }
-            }
-        };
-        let chain = |overflow: i64, markers: &i64| overflow + markers * OVERFLOW_STEP;
         Some(
-            decode_records(data, 5, at, limit, self.overflow, scan, chain, write).map(
+            decode_records(&Records, data, at, limit, self.overflow).map(
                 |(events, used, overflow)| {
                     self.overflow = overflow;
                     (events, used)
                 },
             ),
         )
+    }
+
+    fn frames_whole(
+        &mut self,
+        src: &dyn Source,
+        at: u64,
+        plan: &mut Plan<'_>,
+    ) -> Option<Result<Vec<f32>, FramesError>> {
+        Some(chunked_frames(&Records, src, at, self.overflow, plan))
     }
 
     fn decode(&mut self, data: &[u8], _at: u64, out: &mut Events) -> Result<usize, DecodeError> {
@@ -76,6 +136,26 @@ impl BodyDecoder for Body {
 #[cfg(test)]
 mod tests {
     use super::super::{decode_all, Format};
+
+    #[test]
+    fn markers_are_counted_at_the_y_byte_only() {
+        // 1000 records (several 64-record groups and a remainder); 240 in other bytes too
+        let mut data = vec![240u8; 5 * 1000];
+        for (i, r) in data.chunks_exact_mut(5).enumerate() {
+            if i % 7 != 0 {
+                r[1] = (i % 200) as u8;
+            }
+        }
+        let expected = data.chunks_exact(5).filter(|r| r[1] == 240).count();
+        assert_eq!(super::count_markers(&data), expected);
+        assert_eq!(
+            super::count_markers(&data[..5 * 999 + 3]),
+            data[..5 * 999]
+                .chunks_exact(5)
+                .filter(|r| r[1] == 240)
+                .count()
+        );
+    }
 
     #[test]
     fn fields_follow_the_spec_formula() {

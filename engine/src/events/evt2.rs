@@ -5,9 +5,10 @@
 //! CONTINUED (0xF) carry no CD event; any other type is an error. Events
 //! before the first time-high word take time_high = 0.
 
+use super::file_frames::{chunked_frames, FramesError, Plan, Source};
 use super::header::{marked_lines_len, prophesee_header_text, prophesee_sensor};
-use super::parallel::{decode_records, write_record};
-use super::{BodyDecoder, DecodeError, Events, HeaderParse, RECORD_BYTES};
+use super::parallel::{decode_records, Chunked};
+use super::{BodyDecoder, DecodeError, Events, HeaderParse};
 
 fn undefined(kind: u32, offset: u64) -> DecodeError {
     DecodeError::new(offset, format!("EVT 2.0 word of undefined type {kind:#x}"))
@@ -18,40 +19,75 @@ fn word(r: &[u8]) -> u32 {
     u32::from_le_bytes([r[0], r[1], r[2], r[3]])
 }
 
-/// Counts a chunk's CD events and finds its last time-high word, or its first bad word.
-fn scan(chunk: &[u8], at: u64) -> Result<(usize, Option<i64>), DecodeError> {
-    let (mut events, mut high) = (0usize, None);
-    for (i, r) in chunk.chunks_exact(4).enumerate() {
-        let w = word(r);
-        match w >> 28 {
-            0x0 | 0x1 => events += 1,
-            0x8 => high = Some((w & 0x0FFF_FFFF) as i64),
-            0xA | 0xE | 0xF => {}
-            kind => return Err(undefined(kind, at + 4 * i as u64)),
-        }
-    }
-    Ok((events, high))
-}
+/// The parallel decoding: the state is the last time-high word.
+struct Words;
 
-fn write(chunk: &[u8], mut time_high: i64, out: &mut [u8]) {
-    let mut slots = out.chunks_exact_mut(RECORD_BYTES);
-    for r in chunk.chunks_exact(4) {
-        let w = word(r);
-        match w >> 28 {
-            kind @ (0x0 | 0x1) => {
-                if let Some(slot) = slots.next() {
+impl Chunked for Words {
+    type State = i64;
+    type Summary = Option<i64>;
+
+    fn unit(&self) -> usize {
+        4
+    }
+
+    /// Counts a chunk's CD events and finds its last time-high word, or its first
+    /// bad word. Branch-free over the words (vector code); the last time-high word
+    /// is found from the end, and a bad word by a second look only when there is one.
+    fn scan(&self, chunk: &[u8], at: u64) -> Result<(usize, Option<i64>), DecodeError> {
+        // word types that are defined: CD_OFF, CD_ON, EV_TIME_HIGH, EXT_TRIGGER, OTHERS, CONTINUED
+        const DEFINED: u32 =
+            (1 << 0x0) | (1 << 0x1) | (1 << 0x8) | (1 << 0xA) | (1 << 0xE) | (1 << 0xF);
+        let (mut events, mut defined) = (0usize, true);
+        for r in chunk.chunks_exact(4) {
+            let kind = word(r) >> 28;
+            events += (kind <= 1) as usize;
+            defined &= (DEFINED >> kind) & 1 == 1;
+        }
+        if !defined {
+            for (i, r) in chunk.chunks_exact(4).enumerate() {
+                let kind = word(r) >> 28;
+                if (DEFINED >> kind) & 1 == 0 {
+                    return Err(undefined(kind, at + 4 * i as u64));
+                }
+            }
+        }
+        let high = chunk
+            .chunks_exact(4)
+            .rev()
+            .map(word)
+            .find(|w| w >> 28 == 0x8)
+            .map(|w| (w & 0x0FFF_FFFF) as i64);
+        Ok((events, high))
+    }
+
+    fn chain(&self, high: i64, last: &Option<i64>) -> i64 {
+        last.unwrap_or(high)
+    }
+
+    #[inline(always)]
+    fn visit<F: FnMut(i64, i16, i16, u8) -> bool>(
+        &self,
+        chunk: &[u8],
+        mut time_high: i64,
+        mut event: F,
+    ) {
+        for r in chunk.chunks_exact(4) {
+            let w = word(r);
+            match w >> 28 {
+                kind @ (0x0 | 0x1) => {
                     let t = (time_high << 6) | ((w >> 22) & 0x3F) as i64;
-                    write_record(
-                        slot,
+                    if !event(
                         t,
                         ((w >> 11) & 0x7FF) as i16,
                         (w & 0x7FF) as i16,
                         kind as u8,
-                    );
+                    ) {
+                        return;
+                    }
                 }
+                0x8 => time_high = (w & 0x0FFF_FFFF) as i64,
+                _ => {}
             }
-            0x8 => time_high = (w & 0x0FFF_FFFF) as i64,
-            _ => {}
         }
     }
 }
@@ -78,15 +114,21 @@ impl BodyDecoder for Body {
         at: u64,
         limit: usize,
     ) -> Option<Result<(Events, usize), DecodeError>> {
-        let chain = |high: i64, last: &Option<i64>| last.unwrap_or(high);
         Some(
-            decode_records(data, 4, at, limit, self.time_high, scan, chain, write).map(
-                |(e, used, high)| {
-                    self.time_high = high;
-                    (e, used)
-                },
-            ),
+            decode_records(&Words, data, at, limit, self.time_high).map(|(e, used, high)| {
+                self.time_high = high;
+                (e, used)
+            }),
         )
+    }
+
+    fn frames_whole(
+        &mut self,
+        src: &dyn Source,
+        at: u64,
+        plan: &mut Plan<'_>,
+    ) -> Option<Result<Vec<f32>, FramesError>> {
+        Some(chunked_frames(&Words, src, at, self.time_high, plan))
     }
 
     fn decode(&mut self, data: &[u8], at: u64, out: &mut Events) -> Result<usize, DecodeError> {

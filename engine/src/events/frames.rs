@@ -13,7 +13,7 @@ use rayon::prelude::*;
 pub struct FrameSpec {
     pub width: usize,
     pub height: usize,
-    /// 2: channel 0 counts `p == 0`, channel 1 counts `p != 0`; 1: all in one channel.
+    /// 2: channel 0 counts OFF events (`p <= 0`), channel 1 ON (`p > 0`); 1: all in one channel.
     pub channels: usize,
     /// Frames hold 1 where any event fell, instead of counts.
     pub binarize: bool,
@@ -111,13 +111,9 @@ fn fill(
         .chunks_exact(RECORD_BYTES)
         .enumerate()
     {
-        // x, y and p in one load; negative x or y become large as u16, so one compare each.
-        let v = u64::from_le_bytes([r[8], r[9], r[10], r[11], r[12], r[13], r[14], r[15]]);
-        let (x, y, p) = (
-            v as u16 as usize,
-            (v >> 16) as u16 as usize,
-            (v >> 32) as u8,
-        );
+        // x and y in one load; negative x or y become large as u16, so one compare each.
+        let v = u32::from_le_bytes([r[0], r[1], r[2], r[3]]);
+        let (x, y, p) = (v as u16 as usize, (v >> 16) as u16 as usize, r[12]);
         if x >= w || y >= h {
             let (_, x, y, _) = record(r);
             return Err(EngineError::param(
@@ -128,15 +124,26 @@ fn fill(
                 ),
             ));
         }
-        let channel = if p != 0 { plane } else { 0 };
-        frame[channel + y * w + x] += 1.0;
+        // ON: p > 0 as a signed byte (tonic's -1/+1 polarity: -1 is OFF, as in snnrs.events.as_events)
+        let channel = if (p as i8) > 0 { plane } else { 0 };
+        // counted as integers in the float's bits (a float stops counting at 2^24), converted below
+        let v = &mut frame[channel + y * w + x];
+        *v = f32::from_bits(v.to_bits().wrapping_add(1));
     }
-    if spec.binarize {
-        for v in frame.iter_mut() {
-            *v = if *v > 0.0 { 1.0 } else { 0.0 };
-        }
-    }
+    counts_to_floats(frame, spec.binarize);
     Ok(())
+}
+
+/// Turns counts held as integer bits into float counts (or 1/0 with `binarize`).
+pub fn counts_to_floats(frame: &mut [f32], binarize: bool) {
+    for v in frame.iter_mut() {
+        let count = v.to_bits();
+        *v = if binarize {
+            (count > 0) as u32 as f32
+        } else {
+            count as f32
+        };
+    }
 }
 
 #[cfg(test)]

@@ -1,9 +1,10 @@
 //! Event-camera file readers and frame integration (docs/semantics.md#events,
 //! docs/semantics.md#event-formats, docs/semantics.md#frames).
 //!
-//! Every reader turns bytes into 16-byte event records laid out as the
-//! structured NumPy dtype `[('t', '<i8'), ('x', '<i2'), ('y', '<i2'), ('p', 'u1')]`
-//! (itemsize 16), the layout the Prophesee reference decodings ship in. Readers
+//! Every reader turns bytes into 16-byte event records: `x` (i16) at byte 0,
+//! `y` (i16) at 2, `t` (i64, µs) at 4 and `p` (0 or 1, one byte) at 12, three
+//! bytes of padding: `snnrs.events.EVENT_DTYPE` in Python, tonic's field names,
+//! order and packed layout (`x, y, t, p`) with a signed polarity. Readers
 //! never index out of bounds, never allocate more than the input backs (and a
 //! fixed cap for decompression), and report the byte offset of what they reject.
 //!
@@ -17,6 +18,7 @@ mod atis;
 mod dat;
 mod evt2;
 mod evt3;
+pub mod file_frames;
 mod flatbuf;
 pub mod frames;
 mod header;
@@ -156,21 +158,22 @@ impl Events {
     }
 }
 
-/// One record's bytes, built as one 128-bit value so it is stored in one go.
+/// One record's bytes, built as one 128-bit value so it is stored in one go:
+/// `x` at byte 0, `y` at 2, `t` at 4, `p` at 12 (see the module documentation).
 #[inline(always)]
 pub fn pack(t: i64, x: i16, y: i16, p: u8) -> [u8; RECORD_BYTES] {
-    let high = (x as u16 as u64) | ((y as u16 as u64) << 16) | ((p as u64) << 32);
-    (((high as u128) << 64) | (t as u64 as u128)).to_le_bytes()
+    let xy = (x as u16 as u128) | ((y as u16 as u128) << 16);
+    (xy | ((t as u64 as u128) << 32) | ((p as u128) << 96)).to_le_bytes()
 }
 
 /// Splits one 16-byte record into its fields.
 #[inline(always)]
 pub fn record(r: &[u8]) -> (i64, i16, i16, u8) {
-    let t = i64::from_le_bytes([r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]]);
+    let t = i64::from_le_bytes([r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11]]);
     (
         t,
-        i16::from_le_bytes([r[8], r[9]]),
-        i16::from_le_bytes([r[10], r[11]]),
+        i16::from_le_bytes([r[0], r[1]]),
+        i16::from_le_bytes([r[2], r[3]]),
         r[12],
     )
 }
@@ -305,18 +308,24 @@ pub(crate) trait BodyDecoder: Send {
         None
     }
 
+    /// Counts the body (file offset `at` to the end of `src`) into frames without
+    /// writing events out, in parallel where the format allows (`file_frames`).
+    /// None: the format has no such path (`file_frames` then decodes in blocks).
+    fn frames_whole(
+        &mut self,
+        _src: &dyn file_frames::Source,
+        _at: u64,
+        _plan: &mut file_frames::Plan<'_>,
+    ) -> Option<Result<Vec<f32>, file_frames::FramesError>> {
+        None
+    }
+
     /// The input ended with `rest` (fewer bytes than a unit) left over.
     fn finish(&mut self, rest: &[u8], at: u64) -> Result<(), DecodeError> {
         if rest.is_empty() {
             Ok(())
         } else {
-            Err(DecodeError::new(
-                at,
-                format!(
-                    "file truncated: {} trailing bytes do not make a whole record",
-                    rest.len()
-                ),
-            ))
+            Err(truncated(rest.len(), at))
         }
     }
 }
@@ -357,6 +366,32 @@ pub fn decode_all(
     decode_all_limited(format, data, usize::MAX / RECORD_BYTES)
 }
 
+/// A parsed header: its length, the body's decoder and the sensor size when the header tells.
+pub(crate) type Header = (usize, Box<dyn BodyDecoder>, Option<(u32, u32)>);
+
+/// The header of a whole file held in memory.
+pub(crate) fn header_of(format: Format, data: &[u8]) -> Result<Header, DecodeError> {
+    match parse_header(format, data, true)? {
+        HeaderParse::Done { len, .. } if len > MAX_HEADER_BYTES => Err(DecodeError::new(
+            0,
+            format!("no end of header within {MAX_HEADER_BYTES} bytes"),
+        )),
+        HeaderParse::Done { len, body, sensor } => Ok((len, body, sensor)),
+        HeaderParse::NeedMore => Err(DecodeError::new(
+            data.len() as u64,
+            "file ends inside its header",
+        )),
+    }
+}
+
+/// The error for `rest` bytes at offset `at` that do not make a whole unit.
+pub(crate) fn truncated(rest: usize, at: u64) -> DecodeError {
+    DecodeError::new(
+        at,
+        format!("file truncated: {rest} trailing bytes do not make a whole record"),
+    )
+}
+
 /// Decodes a whole file held in memory into at most `max_events` events;
 /// more, or more than memory holds, is an error of kind [`ErrorKind::Memory`].
 pub fn decode_all_limited(
@@ -365,21 +400,7 @@ pub fn decode_all_limited(
     max_events: usize,
 ) -> Result<(Events, Option<(u32, u32)>), DecodeError> {
     let mut out = Events::with_limit(max_events);
-    let (len, mut body, sensor) = match parse_header(format, data, true)? {
-        HeaderParse::Done { len, .. } if len > MAX_HEADER_BYTES => {
-            return Err(DecodeError::new(
-                0,
-                format!("no end of header within {MAX_HEADER_BYTES} bytes"),
-            ))
-        }
-        HeaderParse::Done { len, body, sensor } => (len, body, sensor),
-        HeaderParse::NeedMore => {
-            return Err(DecodeError::new(
-                data.len() as u64,
-                "file ends inside its header",
-            ))
-        }
-    };
+    let (len, mut body, sensor) = header_of(format, data)?;
     let rest = &data[len..];
     let used = match body.decode_whole(rest, len as u64, max_events) {
         Some(result) => {

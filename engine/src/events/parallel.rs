@@ -3,7 +3,8 @@
 //! Pass one scans each chunk: how many events it yields and a summary of what
 //! it does to the decoder's state (e.g. the last time-high word). The states at
 //! chunk starts are then chained in file order, the output is allocated once at
-//! its exact size, and pass two writes each chunk's share in parallel.
+//! its exact size, and pass two writes each chunk's share in parallel. The same
+//! two passes feed frames directly (`file_frames`), with no event written out.
 
 use super::{BodyDecoder, DecodeError, Events, RECORD_BYTES};
 use rayon::prelude::*;
@@ -14,49 +15,106 @@ pub fn write_record(r: &mut [u8], t: i64, x: i16, y: i16, p: u8) {
     r.copy_from_slice(&super::pack(t, x, y, p));
 }
 
-/// Decodes the whole `unit`-byte records of `data` (file offset `at`); returns
-/// the events and the bytes used. `scan(chunk, offset)` gives (events, summary),
-/// `chain(state, summary)` the state after a chunk, and `write(chunk, state, out)`
-/// fills exactly the scanned number of records.
-#[allow(clippy::too_many_arguments)]
-pub fn decode_records<S, M, Scan, Chain, Write>(
+/// A body of fixed-size units that decode in parallel: a chunk's events depend
+/// only on its bytes and on a small state at its start (e.g. the last time-high
+/// word), and a chunk's effect on that state can be summarised without the state.
+pub(crate) trait Chunked: Sync {
+    type State: Copy + Send + Sync;
+    type Summary: Send;
+
+    /// Bytes per unit (a record or a word).
+    fn unit(&self) -> usize;
+
+    /// How many events `chunk` (whole units, file offset `at`) yields and what it
+    /// does to the state; Err at the first unit that is not valid.
+    fn scan(&self, chunk: &[u8], at: u64) -> Result<(usize, Self::Summary), DecodeError>;
+
+    /// The state after a chunk with `summary`, from `state` before it.
+    fn chain(&self, state: Self::State, summary: &Self::Summary) -> Self::State;
+
+    /// Calls `event(t, x, y, p)` for each event of a scanned chunk in order,
+    /// starting from `state`, until `event` returns false.
+    fn visit<F: FnMut(i64, i16, i16, u8) -> bool>(
+        &self,
+        chunk: &[u8],
+        state: Self::State,
+        event: F,
+    );
+}
+
+/// A chunked body split into pieces of whole units: `pieces` of about the same
+/// size (a multiple of `unit`); the last one holds at most `tail_units` units when
+/// `tail_units > 0`, so the file's last event is found by decoding little.
+pub(crate) fn split(
     data: &[u8],
     unit: usize,
-    at: u64,
-    limit: usize,
-    initial: S,
-    scan: Scan,
-    chain: Chain,
-    write: Write,
-) -> Result<(Events, usize, S), DecodeError>
-where
-    S: Copy + Send + Sync,
-    M: Send,
-    Scan: Fn(&[u8], u64) -> Result<(usize, M), DecodeError> + Sync,
-    Chain: Fn(S, &M) -> S,
-    Write: Fn(&[u8], S, &mut [u8]) + Sync,
-{
+    pieces: usize,
+    min_units: usize,
+    tail_units: usize,
+) -> Vec<&[u8]> {
     let whole = data.len() / unit * unit;
     let units = whole / unit;
-    let per_chunk = units
-        .div_ceil(8 * rayon::current_num_threads().max(1))
-        .max(1 << 14);
-    let chunk_bytes = per_chunk * unit;
-    let chunks: Vec<&[u8]> = data[..whole].chunks(chunk_bytes).collect();
-    let scans: Vec<Result<(usize, M), DecodeError>> = chunks
+    let tail = tail_units.min(units / 2);
+    let body_units = units - tail;
+    let per_chunk = body_units.div_ceil(pieces.max(1)).max(min_units).max(1);
+    let mut chunks: Vec<&[u8]> = data[..body_units * unit].chunks(per_chunk * unit).collect();
+    if tail > 0 {
+        chunks.push(&data[body_units * unit..whole]);
+    }
+    chunks
+}
+
+/// Counts and summaries of every piece in parallel, then the states at each
+/// piece's start in file order; Err: the first invalid unit of the file.
+#[allow(clippy::type_complexity)]
+pub(crate) fn scan_pieces<C: Chunked>(
+    c: &C,
+    pieces: &[&[u8]],
+    at: u64,
+    initial: C::State,
+) -> Result<(Vec<usize>, Vec<C::State>, C::State), DecodeError> {
+    let mut offsets = Vec::with_capacity(pieces.len());
+    let mut offset = at;
+    for p in pieces {
+        offsets.push(offset);
+        offset += p.len() as u64;
+    }
+    let scans: Vec<Result<(usize, C::Summary), DecodeError>> = pieces
         .par_iter()
-        .enumerate()
-        .map(|(i, c)| scan(c, at + (i * chunk_bytes) as u64))
+        .zip(offsets.par_iter())
+        .map(|(piece, &offset)| c.scan(piece, offset))
         .collect();
-    let mut counts = Vec::with_capacity(chunks.len());
-    let mut states = Vec::with_capacity(chunks.len());
+    let mut counts = Vec::with_capacity(pieces.len());
+    let mut states = Vec::with_capacity(pieces.len());
     let mut state = initial;
     for result in scans {
         let (count, summary) = result?; // in file order: the first error wins
         counts.push(count);
         states.push(state);
-        state = chain(state, &summary);
+        state = c.chain(state, &summary);
     }
+    Ok((counts, states, state))
+}
+
+/// Decodes the whole units of `data` (file offset `at`) on every core: returns
+/// the events, the bytes used and the state after them.
+pub(crate) fn decode_records<C: Chunked>(
+    c: &C,
+    data: &[u8],
+    at: u64,
+    limit: usize,
+    initial: C::State,
+) -> Result<(Events, usize, C::State), DecodeError> {
+    let unit = c.unit();
+    let whole = data.len() / unit * unit;
+    let chunks = split(
+        data,
+        unit,
+        8 * rayon::current_num_threads().max(1),
+        1 << 14,
+        0,
+    );
+    let (counts, states, state) = scan_pieces(c, &chunks, at, initial)?;
     let total: usize = counts.iter().sum();
     if total > limit {
         return Err(DecodeError::memory(
@@ -92,7 +150,16 @@ where
         .into_par_iter()
         .zip(states)
         .zip(slices)
-        .for_each(|((chunk, s), slice)| write(chunk, s, slice));
+        .for_each(|((chunk, s), slice)| {
+            let mut slots = slice.chunks_exact_mut(RECORD_BYTES);
+            c.visit(chunk, s, |t, x, y, p| match slots.next() {
+                Some(slot) => {
+                    write_record(slot, t, x, y, p);
+                    true
+                }
+                None => false,
+            });
+        });
     Ok((Events::from_bytes(out, limit), whole, state))
 }
 
@@ -128,6 +195,31 @@ pub struct FixedRecords {
     pub fields: fn(&[u8]) -> (i64, i16, i16, u8),
 }
 
+impl Chunked for FixedRecords {
+    type State = ();
+    type Summary = ();
+
+    fn unit(&self) -> usize {
+        self.size
+    }
+
+    fn scan(&self, chunk: &[u8], _at: u64) -> Result<(usize, ()), DecodeError> {
+        Ok((chunk.len() / self.size, ()))
+    }
+
+    fn chain(&self, _: (), _: &()) {}
+
+    #[inline(always)]
+    fn visit<F: FnMut(i64, i16, i16, u8) -> bool>(&self, chunk: &[u8], _: (), mut event: F) {
+        for r in chunk.chunks_exact(self.size) {
+            let (t, x, y, p) = (self.fields)(r);
+            if !event(t, x, y, p) {
+                return;
+            }
+        }
+    }
+}
+
 impl BodyDecoder for FixedRecords {
     fn decode_whole(
         &mut self,
@@ -135,21 +227,16 @@ impl BodyDecoder for FixedRecords {
         at: u64,
         limit: usize,
     ) -> Option<Result<(Events, usize), DecodeError>> {
-        let (size, fields) = (self.size, self.fields);
-        let write = |chunk: &[u8], _: (), out: &mut [u8]| {
-            for (r, slot) in chunk
-                .chunks_exact(size)
-                .zip(out.chunks_exact_mut(RECORD_BYTES))
-            {
-                let (t, x, y, p) = fields(r);
-                write_record(slot, t, x, y, p);
-            }
-        };
-        let scan = |chunk: &[u8], _| Ok((chunk.len() / size, ()));
-        Some(
-            decode_records(data, size, at, limit, (), scan, |_, _| (), write)
-                .map(|(e, used, _)| (e, used)),
-        )
+        Some(decode_records(self, data, at, limit, ()).map(|(e, used, _)| (e, used)))
+    }
+
+    fn frames_whole(
+        &mut self,
+        src: &dyn super::file_frames::Source,
+        at: u64,
+        plan: &mut super::file_frames::Plan<'_>,
+    ) -> Option<Result<Vec<f32>, super::file_frames::FramesError>> {
+        Some(super::file_frames::chunked_frames(self, src, at, (), plan))
     }
 
     fn decode(&mut self, data: &[u8], _at: u64, out: &mut Events) -> Result<usize, DecodeError> {

@@ -1,9 +1,10 @@
 //! The PyO3 boundary of the event readers and frame integration.
 
+use crate::events::file_frames::{self, FramesError, Layout, Overview, Windows};
 use crate::events::frames::{self, FrameSpec};
 use crate::events::{self, DecodeError, ErrorKind, Events, Format, StreamDecoder, FORMAT_NAMES};
 use numpy::{PyArray1, PyArrayDyn, PyArrayMethods, PyReadonlyArray1, PyUntypedArrayMethods};
-use pyo3::exceptions::{PyMemoryError, PyTypeError, PyValueError};
+use pyo3::exceptions::{PyMemoryError, PyOSError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use std::sync::Mutex;
@@ -177,7 +178,116 @@ fn accumulate_frames<'py>(
     PyArray1::from_vec(py, frames).reshape(vec![windows, channels, height, width])
 }
 
+/// The windows and geometry a Python plan returns: `(domain, lo, hi, width, height, channels, binarize)`.
+type PlanReply<'py> = (
+    String,
+    Bound<'py, PyAny>,
+    Bound<'py, PyAny>,
+    usize,
+    usize,
+    usize,
+    bool,
+);
+
+fn layout_of(reply: PlanReply<'_>) -> PyResult<Layout> {
+    let (domain, lo, hi, width, height, channels, binarize) = reply;
+    let windows = match domain.as_str() {
+        "index" => Windows::Index {
+            lo: lo.extract::<PyReadonlyArray1<u64>>()?.as_slice()?.to_vec(),
+            hi: hi.extract::<PyReadonlyArray1<u64>>()?.as_slice()?.to_vec(),
+        },
+        "time" => Windows::Time {
+            lo: lo.extract::<PyReadonlyArray1<f64>>()?.as_slice()?.to_vec(),
+            hi: hi.extract::<PyReadonlyArray1<f64>>()?.as_slice()?.to_vec(),
+        },
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "windows: expected domain 'index' or 'time', got {other:?}"
+            )))
+        }
+    };
+    Ok(Layout {
+        windows,
+        spec: FrameSpec {
+            width,
+            height,
+            channels,
+            binarize,
+        },
+    })
+}
+
+/// Counts the events of the file at `path` into frames, reading it in blocks,
+/// without holding the file or its events in memory. Once the events are counted,
+/// `plan(count, (first t, last t) or None, (width, height) or None)` returns
+/// `(domain, lo, hi, width, height, channels, binarize)`: frame i counts the
+/// events with index (domain 'index', uint64 bounds) or time (domain 'time',
+/// float64 bounds, events sorted by t) in `[lo[i], hi[i])`. Returns float32
+/// `[windows, channels, height, width]`. Errors name the path: ValueError for
+/// corrupt bytes (with the byte offset), events outside the sensor or out of
+/// order; MemoryError when the frames do not fit; OSError when the file cannot
+/// be read or shrinks while being read. `block_bytes`: bytes read at a time
+/// (default 1 MiB).
+#[pyfunction]
+#[pyo3(signature = (path, format, plan, block_bytes=None))]
+fn frames_from_file<'py>(
+    py: Python<'py>,
+    path: &str,
+    format: &str,
+    plan: &Bound<'py, PyAny>,
+    block_bytes: Option<usize>,
+) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
+    let format = format_arg(format)?;
+    let os_error = |e: std::io::Error| PyOSError::new_err(format!("{path}: {e}"));
+    let file = std::fs::File::open(path).map_err(os_error)?;
+    let len = file.metadata().map_err(os_error)?.len();
+    let source = file_frames::FileSource {
+        file,
+        len,
+        block_bytes: block_bytes.unwrap_or(1 << 20),
+    };
+    let plan = plan.clone().unbind();
+    let mut plan_error: Option<PyErr> = None;
+    let mut shape = (0usize, 0usize, 0usize, 0usize);
+    let result = py.detach(|| {
+        let mut ask = |o: &Overview| -> Result<Layout, FramesError> {
+            Python::attach(|py| {
+                let reply = plan
+                    .bind(py)
+                    .call1((o.count, o.first_last, o.sensor))
+                    .and_then(|r| r.extract::<PlanReply<'_>>())
+                    .and_then(layout_of);
+                match reply {
+                    Ok(layout) => {
+                        let spec = layout.spec;
+                        shape = (layout.windows.len(), spec.channels, spec.height, spec.width);
+                        Ok(layout)
+                    }
+                    Err(e) => {
+                        plan_error = Some(e);
+                        Err(FramesError::Plan)
+                    }
+                }
+            })
+        };
+        file_frames::frames_of(format, &source, &mut ask)
+    });
+    let frames = match result {
+        Ok(frames) => frames,
+        Err(FramesError::Plan) => {
+            return Err(plan_error.unwrap_or_else(|| PyValueError::new_err("plan: gave no windows")))
+        }
+        Err(FramesError::Decode(e)) => return Err(decode_error(path, e)),
+        Err(FramesError::Invalid(m)) => return Err(PyValueError::new_err(format!("{path}: {m}"))),
+        Err(FramesError::Memory(m)) => return Err(PyMemoryError::new_err(format!("{path}: {m}"))),
+        Err(FramesError::Io(m)) => return Err(PyOSError::new_err(format!("{path}: {m}"))),
+    };
+    let (m, c, h, w) = shape;
+    PyArray1::from_vec(py, frames).reshape(vec![m, c, h, w])
+}
+
 pub(super) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(frames_from_file, m)?)?;
     m.add_function(wrap_pyfunction!(decode_events, m)?)?;
     m.add_function(wrap_pyfunction!(detect_event_format, m)?)?;
     m.add_function(wrap_pyfunction!(accumulate_frames, m)?)?;

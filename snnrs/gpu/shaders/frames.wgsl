@@ -12,7 +12,7 @@ struct FrameParams {
 }
 
 @group(0) @binding(0) var<uniform> q: FrameParams;
-// 4 words per event record (16 bytes): t low, t high, x | y << 16, p
+// 4 words per event record (16 bytes): x | y << 16, t (bytes 4..12), p (byte 12)
 @group(0) @binding(1) var<storage, read> records: array<u32>;
 @group(0) @binding(2) var<storage, read> starts: array<u32>;
 // offsets[w] = events in windows before w; offsets[windows] = total
@@ -39,7 +39,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
         }
     }
     let e = starts[lo] + (k - offsets[lo]);
-    let xy = records[4u * e + 2u];
+    let xy = records[4u * e];
     let x = xy & 0xFFFFu;
     let y = xy >> 16u;
     if (x >= q.width || y >= q.height) {
@@ -47,7 +47,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
         return;
     }
     let p = records[4u * e + 3u] & 0xFFu;
-    let channel = select(0u, 1u, q.channels == 2u && p != 0u);
+    // ON: p > 0 as a signed byte (-1 is OFF)
+    let channel = select(0u, 1u, q.channels == 2u && p != 0u && p < 128u);
     let plane = q.width * q.height;
     atomicAdd(&frames[lo * q.channels * plane + channel * plane + y * q.width + x], 1u);
 }

@@ -116,7 +116,10 @@ def test_best_subnet_beats_random_subnets_of_no_lower_energy(searched):
             continue
         accuracy, energy = evaluate(config)
         if energy >= best.energy_mj:
-            assert best.accuracy > accuracy, (key(config), accuracy, energy, best)
+            # accuracies are measured on 288 validation digits: one standard error is sqrt(0.8 * 0.2 / 288) =
+            # 0.024, so a costlier subnet may score a few digits more by chance (seen: +5 digits on one CPU,
+            # where float rounding trains the supernet differently); more than that is a search that failed
+            assert best.accuracy > accuracy - 0.025, (key(config), accuracy, energy, best)
             compared += 1
         if compared == 3:
             break

@@ -42,6 +42,24 @@ def test_evt3_equals_reference_on_mostly_valid_words(words, tail):
     _both(HEADERS["evt3"] + np.array(words, "<u2").tobytes() + tail, "evt3")
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_evt3_long_streams_decode_in_parallel_chunks_as_the_reference_does(seed):
+    """Streams long enough for many parallel chunks (at least 2^14 words each): every register (y, polarity,
+    vector base, both clocks and their wraps) crosses chunk boundaries; small clock values wrap often. Seed 2
+    puts an undefined word late in the stream: the error offset is the reference's, from whichever chunk."""
+    rng = np.random.default_rng(seed)
+    kinds = np.array([0x0, 0x2, 0x3, 0x4, 0x5, 0x6, 0x6, 0x8, 0x7, 0xA, 0xE, 0xF], np.uint16)
+    n = 150_000
+    kind = kinds[rng.integers(0, len(kinds), n)]
+    payload = rng.integers(0, 0x1000, n).astype(np.uint16)
+    small = rng.random(n) < 0.5
+    payload[small] &= 7
+    words = (kind << 12) | payload
+    if seed == 2:
+        words[123_457] = 0x9000
+    _both(HEADERS["evt3"] + words.astype("<u2").tobytes(), "evt3")
+
+
 @given(words=EVT2_WORDS)
 def test_evt2_equals_reference_on_mostly_valid_words(words):
     _both(HEADERS["evt2"] + np.array(words, "<u4").tobytes(), "evt2")

@@ -3,8 +3,9 @@ engine vs a plain NumPy implementation (and tonic when installed), in one run.
 
     python benchmarks/events.py [--events 10000000] [--repeats 5] [--frames 16]
 
-Two synthetic recordings of the same events are written to a temporary folder: N-MNIST's
-ATIS .bin and Prophesee EVT 2.0. Reading: the engine's reader vs NumPy vectorised decoding
+Three synthetic recordings of the same events are written to a temporary folder: N-MNIST's
+ATIS .bin, Prophesee EVT 2.0 and EVT 3.0 (no vector words: random events seldom share a row and a
+microsecond). Reading: the engine's reader vs NumPy vectorised decoding
 of the same format (frombuffer and bit operations). Integrating (16 frames split by time,
 128x128 sensor, two polarities): the engine vs SpikingJelly's NumPy recipe (np.bincount per
 frame) and tonic's (np.add.at). Files to frames: read_frames (decode and count in one go, no event
@@ -56,6 +57,30 @@ def write_evt2(events, path):
         words.tofile(f)
 
 
+def write_evt3(events, path):
+    """EVT 3.0 words for sorted events: a TIME_LOW word where t changes (each fall of the low 12 bits is
+    a wrap of 4096 µs; a 4096 µs period without events gets a 4095, 0 pair), ADDR_Y, then ADDR_X with the
+    polarity. No TIME_HIGH words: the wraps alone carry the time."""
+    t = events["t"].astype(np.int64)
+    wraps = np.diff(t >> 12, prepend=0)
+    new_time = t != np.concatenate([[-1], t[:-1]])
+    n_words = 2 * wraps + new_time + 2
+    starts = np.cumsum(n_words) - n_words
+    words = np.empty(int(n_words.sum()), np.uint16)
+    has = np.flatnonzero(wraps > 0)
+    owner = np.repeat(has, wraps[has])
+    k = np.arange(len(owner)) - np.repeat(np.cumsum(wraps[has]) - wraps[has], wraps[has])
+    words[starts[owner] + 2 * k], words[starts[owner] + 2 * k + 1] = 0x6FFF, 0x6000
+    at = starts + 2 * wraps
+    words[at[new_time]] = 0x6000 | (t[new_time] & 0xFFF).astype(np.uint16)
+    at = at + new_time
+    words[at] = events["y"].astype(np.uint16)
+    words[at + 1] = 0x2000 | (events["p"].astype(np.uint16) << 11) | events["x"].astype(np.uint16)
+    with open(path, "wb") as f:
+        f.write(b"% evt 3.0\n")
+        words.tofile(f)
+
+
 def numpy_read_atis(path):
     raw = np.fromfile(path, np.uint8).reshape(-1, 5)
     events = np.empty(len(raw), ev.EVENT_DTYPE)
@@ -86,6 +111,38 @@ def numpy_read_evt2(path):
     return events
 
 
+def _last_value(words, kind, value_mask, at_words):
+    """At the words `at_words` (a mask): the value of the last word of `kind` before them (0 before the
+    first), and how many of those fell below the one before them so far (wraps)."""
+    is_kind = (words >> 12) == kind
+    values = (words[is_kind] & value_mask).astype(np.int64)
+    if len(values) == 0:
+        return np.zeros(int(at_words.sum()), np.int64), np.zeros(int(at_words.sum()), np.int64)
+    wraps = np.concatenate([[0], np.cumsum(values[1:] < values[:-1])])
+    rank = (np.cumsum(is_kind, dtype=np.int32) - 1)[at_words]  # the last word of `kind` so far (-1: none)
+    seen, at = rank >= 0, np.maximum(rank, 0)
+    return np.where(seen, values[at], 0), np.where(seen, wraps[at], 0)
+
+
+def numpy_read_evt3(path):
+    """Vectorised EVT 3.0 decoding of the words write_evt3 uses (vector words would need a loop)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    words = np.frombuffer(data, np.uint16, offset=data.index(b"\n") + 1)
+    kind = words >> 12
+    if np.isin(kind, (0x3, 0x4, 0x5)).any():
+        raise ValueError("numpy_read_evt3 decodes no vector words")
+    cd = kind == 0x2
+    y, _ = _last_value(words, 0x0, 0x7FF, cd)
+    low, low_wraps = _last_value(words, 0x6, 0xFFF, cd)
+    high, high_wraps = _last_value(words, 0x8, 0xFFF, cd)
+    w = words[cd]
+    events = np.empty(len(w), ev.EVENT_DTYPE)
+    events["t"] = (high_wraps << 24) + ((high + low_wraps) << 12) + low
+    events["x"], events["y"], events["p"] = w & 0x7FF, y, (w >> 11) & 1
+    return events
+
+
 def time_windows(t, frames):
     dt = (int(t[-1]) - int(t[0])) // frames
     bounds = int(t[0]) + np.arange(frames + 1) * dt
@@ -111,6 +168,9 @@ def numpy_integrate_add_at(events, frames):
     return out
 
 
+NUMPY_READERS = {"atis_bin": numpy_read_atis, "evt2": numpy_read_evt2, "evt3": numpy_read_evt3}
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=10_000_000)
@@ -122,14 +182,15 @@ def main(argv=None):
     n, frames = args.events, args.frames
     integrate_engine = lambda e: ev.integrate_events_by_fixed_frames_number(e, "time", frames, H, W)
     with tempfile.TemporaryDirectory() as folder:
-        paths = {"atis_bin": os.path.join(folder, "events.bin"), "evt2": os.path.join(folder, "events.raw")}
+        paths = {"atis_bin": os.path.join(folder, "events.bin"), "evt2": os.path.join(folder, "events.raw"),
+                 "evt3": os.path.join(folder, "events3.raw")}
         write_atis(events, paths["atis_bin"])
         write_evt2(events, paths["evt2"])
-        readers = {"atis_bin": numpy_read_atis, "evt2": numpy_read_evt2}
+        write_evt3(events, paths["evt3"])
         decoded = {}
         for fmt, path in paths.items():  # both readers agree before anything is timed
             decoded[fmt] = ev.read_events(path, format=fmt)
-            np.testing.assert_array_equal(decoded[fmt], readers[fmt](path))
+            np.testing.assert_array_equal(decoded[fmt], NUMPY_READERS[fmt](path))
             np.testing.assert_array_equal(decoded[fmt], events)
         np.testing.assert_array_equal(integrate_engine(events), numpy_integrate_bincount(events, frames))
         print(f"{n:,} events, {frames} frames split by time, {W}x{H} sensor; median of {args.repeats}; "
@@ -139,7 +200,7 @@ def main(argv=None):
         rows = []
         for fmt, path in paths.items():
             e_s = median_seconds(lambda path=path, fmt=fmt: ev.read_events(path, format=fmt), args.repeats)
-            n_s = median_seconds(lambda path=path, fmt=fmt: readers[fmt](path), args.repeats)
+            n_s = median_seconds(lambda path=path, fmt=fmt: NUMPY_READERS[fmt](path), args.repeats)
             rows.append((f"read {fmt}", e_s, n_s))
         e_int = median_seconds(lambda: integrate_engine(events), args.repeats)
         n_bin = median_seconds(lambda: numpy_integrate_bincount(events, frames), args.repeats)
@@ -172,7 +233,6 @@ def fused_table(paths, events, frames, repeats):
         from tonic.functional import to_frame_numpy
     except ImportError:
         to_frame_numpy = None
-    readers = {"atis_bin": numpy_read_atis, "evt2": numpy_read_evt2}
     bandwidth = copy_bandwidth()
     columns = {}
     for fmt, path in paths.items():
@@ -180,7 +240,7 @@ def fused_table(paths, events, frames, repeats):
         two_steps = lambda path=path: ev.to_frame(ev.read_events(path), sensor, n_time_bins=frames)
         np.testing.assert_array_equal(fused(), two_steps())  # the same frames before anything is timed
         column = {"fused": median_seconds(fused, repeats), "two": median_seconds(two_steps, repeats),
-                  "numpy": median_seconds(lambda fmt=fmt, path=path: numpy_integrate_bincount(readers[fmt](path),
+                  "numpy": median_seconds(lambda fmt=fmt, path=path: numpy_integrate_bincount(NUMPY_READERS[fmt](path),
                                                                                               frames), repeats)}
         if to_frame_numpy is not None:
             decoded = ev.read_events(path)

@@ -2,7 +2,7 @@
 //! file is read in blocks and each event is counted into the frames whose window
 //! holds it, with neither the file nor the events held in memory whole.
 //!
-//! Formats whose body decodes in parallel ([`Chunked`]: ATIS, EVT 2.0, AEDAT 2,
+//! Formats whose body decodes in parallel ([`Chunked`]: ATIS, EVT 2.0, EVT 3.0, AEDAT 2,
 //! `.dat`) take two passes over the file, both on every core, block by block:
 //! the scan counts each block's events and chains the decoder state across
 //! blocks (as reading does); the caller's [`Plan`] then chooses the windows from

@@ -6,7 +6,7 @@
 //! timestamp overflow marker: it adds 2^13 µs to every later timestamp.
 
 use super::file_frames::{chunked_frames, FramesError, Plan, Source};
-use super::parallel::{decode_records, Chunked};
+use super::parallel::{decode_records, on_every_core, Chunked};
 use super::{BodyDecoder, DecodeError, Events};
 
 const OVERFLOW_Y: u8 = 240;
@@ -96,30 +96,7 @@ impl Chunked for Records {
 }
 
 impl BodyDecoder for Body {
-    fn decode_whole(
-        &mut self,
-        data: &[u8],
-        at: u64,
-        limit: usize,
-    ) -> Option<Result<(Events, usize), DecodeError>> {
-        Some(
-            decode_records(&Records, data, at, limit, self.overflow).map(
-                |(events, used, overflow)| {
-                    self.overflow = overflow;
-                    (events, used)
-                },
-            ),
-        )
-    }
-
-    fn frames_whole(
-        &mut self,
-        src: &dyn Source,
-        at: u64,
-        plan: &mut Plan<'_>,
-    ) -> Option<Result<Vec<f32>, FramesError>> {
-        Some(chunked_frames(&Records, src, at, self.overflow, plan))
-    }
+    on_every_core!(Records, overflow);
 
     fn decode(&mut self, data: &[u8], _at: u64, out: &mut Events) -> Result<usize, DecodeError> {
         let whole = data.len() / 5 * 5;

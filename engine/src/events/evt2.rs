@@ -7,7 +7,7 @@
 
 use super::file_frames::{chunked_frames, FramesError, Plan, Source};
 use super::header::{marked_lines_len, prophesee_header_text, prophesee_sensor};
-use super::parallel::{decode_records, Chunked};
+use super::parallel::{decode_records, on_every_core, Chunked};
 use super::{BodyDecoder, DecodeError, Events, HeaderParse};
 
 fn undefined(kind: u32, offset: u64) -> DecodeError {
@@ -118,28 +118,7 @@ struct Body {
 }
 
 impl BodyDecoder for Body {
-    fn decode_whole(
-        &mut self,
-        data: &[u8],
-        at: u64,
-        limit: usize,
-    ) -> Option<Result<(Events, usize), DecodeError>> {
-        Some(
-            decode_records(&Words, data, at, limit, self.time_high).map(|(e, used, high)| {
-                self.time_high = high;
-                (e, used)
-            }),
-        )
-    }
-
-    fn frames_whole(
-        &mut self,
-        src: &dyn Source,
-        at: u64,
-        plan: &mut Plan<'_>,
-    ) -> Option<Result<Vec<f32>, FramesError>> {
-        Some(chunked_frames(&Words, src, at, self.time_high, plan))
-    }
+    on_every_core!(Words, time_high);
 
     fn decode(&mut self, data: &[u8], at: u64, out: &mut Events) -> Result<usize, DecodeError> {
         let whole = data.len() / 4 * 4;

@@ -27,7 +27,7 @@
 
 use super::file_frames::{chunked_frames, FramesError, Plan, Source};
 use super::header::{marked_lines_len, prophesee_header_text, prophesee_sensor};
-use super::parallel::{decode_records, Chunked};
+use super::parallel::{decode_records, on_every_core, Chunked};
 use super::{BodyDecoder, DecodeError, Events, HeaderParse};
 
 pub fn parse_header(data: &[u8], at_end: bool) -> Result<HeaderParse, DecodeError> {
@@ -352,28 +352,7 @@ struct Body {
 }
 
 impl BodyDecoder for Body {
-    fn decode_whole(
-        &mut self,
-        data: &[u8],
-        at: u64,
-        limit: usize,
-    ) -> Option<Result<(Events, usize), DecodeError>> {
-        Some(
-            decode_records(&Words, data, at, limit, self.state).map(|(e, used, state)| {
-                self.state = state;
-                (e, used)
-            }),
-        )
-    }
-
-    fn frames_whole(
-        &mut self,
-        src: &dyn Source,
-        at: u64,
-        plan: &mut Plan<'_>,
-    ) -> Option<Result<Vec<f32>, FramesError>> {
-        Some(chunked_frames(&Words, src, at, self.state, plan))
-    }
+    on_every_core!(Words, state);
 
     fn decode(&mut self, data: &[u8], at: u64, out: &mut Events) -> Result<usize, DecodeError> {
         let whole = data.len() / 2 * 2;

@@ -163,6 +163,38 @@ pub(crate) fn decode_records<C: Chunked>(
     Ok((Events::from_bytes(out, limit), whole, state))
 }
 
+/// The [`BodyDecoder`](super::BodyDecoder) methods of a body whose decoding is
+/// [`Chunked`] (`$chunked`) with its decoder state in `self.$state`: whole
+/// inputs decode, and files count into frames, on every core, and the state
+/// after them is kept for what follows.
+macro_rules! on_every_core {
+    ($chunked:expr, $state:ident) => {
+        fn decode_whole(
+            &mut self,
+            data: &[u8],
+            at: u64,
+            limit: usize,
+        ) -> Option<Result<(Events, usize), DecodeError>> {
+            Some(
+                decode_records(&$chunked, data, at, limit, self.$state).map(|(e, used, state)| {
+                    self.$state = state;
+                    (e, used)
+                }),
+            )
+        }
+
+        fn frames_whole(
+            &mut self,
+            src: &dyn Source,
+            at: u64,
+            plan: &mut Plan<'_>,
+        ) -> Option<Result<Vec<f32>, FramesError>> {
+            Some(chunked_frames(&$chunked, src, at, self.$state, plan))
+        }
+    };
+}
+pub(crate) use on_every_core;
+
 /// Asks the kernel to back a large buffer with 2 MiB pages: its first writes
 /// then fault 512 times less often (a fault per 4 KiB page costs as much as
 /// decoding the events in it). Only a hint; ignored where unsupported.

@@ -4,6 +4,7 @@ every format: recordings in time order, arbitrary bytes (corrupt, out of order, 
 same kind of error), read in blocks as small as a few records so that one file takes many blocks and pieces."""
 
 import os
+import re
 import tempfile
 
 import numpy as np
@@ -106,11 +107,15 @@ ERRORS = ("byte offset", "sorted by t", "outside the sensor", "windows", "2^53")
 
 
 def outcome(f):
-    """The frames, or (error type, which error): both paths must fail alike, the first problem first."""
+    """The frames, or (error type, which error): both paths must fail alike, the first problem first; an
+    event outside the sensor with its index and coordinates."""
     try:
         return f()
     except (ValueError, MemoryError) as e:
-        return type(e), next((kind for kind in ERRORS if kind in str(e)), str(e))
+        kind = next((kind for kind in ERRORS if kind in str(e)), str(e))
+        if kind == "outside the sensor":
+            kind = re.search(r"event \d+ at \(x=-?\d+, y=-?\d+\)", str(e)).group()
+        return type(e), kind
 
 
 @settings(max_examples=300, deadline=None)
@@ -217,3 +222,26 @@ def test_arguments_are_refused_before_any_reading(tmp_path):
         ev.iter_frames(path, None, time_window=5)  # at the call, not at the first frame
     with pytest.raises(ValueError, match="exactly one"):
         ev.read_frames(path, (2, 2, 2))
+
+
+@pytest.mark.parametrize("mode", [dict(n_time_bins=3), dict(time_window=4.0, overlap=2.0),
+                                  dict(event_count=4, overlap=1), dict(event_count=5),
+                                  dict(frames_number=2, split_by="number")])
+@pytest.mark.parametrize("records_per_block", [1, 3, 64])
+@pytest.mark.parametrize("outside_at", [[7], [5, 11], [22]])
+def test_the_first_event_outside_the_sensor_is_named_as_integration_names_it(tmp_path, mode, records_per_block,
+                                                                             outside_at):
+    # 23 events; those at `outside_at` lie outside an 8x8 sensor (x or y); event 22 is in no window of
+    # event_count=5 (the last, incomplete one is left out), so there no error is expected either way
+    n = 23
+    t, x, y = np.arange(n) // 2, np.arange(n) % 8, np.arange(n) % 5
+    for k, i in enumerate(outside_at):
+        (x if k % 2 == 0 else y)[i] = 9 + k
+    path = write(tmp_path, atis(t, x, y, np.arange(n) % 2))
+    sensor = (8, 8, 2)
+    expected = outcome(lambda: integrated(path, "atis_bin", sensor, mode, False))
+    got = outcome(lambda: planned_frames(path, sensor, ev.frame_mode(**mode), block_bytes=5 * records_per_block))
+    if isinstance(expected, tuple):
+        assert got == expected
+    else:
+        np.testing.assert_array_equal(got, expected)

@@ -406,16 +406,14 @@ pub(crate) fn chunked_frames<C: Chunked>(
                     if counts[i] == 0 {
                         continue;
                     }
-                    let going = with_block(src, &blocks[i], |buf| {
+                    with_block(src, &blocks[i], |buf| {
+                        let first = firsts[i] as i64;
                         if time {
-                            acc.block::<C, true>(c, buf, states[i], &mut bytes)
+                            acc.block::<C, true>(c, buf, states[i], first, &mut bytes)
                         } else {
-                            acc.block::<C, false>(c, buf, states[i], &mut bytes)
+                            acc.block::<C, false>(c, buf, states[i], first, &mut bytes)
                         }
                     })?;
-                    if !going {
-                        break;
-                    }
                 }
                 let piece = acc.finish(&mut bytes);
                 Ok(Some(private.into_piece(piece)))
@@ -525,12 +523,16 @@ fn streamed_frames(
         let private = Private::new(&lo, &hi, first, layout.spec.frame_len())?;
         let mut bytes = byte_counters(layout.spec.frame_len())?;
         let mut acc = Accumulator::new(&layout, &lo, &hi, shared, &private, 0);
+        let mut seen = 0i64; // events before the block
         each_block(&mut |events| {
+            let (records, first) = (&events.bytes, seen);
             if time {
-                acc.block::<DecodedRecords, true>(&DecodedRecords, &events.bytes, (), &mut bytes)
+                acc.block::<DecodedRecords, true>(&DecodedRecords, records, (), first, &mut bytes)
             } else {
-                acc.block::<DecodedRecords, false>(&DecodedRecords, &events.bytes, (), &mut bytes)
+                acc.block::<DecodedRecords, false>(&DecodedRecords, records, (), first, &mut bytes)
             }
+            seen += events.len() as i64;
+            true
         })?;
         let piece = acc.finish(&mut bytes);
         private.into_piece(piece)
@@ -661,15 +663,15 @@ impl Private {
 
 /// What the per-event loop keeps in registers.
 #[derive(Clone, Copy)]
-struct Hot<'a> {
-    index: i64,
+struct Hot {
     last_t: i64,
     sorted: bool,
-    /// The frames holding the current position stay the same below this position.
-    next_change: i64,
-    /// Exactly one frame holds the current position: its counts go to the byte counters.
-    single: bool,
-    _frames: std::marker::PhantomData<&'a ()>,
+    /// Below this position exactly one frame holds the events, counted in the
+    /// byte counters; at or past it, [`Accumulator::slow`] takes each event.
+    fast_below: i64,
+    /// The block has an event outside the sensor (found again after it: the
+    /// loop keeps no event index).
+    outside_seen: bool,
 }
 
 /// Counts one piece's events into the frames.
@@ -685,7 +687,9 @@ struct Accumulator<'a> {
     /// Frames `a..b` hold the current position.
     a: usize,
     b: usize,
-    hot: Hot<'a>,
+    /// They stay the same below this position.
+    next_change: i64,
+    hot: Hot,
     /// The frame the byte counters count for (see [`Accumulator::block`]).
     counting: Option<usize>,
     first_index: i64,
@@ -718,13 +722,12 @@ impl<'a> Accumulator<'a> {
             frame_len: spec.frame_len(),
             a: 0,
             b: 0,
+            next_change: i64::MIN,
             hot: Hot {
-                index: first_index,
                 last_t: i64::MIN,
                 sorted: true,
-                next_change: i64::MIN,
-                single: false,
-                _frames: std::marker::PhantomData,
+                fast_below: i64::MIN,
+                outside_seen: false,
             },
             counting: None,
             first_index,
@@ -733,56 +736,120 @@ impl<'a> Accumulator<'a> {
         }
     }
 
-    /// Counts the events of one block (`c` decodes it from `state`); false: stop.
-    /// While one frame holds the events, they are
-    /// counted in `bytes` (one u8 per pixel of a frame: L1-sized for the usual
+    /// Counts the events of one block (`c` decodes it from `state`), the first of
+    /// them event `first_index` of the file. While one frame holds the events, they
+    /// are counted in `bytes` (one u8 per pixel of a frame: L1-sized for the usual
     /// sensors, where u32 counts would not be), 256 carried into the frame when
     /// a byte wraps, and the bytes added to the frame when the frame changes.
+    /// The loop keeps four values (the order of time, where the fast path ends,
+    /// whether an event fell outside the sensor); everything else is off it.
     #[inline(always)]
     fn block<C: Chunked, const TIME: bool>(
         &mut self,
         c: &C,
         block: &[u8],
         state: C::State,
+        first_index: i64,
         bytes: &mut [u8],
-    ) -> bool {
+    ) {
         // the loop's state lives in locals (registers), not behind `self`
         let mut h = self.hot;
+        h.outside_seen = false;
         let (width, height, plane) = (self.width, self.height, self.plane);
-        let mut going = true;
+        let mut index = first_index; // the position of index windows (unused with time windows)
         c.visit(block, state, |t, x, y, p| {
             let v = if TIME {
                 h.sorted &= t >= h.last_t;
                 h.last_t = t;
                 t
             } else {
-                h.index
+                index += 1;
+                index - 1
             };
-            h.index += 1;
-            if v >= h.next_change {
-                (h.next_change, h.single) = self.advance(v, t, bytes);
-            }
             let (xu, yu) = (x as u16 as usize, y as u16 as usize);
-            if h.single {
-                if xu >= width || yu >= height {
-                    going = self.outside(h.index - 1, x, y);
-                    return going;
-                }
-                // ON: p > 0 as a signed byte (tonic's -1/+1 polarity: -1 is OFF)
-                let pixel = if (p as i8) > 0 { plane } else { 0 } + yu * width + xu;
-                if let Some(b) = bytes.get_mut(pixel) {
-                    *b = b.wrapping_add(1);
-                    if *b == 0 {
-                        self.carry(pixel);
-                    }
-                }
+            if v >= h.fast_below {
+                self.slow(v, t, xu, yu, p, bytes, &mut h);
                 return true;
             }
-            going = self.several(h.index - 1, x, y, p);
-            going
+            if xu >= width || yu >= height {
+                h.outside_seen = true;
+                return true;
+            }
+            // ON: p > 0 as a signed byte (tonic's -1/+1 polarity: -1 is OFF)
+            let pixel = if (p as i8) > 0 { plane } else { 0 } + yu * width + xu;
+            if let Some(b) = bytes.get_mut(pixel) {
+                *b = b.wrapping_add(1);
+                if *b == 0 {
+                    self.carry(pixel);
+                }
+            }
+            true
         });
         self.hot = h;
-        going
+        if h.outside_seen && self.outside.is_none() {
+            self.find_outside::<C, TIME>(c, block, state, first_index);
+        }
+    }
+
+    /// An event at or past the fast path's end: moves to the frames holding it
+    /// when they change, then counts it (in the byte counters when exactly one
+    /// frame holds it, else into each frame holding it).
+    #[cold]
+    #[inline(never)]
+    #[allow(clippy::too_many_arguments)]
+    fn slow(&mut self, v: i64, t: i64, xu: usize, yu: usize, p: u8, bytes: &mut [u8], h: &mut Hot) {
+        if v >= self.next_change {
+            let single = self.advance(v, t, bytes);
+            h.fast_below = if single { self.next_change } else { i64::MIN };
+        }
+        if self.a >= self.b {
+            return; // no frame holds it
+        }
+        if xu >= self.width || yu >= self.height {
+            h.outside_seen = true;
+            return;
+        }
+        let pixel = if (p as i8) > 0 { self.plane } else { 0 } + yu * self.width + xu;
+        if self.counting.is_some() {
+            if let Some(b) = bytes.get_mut(pixel) {
+                *b = b.wrapping_add(1);
+                if *b == 0 {
+                    self.carry(pixel);
+                }
+            }
+            return;
+        }
+        for f in self.a..self.b {
+            let c = self.frame(f);
+            c[pixel].store(c[pixel].load(Relaxed).wrapping_add(1), Relaxed);
+        }
+    }
+
+    /// The block's first event outside the sensor that a frame holds (the
+    /// counting loop saw one): decoded again, with event indices.
+    #[cold]
+    #[inline(never)]
+    fn find_outside<C: Chunked, const TIME: bool>(
+        &mut self,
+        c: &C,
+        block: &[u8],
+        state: C::State,
+        first_index: i64,
+    ) {
+        let (lo, hi, width, height) = (self.lo, self.hi, self.width, self.height);
+        let mut index = first_index;
+        let mut found = None;
+        c.visit(block, state, |t, x, y, _| {
+            let v = if TIME { t } else { index };
+            let held = hi.partition_point(|&e| e <= v) < lo.partition_point(|&s| s <= v);
+            if held && (x as u16 as usize >= width || y as u16 as usize >= height) {
+                found = Some((index, x, y));
+                return false;
+            }
+            index += 1;
+            true
+        });
+        self.outside = found;
     }
 
     /// A byte counter wrapped: 256 events into the frame.
@@ -807,36 +874,6 @@ impl<'a> Accumulator<'a> {
         }
     }
 
-    /// An event outside the sensor is not counted; the first is reported, after
-    /// the order of time, which the piece keeps checking (as reading then
-    /// integrating reports unsorted times first).
-    #[cold]
-    #[inline(never)]
-    fn outside(&mut self, index: i64, x: i16, y: i16) -> bool {
-        if self.outside.is_none() {
-            self.outside = Some((index, x, y));
-        }
-        true
-    }
-
-    /// Counts an event held by no frame or by several (overlapping windows).
-    #[inline(never)]
-    fn several(&mut self, index: i64, x: i16, y: i16, p: u8) -> bool {
-        if self.a >= self.b {
-            return true;
-        }
-        let (xu, yu) = (x as u16 as usize, y as u16 as usize);
-        if xu >= self.width || yu >= self.height {
-            return self.outside(index, x, y);
-        }
-        let pixel = if (p as i8) > 0 { self.plane } else { 0 } + yu * self.width + xu;
-        for f in self.a..self.b {
-            let c = self.frame(f);
-            c[pixel].store(c[pixel].load(Relaxed).wrapping_add(1), Relaxed);
-        }
-        true
-    }
-
     /// Frame `f`'s counts: the piece's own for the frames holding its first event.
     fn frame(&self, f: usize) -> &'a [AtomicU32] {
         let private: &'a Private = self.private;
@@ -848,11 +885,11 @@ impl<'a> Accumulator<'a> {
         }
     }
 
-    /// Moves to the frames holding position `v`: the next position where they
-    /// change, and whether exactly one does (then counted in `bytes`).
+    /// Moves to the frames holding position `v` and to the next position where
+    /// they change; true when exactly one does (then counted in `bytes`).
     #[cold]
     #[inline(never)]
-    fn advance(&mut self, v: i64, t: i64, bytes: &mut [u8]) -> (i64, bool) {
+    fn advance(&mut self, v: i64, t: i64, bytes: &mut [u8]) -> bool {
         let m = self.lo.len();
         if self.first_t.is_none() {
             self.first_t = Some(t);
@@ -878,7 +915,8 @@ impl<'a> Accumulator<'a> {
             self.flush(bytes);
             self.counting = single.then_some(self.a);
         }
-        (next, single)
+        self.next_change = next;
+        single
     }
 
     fn finish(mut self, bytes: &mut [u8]) -> Piece {

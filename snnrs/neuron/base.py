@@ -249,10 +249,19 @@ class BaseNode(MemoryModule, BackendModule):
     def engine_supports(self, x: torch.Tensor) -> bool:
         """True when the engine (or, for backend='wgpu', the GPU kernels) can run this neuron on ``x``."""
         sg = self.surrogate_function
-        return (self.backend in ("engine", "wgpu") and self._engine_neuron is not None and x.device.type == "cpu"
+        return (self.backend in ("engine", "wgpu") and self._engine_neuron is not None and self._runs_on(x)
                 and (x.dtype in ops.ENGINE_DTYPES or x.dtype in HALF_DTYPES) and surrogate.is_engine_surrogate(sg)
                 and x.dim() >= 1 and not isinstance(self.v_threshold, torch.Tensor)  # set_threshold_margin's
                 and not ops.functorch_active())
+
+    def _runs_on(self, x: torch.Tensor) -> bool:
+        """The fused kernels take x's device: the CPU engine, or on CUDA the Triton kernels of the neurons
+        they implement (float32 and 16-bit x; float64 stays on torch's loop there)."""
+        if x.device.type == "cpu":
+            return True
+        from snnrs import cuda
+        return (self.backend == "engine" and self._engine_neuron in cuda.CUDA_NEURONS and x.dtype != torch.float64
+                and cuda.runs(x))
 
     def _engine_steps(self, x_seq: torch.Tensor) -> torch.Tensor:
         if self.backend == "wgpu" and self._wgpu_supports(x_seq):

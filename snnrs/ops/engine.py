@@ -15,7 +15,7 @@ import torch
 from torch import Tensor
 
 from snnrs import _engine
-from snnrs.ops import host, learnable
+from snnrs.ops import cuda, host, learnable
 from snnrs.ops.config import NeuronConfig, TwoStateConfig
 from snnrs.ops.registration import FusedOp
 
@@ -42,6 +42,8 @@ def _neuron_forward(x: Tensor, v_init: Tensor | None, w: Tensor | None, config: 
     Mixed precision: a bfloat16/float16 ``x`` gives spikes of its dtype, the state (``v_init``,
     ``v_last``, ``h_seq``, ``v_seq``) in float32 (``docs/semantics.md#mixed-precision``).
     """
+    if cuda.takes(x, config):  # a CUDA tensor: the Triton kernels
+        return cuda.neuron_forward(x, v_init, w, config, store_v_seq, save_for_backward)
     host.check_sequence(x, half=True)
     host.check_state("v_init", v_init, x)
     spikes, v_last, h_seq, bits, v_seq = _engine.neuron_forward(
@@ -75,10 +77,13 @@ def _neuron_backward(grad_spikes: Tensor | None, grad_v_last: Tensor | None, gra
                      ) -> tuple[Tensor, Tensor, Tensor]:
     """Exact BPTT. Returns ``(grad_x, grad_v_init, grad_w)``; grad_w is 0 unless w is given.
     After a mixed-precision forward, grad_x comes in the 16-bit dtype of the spikes' gradient."""
-    host.check_tensor("h_seq", h_seq)
     host.check_gradients(h_seq, {"grad_spikes": grad_spikes, "grad_v_seq": grad_v_seq, "grad_h_seq": grad_h_seq},
                          {"grad_v_last": grad_v_last})
     count, streamed = h_seq.shape[0], _streamed_dtype(grad_spikes, x, h_seq)
+    if cuda.takes(h_seq, config):  # a CUDA tensor: the Triton kernels
+        return cuda.neuron_backward(grad_spikes, grad_v_last, grad_v_seq, grad_h_seq, h_seq, bits, v_init, x, w,
+                                    config, streamed)
+    host.check_tensor("h_seq", h_seq)
     if streamed in host.HALF_STORAGE and h_seq.dtype != torch.float32:
         raise TypeError(f"h_seq: expected float32 (the state of a {streamed} pass), got {h_seq.dtype}")
 

@@ -1,0 +1,55 @@
+"""The CUDA path of ``torch.ops.snnrs.multistep_neuron_*``: the Triton kernels (:mod:`snnrs.cuda`) behind
+the same ops, arguments and outputs as the CPU engine's (:mod:`snnrs.ops.engine` sends a tensor here when
+:func:`snnrs.cuda.runs` says so). Tensors are ``[T, *shape]``; the kernels see them as ``[T, N]``."""
+
+import torch
+from torch import Tensor
+
+from snnrs import cuda
+from snnrs.ops import host, learnable
+from snnrs.ops.config import NeuronConfig
+
+
+def takes(t: Tensor, config: NeuronConfig) -> bool:
+    """True when this neuron runs on ``t`` through the Triton kernels (float32 or 16-bit ``t``)."""
+    return config.neuron in cuda.CUDA_NEURONS and t.dtype != torch.float64 and cuda.runs(t)
+
+
+def _rows(t: Tensor | None, steps: int) -> Tensor | None:
+    return None if t is None else t.reshape(steps, -1)
+
+
+def neuron_forward(x: Tensor, v_init: Tensor | None, w: Tensor | None, config: NeuronConfig, store_v_seq: bool,
+                   save_for_backward: bool):
+    """As ``snnrs.ops.engine._neuron_forward``: ``(spikes, v_last, h_seq, bits, v_seq)``, absent ones empty."""
+    from snnrs.cuda import neuron as kernels
+
+    host.check_steps(x)
+    spikes, v_last, h_seq, bits, v_seq = kernels.neuron_forward(
+        _rows(x, x.shape[0]), None if v_init is None else v_init.reshape(-1), neuron=config.neuron,
+        params=learnable.kernel_params(config.neuron, w, config.params), decay_input=config.decay_input,
+        v_threshold=config.v_threshold, v_reset=config.v_reset, store_v_seq=store_v_seq,
+        save_for_backward=save_for_backward)
+    empty = x.new_empty(0, dtype=torch.float32)
+    return (spikes.view(x.shape), v_last.view(x.shape[1:]),
+            empty if h_seq is None else h_seq.view(x.shape),
+            x.new_empty(0, dtype=torch.uint8) if bits is None else bits,
+            empty if v_seq is None else v_seq.view(x.shape))
+
+
+def neuron_backward(grad_spikes: Tensor | None, grad_v_last: Tensor | None, grad_v_seq: Tensor | None,
+                    grad_h_seq: Tensor | None, h_seq: Tensor, bits: Tensor, v_init: Tensor | None, x: Tensor | None,
+                    w: Tensor | None, config: NeuronConfig, streamed: torch.dtype):
+    """As ``snnrs.ops.engine._neuron_backward``: ``(grad_x in the streamed dtype, grad_v_init, grad_w)``."""
+    from snnrs.cuda import neuron as kernels
+
+    steps = h_seq.shape[0]
+    grad_x, grad_v_init, grad_k = kernels.neuron_backward(
+        None if grad_spikes is None else _rows(grad_spikes.to(streamed), steps), _rows(h_seq, steps), bits,
+        None if v_init is None else v_init.reshape(-1), grad_v_seq=_rows(grad_v_seq, steps),
+        grad_v_last=None if grad_v_last is None else grad_v_last.reshape(-1), grad_h_seq=_rows(grad_h_seq, steps),
+        x=_rows(x, steps), neuron=config.neuron, params=learnable.kernel_params(config.neuron, w, config.params),
+        decay_input=config.decay_input, v_threshold=config.v_threshold, v_reset=config.v_reset,
+        detach_reset=config.detach_reset, surrogate=config.surrogate, surrogate_params=config.surrogate_params)
+    return (grad_x.to(streamed).view(h_seq.shape), grad_v_init.view(h_seq.shape[1:]),
+            learnable.grad_w(config.neuron, w, grad_k, h_seq))

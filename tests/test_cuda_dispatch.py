@@ -1,0 +1,155 @@
+"""The CUDA path's dispatch: ``torch.ops.snnrs.multistep_neuron_*`` run the Triton kernels on tensors the
+path takes, under autograd, ``torch.compile(fullgraph=True)`` and ``opcheck``, with the CPU engine's
+numbers. Without a GPU, SNNRS_TRITON_ON_CPU=1 and TRITON_INTERPRET=1 send CPU tensors through the same
+kernels in triton's interpreter; the kernels' numbers are held to reference/ by
+conformance/test_cuda_equals_reference.py."""
+
+import importlib.util
+import os
+
+import pytest
+import torch
+
+from snnrs import neuron, surrogate
+from snnrs.ops import NeuronConfig, multistep_neuron
+
+
+@pytest.fixture(scope="module", autouse=True)
+def triton_on_cpu():
+    if importlib.util.find_spec("triton") is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("triton is missing in CI (it comes with torch's Linux wheels)")
+        pytest.skip("triton is not installed")
+    before = {k: os.environ.get(k) for k in ("TRITON_INTERPRET", "SNNRS_TRITON_ON_CPU")}
+    os.environ["TRITON_INTERPRET"] = "1"
+    yield
+    for key, value in before.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture()
+def kernel_calls(monkeypatch):
+    """The Triton kernels' calls ("forward", "backward"), recorded."""
+    from snnrs.cuda import neuron as kernels
+    calls = []
+    def recording(which):
+        original = getattr(kernels, f"neuron_{which}")
+
+        def recorded(*args, **kwargs):
+            calls.append(which)
+            return original(*args, **kwargs)
+
+        return recorded
+
+    for which in ("forward", "backward"):
+        monkeypatch.setattr(kernels, f"neuron_{which}", recording(which))
+    return calls
+
+
+def loss(y):
+    return (y.float() * torch.linspace(-1, 1, y.shape[-1])).sum()
+
+
+def run(make, x, triton: bool):
+    """Forward and backward of a fresh neuron from ``make()``: (output, dL/dx, parameter gradients)."""
+    os.environ["SNNRS_TRITON_ON_CPU"] = "1" if triton else "0"
+    try:
+        torch.manual_seed(0)
+        module = make()
+        x = x.detach().clone().requires_grad_(True)
+        y = module(x)
+        loss(y).backward()
+        return y.detach(), x.grad, [p.grad for p in module.parameters()]
+    finally:
+        os.environ["SNNRS_TRITON_ON_CPU"] = "0"
+
+
+NEURONS = {
+    "LIF": lambda: neuron.LIFNode(tau=3.0, step_mode="m", surrogate_function=surrogate.ATan()),
+    "LIF soft, detached, no input decay": lambda: neuron.LIFNode(tau=2.0, v_reset=None, detach_reset=True,
+                                                                 decay_input=False, step_mode="m"),
+    "ParametricLIF": lambda: neuron.ParametricLIFNode(step_mode="m", v_reset=-0.2,
+                                                      surrogate_function=surrogate.Erf()),
+    "IF": lambda: neuron.IFNode(step_mode="m", surrogate_function=surrogate.PiecewiseQuadratic()),
+    "QIF": lambda: neuron.QIFNode(step_mode="m"),
+    "EIF": lambda: neuron.EIFNode(step_mode="m", v_reset=None),
+    "KLIF": lambda: neuron.KLIFNode(step_mode="m"),
+    "CUBA-LIF": lambda: neuron.CUBALIFNode(step_mode="m"),
+    "LIAF": lambda: neuron.LIAFNode(torch.relu, True, step_mode="m"),
+}
+
+
+@pytest.mark.parametrize("name", NEURONS)
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_neurons_take_the_triton_kernels_with_the_engines_numbers(kernel_calls, name, dtype):
+    x = (torch.randn(5, 3, 33, generator=torch.Generator().manual_seed(1)) + 0.6).to(dtype)
+    got = run(NEURONS[name], x, triton=True)
+    assert kernel_calls == ["forward", "backward"]
+    want = run(NEURONS[name], x, triton=False)
+    assert kernel_calls == ["forward", "backward"]  # the engine ran the second time
+    torch.testing.assert_close(got[0], want[0], rtol=0, atol=0)
+    assert got[1].dtype == want[1].dtype == dtype
+    # float32 gradients within float32 rounding; bfloat16 ones within one bfloat16 step (the float32
+    # value before rounding differs in its last bits: the engine evaluates sg' in float64)
+    tolerance = dict(rtol=1e-5, atol=1e-6) if dtype == torch.float32 else dict(rtol=2**-7, atol=1e-5)
+    torch.testing.assert_close(got[1], want[1], **tolerance)
+    for g, w in zip(got[2], want[2]):
+        torch.testing.assert_close(g, w, rtol=1e-4, atol=1e-6)
+
+
+def test_single_step_mode_takes_the_kernels_too(kernel_calls):
+    os.environ["SNNRS_TRITON_ON_CPU"] = "1"
+    try:
+        node = neuron.IFNode()
+        outputs = [node(torch.full((4,), 0.6)) for _ in range(3)]
+    finally:
+        os.environ["SNNRS_TRITON_ON_CPU"] = "0"
+    assert kernel_calls == ["forward"] * 3
+    assert [o[0].item() for o in outputs] == [0.0, 1.0, 0.0]  # H: 0.6, 1.2 (fires, V = 0), 0.6
+
+
+def test_neurons_without_a_triton_rule_stay_on_the_engine(kernel_calls):
+    os.environ["SNNRS_TRITON_ON_CPU"] = "1"
+    try:
+        neuron.IzhikevichNode(step_mode="m")(torch.randn(3, 8))  # two states: the engine's own op
+        neuron.LIFNode(step_mode="m")(torch.randn(3, 8, dtype=torch.float64))  # float64: the engine
+    finally:
+        os.environ["SNNRS_TRITON_ON_CPU"] = "0"
+    assert kernel_calls == []
+
+
+def test_compiled_fullgraph_network_runs_the_kernels(kernel_calls):
+    x = torch.randn(4, 2, 12, generator=torch.Generator().manual_seed(2))
+
+    def make():
+        return torch.nn.Sequential(torch.nn.Linear(12, 12), neuron.ParametricLIFNode(step_mode="m"))
+
+    os.environ["SNNRS_TRITON_ON_CPU"] = "1"
+    try:
+        torch.manual_seed(0)
+        net = make()
+        compiled = torch.compile(net, fullgraph=True)
+        xc = x.clone().requires_grad_(True)
+        loss(compiled(xc)).backward()
+    finally:
+        os.environ["SNNRS_TRITON_ON_CPU"] = "0"
+    assert "forward" in kernel_calls and "backward" in kernel_calls
+    _, grad_x, grads = run(make, x, triton=False)
+    torch.testing.assert_close(xc.grad, grad_x, rtol=1e-5, atol=1e-6)
+    for p, g in zip(net.parameters(), grads):
+        torch.testing.assert_close(p.grad, g, rtol=1e-4, atol=1e-6)
+
+
+def test_opcheck_passes_on_the_triton_path(kernel_calls):
+    config = NeuronConfig("plif", 1.0, 0.0, [], True, False, "Sigmoid", [4.0])
+    args = multistep_neuron._forward.flatten(torch.randn(3, 5, requires_grad=True), None,
+                                             torch.tensor(0.3, requires_grad=True), config, True, True)
+    os.environ["SNNRS_TRITON_ON_CPU"] = "1"
+    try:
+        torch.library.opcheck(multistep_neuron.forward_op, args)
+    finally:
+        os.environ["SNNRS_TRITON_ON_CPU"] = "0"
+    assert "forward" in kernel_calls and "backward" in kernel_calls

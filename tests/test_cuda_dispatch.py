@@ -20,23 +20,19 @@ def triton_on_cpu():
         if os.environ.get("CI") == "true":
             pytest.fail("triton is missing in CI (it comes with torch's Linux wheels)")
         pytest.skip("triton is not installed")
-    before = {k: os.environ.get(k) for k in ("TRITON_INTERPRET", "SNNRS_TRITON_ON_CPU")}
-    os.environ["TRITON_INTERPRET"] = "1"
-    yield
-    for key, value in before.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
+    from snnrs import cuda
+
+    with cuda.interpreter():  # the tests switch SNNRS_TRITON_ON_CPU themselves
+        yield
 
 
 @pytest.fixture()
 def kernel_calls(monkeypatch):
-    """The Triton kernels' calls ("forward", "backward"), recorded."""
+    """The Triton kernels' calls ("forward", "backward"; single- and two-state), recorded."""
     from snnrs.cuda import neuron as kernels
     calls = []
-    def recording(which):
-        original = getattr(kernels, f"neuron_{which}")
+    def recording(name, which):
+        original = getattr(kernels, name)
 
         def recorded(*args, **kwargs):
             calls.append(which)
@@ -44,8 +40,9 @@ def kernel_calls(monkeypatch):
 
         return recorded
 
-    for which in ("forward", "backward"):
-        monkeypatch.setattr(kernels, f"neuron_{which}", recording(which))
+    for family in ("neuron", "izhikevich"):
+        for which in ("forward", "backward"):
+            monkeypatch.setattr(kernels, f"{family}_{which}", recording(f"{family}_{which}", which))
     return calls
 
 
@@ -79,6 +76,8 @@ NEURONS = {
     "KLIF": lambda: neuron.KLIFNode(step_mode="m"),
     "CUBA-LIF": lambda: neuron.CUBALIFNode(step_mode="m"),
     "LIAF": lambda: neuron.LIAFNode(torch.relu, True, step_mode="m"),
+    "Izhikevich": lambda: neuron.IzhikevichNode(step_mode="m", a=0.3, b=0.2, tau_w=3.0,
+                                                surrogate_function=surrogate.Sigmoid()),
 }
 
 
@@ -114,7 +113,7 @@ def test_single_step_mode_takes_the_kernels_too(kernel_calls):
 def test_neurons_without_a_triton_rule_stay_on_the_engine(kernel_calls):
     os.environ["SNNRS_TRITON_ON_CPU"] = "1"
     try:
-        neuron.IzhikevichNode(step_mode="m")(torch.randn(3, 8))  # two states: the engine's own op
+        neuron.RAFNode(step_mode="m")(torch.randn(3, 8))  # resonate-and-fire: no Triton kernel yet
         neuron.LIFNode(step_mode="m")(torch.randn(3, 8, dtype=torch.float64))  # float64: the engine
     finally:
         os.environ["SNNRS_TRITON_ON_CPU"] = "0"

@@ -6,11 +6,13 @@ Importing this package imports neither triton nor the kernels; :func:`neuron_for
 :func:`neuron_backward` do, on first use.
 """
 
+import contextlib
 import functools
 import importlib.util
 import os
 
-__all__ = ["available", "interpreted", "runs", "neuron_forward", "neuron_backward", "CUDA_NEURONS"]
+__all__ = ["available", "interpreted", "interpreter", "runs", "neuron_forward", "neuron_backward",
+           "izhikevich_forward", "izhikevich_backward", "CUDA_NEURONS"]
 
 # The neurons the Triton charge rules implement (snnrs/cuda/kernels.py).
 CUDA_NEURONS = ("if", "lif", "plif", "qif", "eif", "cuba", "klif")
@@ -48,8 +50,27 @@ def runs(t) -> bool:
             and _triton_installed())
 
 
+@contextlib.contextmanager
+def interpreter(cpu_tensors: bool = False):
+    """Within the block, triton's interpreter runs the kernels (``TRITON_INTERPRET=1``: they take CPU
+    tensors); with ``cpu_tensors`` the neuron ops send CPU tensors through them too
+    (``SNNRS_TRITON_ON_CPU=1``). Both variables are restored after. The kernels module must first be
+    imported inside such a block (triton decides at that point whether to compile or interpret)."""
+    wanted = {"TRITON_INTERPRET": "1", "SNNRS_TRITON_ON_CPU": "1" if cpu_tensors else "0"}
+    before = {key: os.environ.get(key) for key in wanted}
+    os.environ.update(wanted)
+    try:
+        yield
+    finally:
+        for key, value in before.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
 def __getattr__(name):
-    if name in ("neuron_forward", "neuron_backward"):
+    if name in ("neuron_forward", "neuron_backward", "izhikevich_forward", "izhikevich_backward"):
         from snnrs.cuda import neuron
 
         return getattr(neuron, name)

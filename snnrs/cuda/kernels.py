@@ -208,7 +208,85 @@ def _reset(h, s, v_threshold, v_reset, HARD_RESET: tl.constexpr):
     return v
 
 
-# ---- the template ----
+@triton.jit
+def _dv_dh(h, s, g, v_threshold, v_reset, HARD_RESET: tl.constexpr, DETACH_RESET: tl.constexpr):
+    """dV[t]/dH[t] through fire and reset, sg' = g (the reset's path dropped when detached)."""
+    keep = 0.0 if DETACH_RESET else 1.0
+    if HARD_RESET:
+        d = 1.0 - s + (v_reset - h) * g * keep
+    else:
+        d = 1.0 - v_threshold * g * keep
+    return d
+
+
+# ---- what every kernel shares: the block's neurons, initial states, saved spikes ----
+
+@triton.jit
+def _neurons(n, BLOCK: tl.constexpr):
+    """This program's neuron indices (int64) and which of them exist."""
+    offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
+    return offs, offs < n
+
+
+@triton.jit
+def _row(t, width):
+    """The first index of step t's row of ``width`` values, in int64 (T·N may pass 2^31)."""
+    return tl.cast(t, tl.int64) * width
+
+
+@triton.jit
+def _initial(ptr, offs, inside, default, state, GIVEN: tl.constexpr, BLOCK: tl.constexpr):
+    """A state's initial values: loaded when given, else ``default`` everywhere."""
+    if GIVEN:
+        value = tl.load(ptr + offs, mask=inside, other=0.0).to(state)
+    else:
+        value = tl.full([BLOCK], default, state)
+    return value
+
+
+@triton.jit
+def _save_spikes(bits_ptr, t, fired, row_bytes, BLOCK: tl.constexpr):
+    """Packs step t's spikes of this program's neurons into whole bytes (bit i % 8 of byte i / 8)."""
+    byte = tl.program_id(0).to(tl.int64) * (BLOCK // 8) + tl.arange(0, BLOCK // 8)
+    weights = (1 << tl.arange(0, 8)).to(tl.int32)
+    packed = tl.sum(tl.reshape(fired.to(tl.int32), (BLOCK // 8, 8)) * weights[None, :], axis=1)
+    tl.store(bits_ptr + _row(t, row_bytes) + byte, packed.to(tl.uint8), mask=byte < row_bytes)
+
+
+@triton.jit
+def _saved_spike(bits_ptr, t, offs, inside, row_bytes, state):
+    """Step t's spike of each neuron, from the packed bits."""
+    packed = tl.load(bits_ptr + _row(t, row_bytes) + offs // 8, mask=inside, other=0).to(tl.int32)
+    return ((packed >> (offs % 8).to(tl.int32)) & 1).to(state)
+
+
+@triton.jit
+def _v_before(h_ptr, bits_ptr, v_init_ptr, t, n, offs, inside, row_bytes, v_threshold, v_reset, state,
+              HARD_RESET: tl.constexpr, HAS_V_INIT: tl.constexpr, BLOCK: tl.constexpr):
+    """V[t-1], rebuilt from the saved H[t-1] and spike (the initial V at t = 0), as the engine does."""
+    if t == 0:
+        v = _initial(v_init_ptr, offs, inside, v_reset if HARD_RESET else 0.0, state, HAS_V_INIT, BLOCK)
+    else:
+        h = tl.load(h_ptr + _row(t - 1, n) + offs, mask=inside, other=0.0)
+        s = _saved_spike(bits_ptr, t - 1, offs, inside, row_bytes, state)
+        v = _reset(h, s, v_threshold, v_reset, HARD_RESET).to(state)
+    return v
+
+
+@triton.jit
+def _fire(h, t, row, inside, spikes_ptr, h_ptr, bits_ptr, row_bytes, v_threshold, state, SAVE: tl.constexpr,
+          BLOCK: tl.constexpr):
+    """S[t] = Θ(H[t] - V_th), stored in the spikes' dtype; H and the spike bit saved for backward."""
+    fired = (h >= v_threshold) & inside
+    s = fired.to(state)
+    tl.store(spikes_ptr + row, s.to(spikes_ptr.dtype.element_ty), mask=inside)
+    if SAVE:
+        tl.store(h_ptr + row, h, mask=inside)
+        _save_spikes(bits_ptr, t, fired, row_bytes, BLOCK)
+    return s
+
+
+# ---- the template of the single-state neurons ----
 
 @triton.jit
 def neuron_forward(x_ptr, v_init_ptr, spikes_ptr, v_last_ptr, h_ptr, bits_ptr, v_seq_ptr,
@@ -217,36 +295,20 @@ def neuron_forward(x_ptr, v_init_ptr, spikes_ptr, v_last_ptr, h_ptr, bits_ptr, v
                    HAS_V_INIT: tl.constexpr, SAVE: tl.constexpr, STORE_V_SEQ: tl.constexpr,
                    BLOCK: tl.constexpr):
     """T steps of charge, fire (H >= V_th) and reset for BLOCK neurons; ``v_last`` in the state dtype
-    (float32 for 16-bit x), spikes in x's dtype; H and the packed spikes (bit i % 8 of byte i / 8 of a
-    step's row) when ``SAVE``, the post-reset V when ``STORE_V_SEQ``."""
+    (float32 for 16-bit x), spikes in x's dtype; H and the packed spikes when ``SAVE``, the post-reset V
+    when ``STORE_V_SEQ``."""
     state = v_last_ptr.dtype.element_ty
-    block = tl.program_id(0)
-    offs = block.to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
-    inside = offs < n
+    offs, inside = _neurons(n, BLOCK)
     v_rest = v_reset if HARD_RESET else 0.0
-    if HAS_V_INIT:
-        v = tl.load(v_init_ptr + offs, mask=inside, other=0.0).to(state)
-    else:
-        v = tl.full([BLOCK], v_rest, state)
-    byte = block.to(tl.int64) * (BLOCK // 8) + tl.arange(0, BLOCK // 8)
-    weights = (1 << tl.arange(0, 8)).to(tl.int32)
-    row = offs
-    packed_row = byte
-    for _ in range(steps):
+    v = _initial(v_init_ptr, offs, inside, v_rest, state, HAS_V_INIT, BLOCK)
+    for t in range(steps):
+        row = _row(t, n) + offs
         x = tl.load(x_ptr + row, mask=inside, other=0.0).to(state)
         h = _charge(v, x, p0, p1, p2, p3, v_rest, NEURON, DECAY_INPUT).to(state)
-        fired = (h >= v_threshold) & inside
-        s = fired.to(state)
-        tl.store(spikes_ptr + row, s.to(spikes_ptr.dtype.element_ty), mask=inside)
-        if SAVE:
-            tl.store(h_ptr + row, h, mask=inside)
-            bits = tl.sum(tl.reshape(fired.to(tl.int32), (BLOCK // 8, 8)) * weights[None, :], axis=1)
-            tl.store(bits_ptr + packed_row, bits.to(tl.uint8), mask=byte < row_bytes)
+        s = _fire(h, t, row, inside, spikes_ptr, h_ptr, bits_ptr, row_bytes, v_threshold, state, SAVE, BLOCK)
         v = _reset(h, s, v_threshold, v_reset, HARD_RESET).to(state)
         if STORE_V_SEQ:
             tl.store(v_seq_ptr + row, v, mask=inside)
-        row += n
-        packed_row += row_bytes
     tl.store(v_last_ptr + offs, v, mask=inside)
 
 
@@ -262,49 +324,28 @@ def neuron_backward(grad_spikes_ptr, h_ptr, bits_ptr, v_init_ptr, grad_v_seq_ptr
     """Exact BPTT over the T steps, backwards, for BLOCK neurons (docs/semantics.md#bptt):
     dL/dX in grad_x's dtype, dL/dV[-1] and (learnable neurons) each neuron's Σ_t gH·dH/dk in the state
     dtype, from H, the packed spikes and the incoming gradients. ``V_PREV``: the partials need V[t-1]
-    (nonlinear charge, or dH/dk), rebuilt from the saved H[t-1] and spike as the engine does."""
+    (nonlinear charge, or dH/dk)."""
     state = h_ptr.dtype.element_ty
-    block = tl.program_id(0)
-    offs = block.to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
-    inside = offs < n
+    offs, inside = _neurons(n, BLOCK)
     v_rest = v_reset if HARD_RESET else 0.0
-    keep = 0.0 if DETACH_RESET else 1.0
-    shift = (offs % 8).to(tl.int32)
-    if HAS_GRAD_V_LAST:
-        carry = tl.load(grad_v_last_ptr + offs, mask=inside, other=0.0).to(state)
-    else:
-        carry = tl.zeros([BLOCK], state)
+    carry = _initial(grad_v_last_ptr, offs, inside, 0.0, state, HAS_GRAD_V_LAST, BLOCK)
     grad_k = tl.zeros([BLOCK], state)
     for step in range(steps):
         t = steps - 1 - step
-        row = t.to(tl.int64) * n + offs
+        row = _row(t, n) + offs
         if HAS_GRAD_V_SEQ:
             carry += tl.load(grad_v_seq_ptr + row, mask=inside, other=0.0).to(state)
         h = tl.load(h_ptr + row, mask=inside, other=0.0)
-        packed = tl.load(bits_ptr + t.to(tl.int64) * row_bytes + offs // 8, mask=inside, other=0).to(tl.int32)
-        s = ((packed >> shift) & 1).to(state)
+        s = _saved_spike(bits_ptr, t, offs, inside, row_bytes, state)
         g = _surrogate(h - v_threshold, sg_a, sg_b, sg_count, SURROGATE).to(state)
-        if HARD_RESET:
-            dv_dh = 1.0 - s + (v_reset - h) * g * keep
-        else:
-            dv_dh = 1.0 - v_threshold * g * keep
-        gh = carry * dv_dh
+        gh = carry * _dv_dh(h, s, g, v_threshold, v_reset, HARD_RESET, DETACH_RESET)
         if HAS_GRAD_SPIKES:
             gh += tl.load(grad_spikes_ptr + row, mask=inside, other=0.0).to(state) * g
         if HAS_GRAD_H:
             gh += tl.load(grad_h_ptr + row, mask=inside, other=0.0).to(state)
         if V_PREV:
-            if t == 0:
-                if HAS_V_INIT:
-                    v_prev = tl.load(v_init_ptr + offs, mask=inside, other=0.0).to(state)
-                else:
-                    v_prev = tl.full([BLOCK], v_rest, state)
-            else:
-                h_prev = tl.load(h_ptr + row - n, mask=inside, other=0.0)
-                packed_prev = tl.load(bits_ptr + (t - 1).to(tl.int64) * row_bytes + offs // 8, mask=inside,
-                                      other=0).to(tl.int32)
-                v_prev = _reset(h_prev, ((packed_prev >> shift) & 1).to(state), v_threshold, v_reset,
-                                HARD_RESET).to(state)
+            v_prev = _v_before(h_ptr, bits_ptr, v_init_ptr, t, n, offs, inside, row_bytes, v_threshold, v_reset,
+                               state, HARD_RESET, HAS_V_INIT, BLOCK)
         else:
             v_prev = h  # unused by these partials
         tl.store(grad_x_ptr + row, (gh * _dh_dx(h, p0, p1, NEURON, DECAY_INPUT)).to(grad_x_ptr.dtype.element_ty),
@@ -315,3 +356,70 @@ def neuron_backward(grad_spikes_ptr, h_ptr, bits_ptr, v_init_ptr, grad_v_seq_ptr
         carry = (gh * _dh_dv(v_prev, h, p0, p1, p2, p3, NEURON)).to(state)
     tl.store(grad_v_init_ptr + offs, carry, mask=inside)
     tl.store(grad_k_ptr + offs, grad_k, mask=inside)
+
+
+# ---- Izhikevich: a second state W (docs/semantics.md#izhikevich), the engine's two-state loops ----
+# H = V + (X + a0·(V - v_rest)·(V - v_c) - W) / tau;  W ← W + (a·(H - v_rest) - W) / tau_w;
+# fire and reset V;  W ← W + b·S. Backward needs no W: H and W[t] are linear in W[t-1].
+
+@triton.jit
+def izhikevich_forward(x_ptr, v_init_ptr, w_init_ptr, spikes_ptr, v_last_ptr, w_last_ptr, h_ptr, bits_ptr,
+                       v_seq_ptr, steps, n, row_bytes, tau, v_c, a0, v_rest, w_rest, tau_w, a, b,
+                       v_threshold, v_reset, HARD_RESET: tl.constexpr, HAS_V_INIT: tl.constexpr,
+                       HAS_W_INIT: tl.constexpr, SAVE: tl.constexpr, STORE_V_SEQ: tl.constexpr,
+                       BLOCK: tl.constexpr):
+    state = v_last_ptr.dtype.element_ty
+    offs, inside = _neurons(n, BLOCK)
+    v = _initial(v_init_ptr, offs, inside, v_reset if HARD_RESET else 0.0, state, HAS_V_INIT, BLOCK)
+    w = _initial(w_init_ptr, offs, inside, w_rest, state, HAS_W_INIT, BLOCK)
+    for t in range(steps):
+        row = _row(t, n) + offs
+        x = tl.load(x_ptr + row, mask=inside, other=0.0).to(state)
+        h = (v + (x + a0 * (v - v_rest) * (v - v_c) - w) / tau).to(state)
+        relaxed = w + (a * (h - v_rest) - w) / tau_w
+        s = _fire(h, t, row, inside, spikes_ptr, h_ptr, bits_ptr, row_bytes, v_threshold, state, SAVE, BLOCK)
+        v = _reset(h, s, v_threshold, v_reset, HARD_RESET).to(state)
+        w = (relaxed + b * s).to(state)
+        if STORE_V_SEQ:
+            tl.store(v_seq_ptr + row, v, mask=inside)
+    tl.store(v_last_ptr + offs, v, mask=inside)
+    tl.store(w_last_ptr + offs, w, mask=inside)
+
+
+@triton.jit
+def izhikevich_backward(grad_spikes_ptr, h_ptr, bits_ptr, v_init_ptr, grad_v_seq_ptr, grad_v_last_ptr,
+                        grad_w_last_ptr, grad_x_ptr, grad_v_init_ptr, grad_w_init_ptr,
+                        steps, n, row_bytes, tau, v_c, a0, v_rest, tau_w, a, b, v_threshold, v_reset,
+                        sg_a, sg_b, sg_count, HARD_RESET: tl.constexpr, DETACH_RESET: tl.constexpr,
+                        SURROGATE: tl.constexpr, HAS_GRAD_SPIKES: tl.constexpr, HAS_GRAD_V_SEQ: tl.constexpr,
+                        HAS_GRAD_V_LAST: tl.constexpr, HAS_GRAD_W_LAST: tl.constexpr, HAS_V_INIT: tl.constexpr,
+                        BLOCK: tl.constexpr):
+    """Exact BPTT: dL/dX, and the gradients at the initial V and W. ``carry_v`` / ``carry_w`` hold
+    dL/dV[t] and dL/dW[t] after step t."""
+    state = h_ptr.dtype.element_ty
+    offs, inside = _neurons(n, BLOCK)
+    carry_v = _initial(grad_v_last_ptr, offs, inside, 0.0, state, HAS_GRAD_V_LAST, BLOCK)
+    carry_w = _initial(grad_w_last_ptr, offs, inside, 0.0, state, HAS_GRAD_W_LAST, BLOCK)
+    w_keep = 1.0 - 1.0 / tau_w
+    dw_dh = a / tau_w
+    inv_tau = 1.0 / tau
+    for step in range(steps):
+        t = steps - 1 - step
+        row = _row(t, n) + offs
+        if HAS_GRAD_V_SEQ:
+            carry_v += tl.load(grad_v_seq_ptr + row, mask=inside, other=0.0).to(state)
+        h = tl.load(h_ptr + row, mask=inside, other=0.0)
+        s = _saved_spike(bits_ptr, t, offs, inside, row_bytes, state)
+        v_prev = _v_before(h_ptr, bits_ptr, v_init_ptr, t, n, offs, inside, row_bytes, v_threshold, v_reset, state,
+                           HARD_RESET, HAS_V_INIT, BLOCK)
+        g = _surrogate(h - v_threshold, sg_a, sg_b, sg_count, SURROGATE).to(state)
+        # W[t] = relaxed + b·S: the spike's gradient gains b·dL/dW[t]
+        g_spike = b * carry_w
+        if HAS_GRAD_SPIKES:
+            g_spike += tl.load(grad_spikes_ptr + row, mask=inside, other=0.0).to(state)
+        gh = g_spike * g + carry_v * _dv_dh(h, s, g, v_threshold, v_reset, HARD_RESET, DETACH_RESET) + carry_w * dw_dh
+        tl.store(grad_x_ptr + row, (gh * inv_tau).to(grad_x_ptr.dtype.element_ty), mask=inside)
+        carry_w = (carry_w * w_keep - gh * inv_tau).to(state)
+        carry_v = (gh * (1.0 + a0 * ((v_prev - v_rest) + (v_prev - v_c)) / tau)).to(state)
+    tl.store(grad_v_init_ptr + offs, carry_v, mask=inside)
+    tl.store(grad_w_init_ptr + offs, carry_w, mask=inside)

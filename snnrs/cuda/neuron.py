@@ -178,3 +178,90 @@ def _surrogate_id(surrogate: str) -> int:
     from snnrs.gpu.ids import SURROGATE_IDS
 
     return SURROGATE_IDS[surrogate]
+
+
+@functools.lru_cache(maxsize=64)
+def _check_izhikevich(params: tuple, v_threshold: float, v_reset: float | None):
+    one = torch.zeros(1, 1).numpy()
+    _engine.izhikevich_forward(one, params=list(params), v_threshold=v_threshold, v_reset=v_reset)
+
+
+def _float32(name: str, t: Tensor | None, shape=None) -> Tensor | None:
+    if t is None:
+        return None
+    t = _sequence(name, t, shape)
+    if t.dtype != torch.float32:
+        raise TypeError(f"{name}: expected float32 (Izhikevich runs in float32 on the CUDA path), got {t.dtype}")
+    return t
+
+
+def izhikevich_forward(x: Tensor, v_init: Tensor | None = None, w_init: Tensor | None = None, *, params,
+                       v_threshold: float = 1.0, v_reset: float | None = 0.0, store_v_seq: bool = False,
+                       save_for_backward: bool = True):
+    """Izhikevich on float32 ``x [T, N]``: ``(spikes, v_last, w_last, h_seq, bits, v_seq)`` as
+    ``snnrs._engine.izhikevich_forward`` returns them (``params``: tau, v_c, a0, v_rest, w_rest, tau_w, a, b)."""
+    params = tuple(float(p) for p in params)
+    _check_izhikevich(params, float(v_threshold), None if v_reset is None else float(v_reset))
+    x = _float32("x", x)
+    if x.dim() != 2 or x.shape[0] < 1:
+        raise ValueError(f"x: expected a 2-D [T, N] tensor with T >= 1, got shape {tuple(x.shape)}")
+    steps, n = x.shape
+    v_init, w_init = _state("v_init", v_init, n, x), _state("w_init", w_init, n, x)
+    row_bytes = (n + 7) // 8
+    spikes, v_last, w_last = torch.empty_like(x), torch.empty(n, device=x.device), torch.empty(n, device=x.device)
+    h_seq = torch.empty_like(x) if save_for_backward else None
+    bits = torch.empty(steps, row_bytes, dtype=torch.uint8, device=x.device) if save_for_backward else None
+    v_seq = torch.empty_like(x) if store_v_seq else None
+    tau, v_c, a0, v_rest, w_rest, tau_w, a, b = params
+    if n:
+        def given(t):
+            return t if t is not None else v_last
+
+        _kernels().izhikevich_forward[(triton_cdiv(n, BLOCK),)](
+            x, given(v_init), given(w_init), spikes, v_last, w_last, given(h_seq), given(bits), given(v_seq),
+            steps, n, row_bytes, tau, v_c, a0, v_rest, w_rest, tau_w, a, b, float(v_threshold),
+            0.0 if v_reset is None else float(v_reset), HARD_RESET=v_reset is not None,
+            HAS_V_INIT=v_init is not None, HAS_W_INIT=w_init is not None, SAVE=bool(save_for_backward),
+            STORE_V_SEQ=bool(store_v_seq), BLOCK=BLOCK)
+    return spikes, v_last, w_last, h_seq, bits, v_seq
+
+
+def izhikevich_backward(grad_spikes: Tensor | None, h_seq: Tensor, bits: Tensor, v_init: Tensor | None = None, *,
+                        grad_v_seq: Tensor | None = None, grad_v_last: Tensor | None = None,
+                        grad_w_last: Tensor | None = None, params, v_threshold: float = 1.0,
+                        v_reset: float | None = 0.0, detach_reset: bool = False, surrogate: str = "Sigmoid",
+                        surrogate_params=(4.0,)):
+    """Exact BPTT of :func:`izhikevich_forward` from H and the packed spikes:
+    ``(grad_x, grad_v_init, grad_w_init)``, as ``snnrs._engine.izhikevich_backward``."""
+    params = tuple(float(p) for p in params)
+    _check_izhikevich(params, float(v_threshold), None if v_reset is None else float(v_reset))
+    _check_surrogate(str(surrogate), tuple(float(p) for p in surrogate_params))
+    h_seq = _float32("h_seq", h_seq)
+    if h_seq.dim() != 2:
+        raise ValueError(f"h_seq: expected a [T, N] tensor, got shape {tuple(h_seq.shape)}")
+    steps, n = h_seq.shape
+    row_bytes = (n + 7) // 8
+    if not isinstance(bits, Tensor) or bits.dtype != torch.uint8 or tuple(bits.shape) != (steps, row_bytes):
+        raise ValueError(f"bits: expected a uint8 tensor of shape {(steps, row_bytes)}")
+    grad_spikes, grad_v_seq = _float32("grad_spikes", grad_spikes, h_seq.shape), _float32("grad_v_seq", grad_v_seq,
+                                                                                          h_seq.shape)
+    v_init = _state("v_init", v_init, n, h_seq)
+    grad_v_last, grad_w_last = _state("grad_v_last", grad_v_last, n, h_seq), _state("grad_w_last", grad_w_last, n,
+                                                                                    h_seq)
+    grad_x = torch.empty_like(h_seq)
+    grad_v_init, grad_w_init = torch.empty(n, device=h_seq.device), torch.empty(n, device=h_seq.device)
+    tau, v_c, a0, v_rest, _, tau_w, a, b = params
+    sg = tuple(float(p) for p in surrogate_params) + (0.0, 0.0)
+    if n:
+        def given(t):
+            return t if t is not None else h_seq
+
+        _kernels().izhikevich_backward[(triton_cdiv(n, BLOCK),)](
+            given(grad_spikes), h_seq, bits.contiguous(), given(v_init), given(grad_v_seq), given(grad_v_last),
+            given(grad_w_last), grad_x, grad_v_init, grad_w_init, steps, n, row_bytes, tau, v_c, a0, v_rest, tau_w,
+            a, b, float(v_threshold), 0.0 if v_reset is None else float(v_reset), sg[0], sg[1], int(sg[0]),
+            HARD_RESET=v_reset is not None, DETACH_RESET=bool(detach_reset), SURROGATE=_surrogate_id(surrogate),
+            HAS_GRAD_SPIKES=grad_spikes is not None, HAS_GRAD_V_SEQ=grad_v_seq is not None,
+            HAS_GRAD_V_LAST=grad_v_last is not None, HAS_GRAD_W_LAST=grad_w_last is not None,
+            HAS_V_INIT=v_init is not None, BLOCK=BLOCK)
+    return grad_x, grad_v_init, grad_w_init

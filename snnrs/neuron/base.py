@@ -256,12 +256,13 @@ class BaseNode(MemoryModule, BackendModule):
 
     def _runs_on(self, x: torch.Tensor) -> bool:
         """The fused kernels take x's device: the CPU engine, or on CUDA the Triton kernels of the neurons
-        they implement (float32 and 16-bit x; float64 stays on torch's loop there)."""
+        they implement (float32 and 16-bit x, which Izhikevich runs in float32; float64 stays on torch's
+        loop there)."""
         if x.device.type == "cpu":
             return True
         from snnrs import cuda
-        return (self.backend == "engine" and self._engine_neuron in cuda.CUDA_NEURONS and x.dtype != torch.float64
-                and cuda.runs(x))
+        return (self.backend == "engine" and self._engine_neuron in cuda.CUDA_NEURONS + ("izhikevich",)
+                and x.dtype != torch.float64 and cuda.runs(x))
 
     def _engine_steps(self, x_seq: torch.Tensor) -> torch.Tensor:
         if self.backend == "wgpu" and self._wgpu_supports(x_seq):

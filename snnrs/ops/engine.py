@@ -136,6 +136,8 @@ def _two_state_op(name: str, state: str) -> FusedOp:
                 ) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]:
         """Returns ``(spikes, v_last, state_last, h_seq, bits, v_seq)``; empty h_seq/bits in inference,
         empty v_seq unless stored."""
+        if cuda.takes_two_state(name, x):  # a CUDA tensor: the Triton kernels
+            return cuda.two_state_forward(name, x, v_init, state_init, config, store_v_seq, save_for_backward)
         host.check_sequence(x)
         host.check_state("v_init", v_init, x)
         host.check_state(f"{state}_init", state_init, x)
@@ -158,9 +160,12 @@ def _two_state_op(name: str, state: str) -> FusedOp:
                  grad_v_seq: Tensor | None, h_seq: Tensor, bits: Tensor, v_init: Tensor | None,
                  config: TwoStateConfig) -> tuple[Tensor, Tensor, Tensor]:
         """Exact BPTT: ``(grad_x, grad_v_init, grad_state_init)``."""
-        host.check_tensor("h_seq", h_seq)
         host.check_gradients(h_seq, {"grad_spikes": grad_spikes, "grad_v_seq": grad_v_seq},
                              {"grad_v_last": grad_v_last, f"grad_{state}_last": grad_state_last})
+        if cuda.takes_two_state(name, h_seq):
+            return cuda.two_state_backward(name, grad_spikes, grad_v_last, grad_state_last, grad_v_seq, h_seq, bits,
+                                           v_init, config)
+        host.check_tensor("h_seq", h_seq)
         count, shape = h_seq.shape[0], h_seq.shape[1:]
         grad_x, grad_v_init, grad_state_init = engine_backward(
             host.steps(grad_spikes, count), host.steps(h_seq, count), bits.detach().contiguous().numpy(),

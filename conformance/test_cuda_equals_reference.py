@@ -53,12 +53,16 @@ def check(cuda, x, cfg, dtype=torch.float32):
     x = tensor(x, dtype)
     x64 = numpy(x).astype(np.float64)  # what the kernel sees: 16-bit inputs widen exactly
     v_init, g_s, g_v = (a.astype(np.float32).astype(np.float64) for a in _inputs(x64))
+    g_last = np.cos(np.arange(x.shape[1])).astype(np.float32).astype(np.float64)  # at V after the last step
     kwargs = cases.engine_kwargs(cfg)
     spikes, v_last, h_seq, bits, v_seq = cuda.neuron_forward(x, tensor(v_init), store_v_seq=True, **kwargs)
     assert spikes.dtype == dtype and h_seq.dtype == v_last.dtype == torch.float32 and bits.dtype == torch.uint8
     grad_x, grad_v_init, grad_k = cuda.neuron_backward(
-        tensor(g_s), h_seq, bits, tensor(v_init), grad_v_seq=tensor(g_v), x=x, **cases.engine_backward_kwargs(cfg))
-    ref = _reference(x64, v_init, g_s, g_v, cfg)
+        tensor(g_s), h_seq, bits, tensor(v_init), grad_v_seq=tensor(g_v), grad_v_last=tensor(g_last), x=x,
+        **cases.engine_backward_kwargs(cfg))
+    g_v_and_last = g_v.copy()
+    g_v_and_last[-1] += g_last  # v_last is v_seq[-1]: its gradient adds to the last step's
+    ref = _reference(x64, v_init, g_s, g_v_and_last, cfg)
     h_mask, s_mask, neuron_mask = cases.f32_trust_masks(ref["h_seq"], cfg)
     np.testing.assert_array_equal(numpy(spikes)[s_mask], ref["spikes"][s_mask])
     cases.assert_close_f32(numpy(h_seq), ref["h_seq"], h_mask, "h_seq")
@@ -227,8 +231,12 @@ def test_izhikevich_equals_reference(kernels, data, x):
     config = dict(params=params, v_threshold=firing["v_threshold"], v_reset=firing["v_reset"])
     spikes, v_last, w_last, h_seq, bits, v_seq = kernels.izhikevich_forward(
         tensor(x), tensor(v0), tensor(w0), store_v_seq=True, **config)
+    g_vl = g_v[-1] / 2  # split between v_seq's last step and v_last: the same V
+    grad_v_seq = g_v.copy()
+    grad_v_seq[-1] -= g_vl
     grad_x, grad_v_init, grad_w_init = kernels.izhikevich_backward(
-        tensor(g_s), h_seq, bits, tensor(v0), grad_v_seq=tensor(g_v), grad_w_last=tensor(g_wl), **config,
+        tensor(g_s), h_seq, bits, tensor(v0), grad_v_seq=tensor(grad_v_seq), grad_v_last=tensor(g_vl),
+        grad_w_last=tensor(g_wl), **config,
         detach_reset=firing["detach_reset"], surrogate=firing["surrogate"],
         surrogate_params=cases.engine_params(firing["surrogate"], firing["surrogate_params"]))
     trust = {"v_threshold": firing["v_threshold"], "surrogate": firing["surrogate"],

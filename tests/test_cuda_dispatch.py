@@ -20,6 +20,10 @@ def triton_on_cpu():
         if os.environ.get("CI") == "true":
             pytest.fail("triton is missing in CI (it comes with torch's Linux wheels)")
         pytest.skip("triton is not installed")
+    if torch.cuda.is_available():
+        # triton fixes compiled vs interpreted when the kernels module is first imported: on a GPU the
+        # conformance module imports it compiled, and CPU tensors must not reach compiled kernels
+        pytest.skip("a GPU is present: the dispatch runs on CUDA tensors there (conformance, benchmarks)")
     from snnrs import cuda
 
     with cuda.interpreter():  # the tests switch SNNRS_TRITON_ON_CPU themselves

@@ -189,12 +189,15 @@ def _surrogate(x, a, b, count, SURROGATE: tl.constexpr):
         g = 1.0 / (1.0 / a + ax)
     else:
         tl.static_assert(SURROGATE == SQUAREWAVE_FOURIER_SERIES, "no Triton rule for this surrogate")
-        # count = n (harmonics + 1), b = T_period: 4/T Σ_{i=1}^{n-1} cos((2i - 1)·ω·x), ω = 2π/T
-        omega = 2 * PI / b
-        g = tl.zeros_like(x)
+        # count = n (harmonics + 1), b = T_period: 4/T Σ_{i=1}^{n-1} cos((2i - 1)·ω·x), ω = 2π/T, summed in
+        # float64 as the engine sums it (the terms oscillate fast: float32 rounding of each would show)
+        xd = tl.cast(x, tl.float64)
+        period = tl.cast(b, tl.float64)
+        omega = 2 * PI / period
+        g = tl.zeros_like(xd)
         for i in range(1, count):
-            g += tl.cos((2 * i - 1) * omega * x)
-        g = 4.0 / b * g
+            g += tl.cos((2 * i - 1) * omega * xd)
+        g = 4.0 / period * g
     return g
 
 

@@ -7,6 +7,7 @@ same values with the same words. The state is float32 (a 16-bit ``x`` is widened
 spikes narrowed when stored, as on the engine: docs/semantics.md#mixed-precision).
 """
 
+import contextlib
 import functools
 
 import torch
@@ -24,6 +25,16 @@ def _kernels():
     from snnrs.cuda import kernels  # imports triton: only once a kernel runs
 
     return kernels
+
+
+def _on(t: Tensor):
+    """Kernels launch on the current CUDA device: make it t's (a no-op for CPU tensors, interpreted)."""
+    return torch.cuda.device(t.device) if t.device.type == "cuda" else contextlib.nullcontext()
+
+
+def _surrogate_count(surrogate: str, params: tuple) -> int:
+    """SquarewaveFourierSeries' n as the kernels' integer argument (0 for the others: one compiled variant)."""
+    return int(params[0]) if surrogate == "SquarewaveFourierSeries" else 0
 
 
 @functools.lru_cache(maxsize=256)
@@ -100,15 +111,16 @@ def neuron_forward(x: Tensor, v_init: Tensor | None = None, *, neuron: str, para
     k = _kernels()
     grid = (triton_cdiv(n, BLOCK),)
     if n:
-        k.neuron_forward[grid](
-            x, v_init if v_init is not None else v_last, spikes, v_last,
-            h_seq if h_seq is not None else v_last, bits if bits is not None else v_last,
-            v_seq if v_seq is not None else v_last,
-            steps, n, row_bytes, *_p(params), float(v_threshold),
-            0.0 if v_reset is None else float(v_reset),
-            NEURON=_neuron_id(neuron), DECAY_INPUT=bool(decay_input), HARD_RESET=v_reset is not None,
-            HAS_V_INIT=v_init is not None, SAVE=bool(save_for_backward), STORE_V_SEQ=bool(store_v_seq),
-            BLOCK=BLOCK)
+        with _on(x):
+            k.neuron_forward[grid](
+                x, v_init if v_init is not None else v_last, spikes, v_last,
+                h_seq if h_seq is not None else v_last, bits if bits is not None else v_last,
+                v_seq if v_seq is not None else v_last,
+                steps, n, row_bytes, *_p(params), float(v_threshold),
+                0.0 if v_reset is None else float(v_reset),
+                NEURON=_neuron_id(neuron), DECAY_INPUT=bool(decay_input), HARD_RESET=v_reset is not None,
+                HAS_V_INIT=v_init is not None, SAVE=bool(save_for_backward), STORE_V_SEQ=bool(store_v_seq),
+                BLOCK=BLOCK)
     return spikes, v_last, h_seq, bits, v_seq
 
 
@@ -146,17 +158,19 @@ def neuron_backward(grad_spikes: Tensor | None, h_seq: Tensor, bits: Tensor, v_i
         def given(t):
             return t if t is not None else h_seq
 
-        _kernels().neuron_backward[(triton_cdiv(n, BLOCK),)](
-            given(sequences["grad_spikes"]), h_seq, bits, given(v_init), given(sequences["grad_v_seq"]),
-            given(grad_v_last), given(sequences["grad_h_seq"]), given(sequences["x"]), grad_x, grad_v_init, grad_k,
-            steps, n, row_bytes, *_p(params), float(v_threshold),
-            0.0 if v_reset is None else float(v_reset), sg[0], sg[1], int(sg[0]),
-            NEURON=_neuron_id(neuron), DECAY_INPUT=bool(decay_input), HARD_RESET=v_reset is not None,
-            DETACH_RESET=bool(detach_reset), SURROGATE=_surrogate_id(surrogate),
-            HAS_GRAD_SPIKES=sequences["grad_spikes"] is not None, HAS_GRAD_V_SEQ=sequences["grad_v_seq"] is not None,
-            HAS_GRAD_V_LAST=grad_v_last is not None, HAS_GRAD_H=sequences["grad_h_seq"] is not None,
-            HAS_V_INIT=v_init is not None, V_PREV=neuron in NEEDS_V_PREV, LEARNABLE=neuron in LEARNABLE,
-            BLOCK=BLOCK)
+        with _on(h_seq):
+            _kernels().neuron_backward[(triton_cdiv(n, BLOCK),)](
+                given(sequences["grad_spikes"]), h_seq, bits, given(v_init), given(sequences["grad_v_seq"]),
+                given(grad_v_last), given(sequences["grad_h_seq"]), given(sequences["x"]), grad_x, grad_v_init, grad_k,
+                steps, n, row_bytes, *_p(params), float(v_threshold),
+                0.0 if v_reset is None else float(v_reset), sg[0], sg[1], _surrogate_count(surrogate, sg),
+                NEURON=_neuron_id(neuron), DECAY_INPUT=bool(decay_input), HARD_RESET=v_reset is not None,
+                DETACH_RESET=bool(detach_reset), SURROGATE=_surrogate_id(surrogate),
+                HAS_GRAD_SPIKES=sequences["grad_spikes"] is not None,
+                HAS_GRAD_V_SEQ=sequences["grad_v_seq"] is not None,
+                HAS_GRAD_V_LAST=grad_v_last is not None, HAS_GRAD_H=sequences["grad_h_seq"] is not None,
+                HAS_V_INIT=v_init is not None, V_PREV=neuron in NEEDS_V_PREV, LEARNABLE=neuron in LEARNABLE,
+                BLOCK=BLOCK)
     else:
         grad_k.zero_()
     # per-neuron sums added in float64, in neuron order: the same total whatever the block size
@@ -208,7 +222,8 @@ def izhikevich_forward(x: Tensor, v_init: Tensor | None = None, w_init: Tensor |
     steps, n = x.shape
     v_init, w_init = _state("v_init", v_init, n, x), _state("w_init", w_init, n, x)
     row_bytes = (n + 7) // 8
-    spikes, v_last, w_last = torch.empty_like(x), torch.empty(n, device=x.device), torch.empty(n, device=x.device)
+    f32 = dict(dtype=torch.float32, device=x.device)
+    spikes, v_last, w_last = torch.empty_like(x), torch.empty(n, **f32), torch.empty(n, **f32)
     h_seq = torch.empty_like(x) if save_for_backward else None
     bits = torch.empty(steps, row_bytes, dtype=torch.uint8, device=x.device) if save_for_backward else None
     v_seq = torch.empty_like(x) if store_v_seq else None
@@ -217,12 +232,13 @@ def izhikevich_forward(x: Tensor, v_init: Tensor | None = None, w_init: Tensor |
         def given(t):
             return t if t is not None else v_last
 
-        _kernels().izhikevich_forward[(triton_cdiv(n, BLOCK),)](
-            x, given(v_init), given(w_init), spikes, v_last, w_last, given(h_seq), given(bits), given(v_seq),
-            steps, n, row_bytes, tau, v_c, a0, v_rest, w_rest, tau_w, a, b, float(v_threshold),
-            0.0 if v_reset is None else float(v_reset), HARD_RESET=v_reset is not None,
-            HAS_V_INIT=v_init is not None, HAS_W_INIT=w_init is not None, SAVE=bool(save_for_backward),
-            STORE_V_SEQ=bool(store_v_seq), BLOCK=BLOCK)
+        with _on(x):
+            _kernels().izhikevich_forward[(triton_cdiv(n, BLOCK),)](
+                x, given(v_init), given(w_init), spikes, v_last, w_last, given(h_seq), given(bits), given(v_seq),
+                steps, n, row_bytes, tau, v_c, a0, v_rest, w_rest, tau_w, a, b, float(v_threshold),
+                0.0 if v_reset is None else float(v_reset), HARD_RESET=v_reset is not None,
+                HAS_V_INIT=v_init is not None, HAS_W_INIT=w_init is not None, SAVE=bool(save_for_backward),
+                STORE_V_SEQ=bool(store_v_seq), BLOCK=BLOCK)
     return spikes, v_last, w_last, h_seq, bits, v_seq
 
 
@@ -249,19 +265,22 @@ def izhikevich_backward(grad_spikes: Tensor | None, h_seq: Tensor, bits: Tensor,
     grad_v_last, grad_w_last = _state("grad_v_last", grad_v_last, n, h_seq), _state("grad_w_last", grad_w_last, n,
                                                                                     h_seq)
     grad_x = torch.empty_like(h_seq)
-    grad_v_init, grad_w_init = torch.empty(n, device=h_seq.device), torch.empty(n, device=h_seq.device)
+    f32 = dict(dtype=torch.float32, device=h_seq.device)
+    grad_v_init, grad_w_init = torch.empty(n, **f32), torch.empty(n, **f32)
     tau, v_c, a0, v_rest, _, tau_w, a, b = params
     sg = tuple(float(p) for p in surrogate_params) + (0.0, 0.0)
     if n:
         def given(t):
             return t if t is not None else h_seq
 
-        _kernels().izhikevich_backward[(triton_cdiv(n, BLOCK),)](
-            given(grad_spikes), h_seq, bits.contiguous(), given(v_init), given(grad_v_seq), given(grad_v_last),
-            given(grad_w_last), grad_x, grad_v_init, grad_w_init, steps, n, row_bytes, tau, v_c, a0, v_rest, tau_w,
-            a, b, float(v_threshold), 0.0 if v_reset is None else float(v_reset), sg[0], sg[1], int(sg[0]),
-            HARD_RESET=v_reset is not None, DETACH_RESET=bool(detach_reset), SURROGATE=_surrogate_id(surrogate),
-            HAS_GRAD_SPIKES=grad_spikes is not None, HAS_GRAD_V_SEQ=grad_v_seq is not None,
-            HAS_GRAD_V_LAST=grad_v_last is not None, HAS_GRAD_W_LAST=grad_w_last is not None,
-            HAS_V_INIT=v_init is not None, BLOCK=BLOCK)
+        with _on(h_seq):
+            _kernels().izhikevich_backward[(triton_cdiv(n, BLOCK),)](
+                given(grad_spikes), h_seq, bits.contiguous(), given(v_init), given(grad_v_seq), given(grad_v_last),
+                given(grad_w_last), grad_x, grad_v_init, grad_w_init, steps, n, row_bytes, tau, v_c, a0, v_rest, tau_w,
+                a, b, float(v_threshold), 0.0 if v_reset is None else float(v_reset), sg[0], sg[1],
+                _surrogate_count(surrogate, sg),
+                HARD_RESET=v_reset is not None, DETACH_RESET=bool(detach_reset), SURROGATE=_surrogate_id(surrogate),
+                HAS_GRAD_SPIKES=grad_spikes is not None, HAS_GRAD_V_SEQ=grad_v_seq is not None,
+                HAS_GRAD_V_LAST=grad_v_last is not None, HAS_GRAD_W_LAST=grad_w_last is not None,
+                HAS_V_INIT=v_init is not None, BLOCK=BLOCK)
     return grad_x, grad_v_init, grad_w_init

@@ -19,7 +19,20 @@ def takes(t: Tensor, config: NeuronConfig) -> bool:
 
 
 def _rows(t: Tensor | None, steps: int) -> Tensor | None:
-    return None if t is None else t.reshape(steps, -1)
+    """``[T, *shape]`` as ``[T, N]`` (N may be 0, which reshape's -1 cannot infer)."""
+    return None if t is None else t.reshape(steps, t.numel() // max(steps, 1))
+
+
+def _check_state(name: str, v: Tensor | None, x: Tensor):
+    """As the engine's check: a float32 state of one step's shape, on x's device."""
+    if v is None:
+        return
+    if v.dtype != torch.float32:
+        raise TypeError(f"{name}: expected dtype torch.float32 (that of x's state), got {v.dtype}")
+    if tuple(v.shape) != tuple(x.shape[1:]):
+        raise ValueError(f"{name}: expected shape {tuple(x.shape[1:])} (x.shape[1:]), got {tuple(v.shape)}")
+    if v.device != x.device:
+        raise ValueError(f"{name}: expected a tensor on {x.device}, got one on {v.device}")
 
 
 def neuron_forward(x: Tensor, v_init: Tensor | None, w: Tensor | None, config: NeuronConfig, store_v_seq: bool,
@@ -28,6 +41,7 @@ def neuron_forward(x: Tensor, v_init: Tensor | None, w: Tensor | None, config: N
     from snnrs.cuda import neuron as kernels
 
     host.check_steps(x)
+    _check_state("v_init", v_init, x)
     spikes, v_last, h_seq, bits, v_seq = kernels.neuron_forward(
         _rows(x, x.shape[0]), None if v_init is None else v_init.reshape(-1), neuron=config.neuron,
         params=learnable.kernel_params(config.neuron, w, config.params), decay_input=config.decay_input,
@@ -69,6 +83,8 @@ def two_state_forward(name: str, x: Tensor, v_init: Tensor | None, state_init: T
     from snnrs.cuda import neuron as kernels
 
     host.check_steps(x)
+    _check_state("v_init", v_init, x)
+    _check_state("w_init", state_init, x)
     steps = x.shape[0]
     spikes, v_last, w_last, h_seq, bits, v_seq = kernels.izhikevich_forward(
         _rows(x, steps), None if v_init is None else v_init.reshape(-1),

@@ -194,7 +194,7 @@ def _surrogate(x, a, b, count, SURROGATE: tl.constexpr):
         xd = tl.cast(x, tl.float64)
         period = tl.cast(b, tl.float64)
         omega = 2 * PI / period
-        g = tl.zeros_like(xd)
+        g = tl.full(xd.shape, 0.0, tl.float64)
         for i in range(1, count):
             g += tl.cos((2 * i - 1) * omega * xd)
         g = 4.0 / period * g
@@ -248,11 +248,19 @@ def _initial(ptr, offs, inside, default, state, GIVEN: tl.constexpr, BLOCK: tl.c
 
 
 @triton.jit
+def _add(a, b):
+    return a + b
+
+
+@triton.jit
 def _save_spikes(bits_ptr, t, fired, row_bytes, BLOCK: tl.constexpr):
     """Packs step t's spikes of this program's neurons into whole bytes (bit i % 8 of byte i / 8)."""
     byte = tl.program_id(0).to(tl.int64) * (BLOCK // 8) + tl.arange(0, BLOCK // 8)
     weights = (1 << tl.arange(0, 8)).to(tl.int32)
-    packed = tl.sum(tl.reshape(fired.to(tl.int32), (BLOCK // 8, 8)) * weights[None, :], axis=1)
+    # tl.reduce with our own combine, not tl.sum (nor tl.zeros elsewhere): triton's library functions are
+    # compiled or interpreted once for the process, at its import, so a copy of this module loaded for the
+    # other mode (snnrs.cuda.neuron._kernels) must call only builtins and its own functions
+    packed = tl.reduce(tl.reshape(fired.to(tl.int32), (BLOCK // 8, 8)) * weights[None, :], 1, _add)
     tl.store(bits_ptr + _row(t, row_bytes) + byte, packed.to(tl.uint8), mask=byte < row_bytes)
 
 
@@ -332,7 +340,7 @@ def neuron_backward(grad_spikes_ptr, h_ptr, bits_ptr, v_init_ptr, grad_v_seq_ptr
     offs, inside = _neurons(n, BLOCK)
     v_rest = v_reset if HARD_RESET else 0.0
     carry = _initial(grad_v_last_ptr, offs, inside, 0.0, state, HAS_GRAD_V_LAST, BLOCK)
-    grad_k = tl.zeros([BLOCK], state)
+    grad_k = tl.full([BLOCK], 0.0, state)
     for step in range(steps):
         t = steps - 1 - step
         row = _row(t, n) + offs

@@ -9,22 +9,39 @@ spikes narrowed when stored, as on the engine: docs/semantics.md#mixed-precision
 
 import contextlib
 import functools
+import importlib.util
 
 import torch
 from torch import Tensor
 
 from snnrs import _engine
-from snnrs.cuda import CUDA_NEURONS
+from snnrs.cuda import CUDA_NEURONS, interpreted
 
 STREAMED_DTYPES = (torch.float32, torch.bfloat16, torch.float16)
 # Neurons per program: a multiple of 8 (a program packs whole bytes of spike bits).
 BLOCK = 256
 
 
-def _kernels():
-    from snnrs.cuda import kernels  # imports triton: only once a kernel runs
+_KERNELS = {}
 
-    return kernels
+
+def _kernels():
+    """The kernels module for the current mode (compiled, or triton's interpreter). triton fixes the mode of
+    a kernel when its module is imported, and anything may have imported ``snnrs.cuda.kernels`` before (a
+    tool listing every module, say) in the other mode; then a private copy is loaded for this one."""
+    interpreting = interpreted()
+    if interpreting not in _KERNELS:
+        from triton.runtime.interpreter import InterpretedFunction
+
+        from snnrs.cuda import kernels  # imports triton: only once a kernel runs
+
+        if isinstance(kernels.neuron_forward, InterpretedFunction) != interpreting:
+            name = f"snnrs.cuda._kernels_{'interpreted' if interpreting else 'compiled'}"
+            spec = importlib.util.spec_from_file_location(name, kernels.__file__)
+            kernels = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(kernels)
+        _KERNELS[interpreting] = kernels
+    return _KERNELS[interpreting]
 
 
 def _on(t: Tensor):

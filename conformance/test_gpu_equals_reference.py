@@ -125,12 +125,14 @@ def test_gpu_frame_integration_equals_the_engine(data, n, windows, channels, bin
     np.testing.assert_array_equal(got, expected)
 
 
-def test_gpu_frame_integration_rejects_events_outside_the_sensor():
+def test_gpu_frame_integration_names_the_first_event_outside_the_sensor_as_the_engine_does():
     from snnrs import events as ev
-    events = np.zeros(3, ev.EVENT_DTYPE)
-    events["x"] = [0, 9, 1]
-    with pytest.raises(ValueError, match="event 1 at \\(x=9, y=0\\) lies outside"):
-        gpu.integrate_windows(events, [0], [3], (4, 4))
+    events = np.zeros(5, ev.EVENT_DTYPE)
+    events["x"] = [0, 9, 1, 7, 8]
+    for starts, ends in (([0], [5]), ([3, 0], [5, 3])):  # the later window first too
+        for integrate in (gpu.integrate_windows, ev.integrate_windows):
+            with pytest.raises(ValueError, match="event 1 at \\(x=9, y=0\\) lies outside"):
+                integrate(events, starts, ends, (4, 4))
 
 
 def test_device_resident_arrays_chain_kernels_without_host_copies():

@@ -91,19 +91,37 @@ pub fn accumulate(
     if frame_len == 0 {
         return Ok(());
     }
-    frames
+    // Every frame is filled and the smallest bad index kept: the frames finish in
+    // no fixed order, and the error must name the file's first event outside the
+    // sensor (as read_frames does), not whichever frame failed first.
+    let first_outside = frames
         .par_chunks_mut(frame_len)
         .zip(starts.par_iter().zip(ends.par_iter()))
-        .try_for_each(|(frame, (&s, &e))| fill(records, s as usize, e as usize, spec, frame))
+        .filter_map(|(frame, (&s, &e))| fill(records, s as usize, e as usize, spec, frame).err())
+        .min();
+    match first_outside {
+        None => Ok(()),
+        Some(i) => {
+            let (_, x, y, _) = record(&records[i * RECORD_BYTES..(i + 1) * RECORD_BYTES]);
+            Err(EngineError::param(
+                "events",
+                format!(
+                    "event {i} at (x={x}, y={y}) lies outside the sensor (width {}, height {})",
+                    spec.width, spec.height
+                ),
+            ))
+        }
+    }
 }
 
+/// Counts records `start..end` into `frame`; `Err(i)`: record `i` lies outside the sensor.
 fn fill(
     records: &[u8],
     start: usize,
     end: usize,
     spec: FrameSpec,
     frame: &mut [f32],
-) -> Result<(), EngineError> {
+) -> Result<(), usize> {
     frame.fill(0.0);
     let (w, h) = (spec.width, spec.height);
     let plane = if spec.channels == 2 { w * h } else { 0 };
@@ -115,14 +133,7 @@ fn fill(
         let v = u32::from_le_bytes([r[0], r[1], r[2], r[3]]);
         let (x, y, p) = (v as u16 as usize, (v >> 16) as u16 as usize, r[12]);
         if x >= w || y >= h {
-            let (_, x, y, _) = record(r);
-            return Err(EngineError::param(
-                "events",
-                format!(
-                    "event {} at (x={x}, y={y}) lies outside the sensor (width {w}, height {h})",
-                    start + k
-                ),
-            ));
+            return Err(start + k);
         }
         // ON: p > 0 as a signed byte (tonic's -1/+1 polarity: -1 is OFF, as in snnrs.events.as_events)
         let channel = if (p as i8) > 0 { plane } else { 0 };
@@ -170,5 +181,31 @@ mod tests {
         let spec = FrameSpec { width: 1, ..spec };
         assert!(accumulate(&e.bytes, &[0], &[3], spec, &mut frames[..4]).is_err());
         assert!(accumulate(&e.bytes, &[2], &[4], spec, &mut frames[..4]).is_err());
+    }
+
+    #[test]
+    fn the_first_event_outside_is_named_whichever_frame_fails_first() {
+        // 64 one-event windows in reverse file order, every event outside the
+        // sensor: the frames fail in no fixed order (and a sequential pass would
+        // meet event 63 first), yet the error must name event 0
+        let n = 64u64;
+        let mut e = Events::default();
+        for i in 0..n {
+            e.push(i as i64, 5 + i as i16, 0, 1);
+        }
+        let spec = FrameSpec {
+            width: 2,
+            height: 1,
+            channels: 2,
+            binarize: false,
+        };
+        let starts: Vec<u64> = (0..n).rev().collect();
+        let ends: Vec<u64> = starts.iter().map(|s| s + 1).collect();
+        let mut frames = vec![0f32; n as usize * spec.frame_len()];
+        for _ in 0..5 {
+            let err = accumulate(&e.bytes, &starts, &ends, spec, &mut frames).unwrap_err();
+            let text = format!("{err:?}");
+            assert!(text.contains("event 0 at (x=5, y=0)"), "{text}");
+        }
     }
 }

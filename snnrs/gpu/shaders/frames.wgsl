@@ -18,7 +18,7 @@ struct FrameParams {
 // offsets[w] = events in windows before w; offsets[windows] = total
 @group(0) @binding(3) var<storage, read> offsets: array<u32>;
 @group(0) @binding(4) var<storage, read_write> frames: array<atomic<u32>>;
-// 1 + index of an event outside the sensor (0: none)
+// the smallest index of an event outside the sensor (0xFFFFFFFF: none), as the CPU path names the first
 @group(0) @binding(5) var<storage, read_write> outside: atomic<u32>;
 
 @compute @workgroup_size(64)
@@ -43,7 +43,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     let x = xy & 0xFFFFu;
     let y = xy >> 16u;
     if (x >= q.width || y >= q.height) {
-        atomicMax(&outside, e + 1u);
+        atomicMin(&outside, e);
         return;
     }
     let p = records[4u * e + 3u] & 0xFFu;

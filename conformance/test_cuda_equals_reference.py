@@ -113,6 +113,30 @@ def test_sizes_that_are_not_a_block_multiple_give_the_engines_spikes_and_bits(ke
     np.testing.assert_allclose(numpy(got[1]), want[1], rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("neuron,params", [("lif", [2.0]), ("qif", [2.0, 0.8, 1.0, 0.0]), ("klif", [2.0, 1.5]),
+                                           ("plif", [0.4]), ("if", [])])
+def test_a_gradient_of_h_adds_as_the_engines_does(kernels, neuron, params):
+    """grad_h_seq (H as an output: LIAF's analog output, or a user's loss on H) for every charge rule family:
+    nonlinear, learnable and soft reset, with v_init and the gradients at V as well, against the engine."""
+    rng = np.random.default_rng(len(neuron))
+    x, g_s, g_v, g_h = (rng.normal(0.6 if i == 0 else 0.0, 1.0, (5, 19)).astype(np.float32) for i in range(4))
+    v_init, g_last = (rng.normal(0.0, 0.3, 19).astype(np.float32) for _ in range(2))
+    config = dict(neuron=neuron, params=params, v_reset=None if neuron == "qif" else 0.0)
+    backward = dict(config, surrogate="Erf", surrogate_params=[2.0])
+    _, _, h_seq, bits, _ = _engine.neuron_forward(x, v_init, **config)
+    got = kernels.neuron_backward(tensor(g_s), tensor(h_seq), torch.as_tensor(bits).to(DEVICE), tensor(v_init),
+                                  grad_v_seq=tensor(g_v), grad_v_last=tensor(g_last), grad_h_seq=tensor(g_h),
+                                  x=tensor(x), **backward)
+    want = _engine.neuron_backward(g_s, h_seq, bits, v_init, grad_v_seq=g_v, grad_v_last=g_last, grad_h_seq=g_h,
+                                   x=x, **backward)
+    without_h = _engine.neuron_backward(g_s, h_seq, bits, v_init, grad_v_seq=g_v, grad_v_last=g_last, x=x,
+                                        **backward)
+    assert not np.allclose(want[0], without_h[0], rtol=1e-3)  # grad_h_seq counts: "equal" is not vacuous
+    np.testing.assert_allclose(numpy(got[0]), want[0], rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(numpy(got[1]), want[1], rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(got[2], want[2], rtol=1e-5, atol=1e-5)
+
+
 def test_inference_saves_nothing_for_backward(kernels):
     x = tensor(np.full((3, 10), 0.7))
     spikes, v_last, h_seq, bits, v_seq = kernels.neuron_forward(x, neuron="if", save_for_backward=False)

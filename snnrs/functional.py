@@ -10,12 +10,30 @@ from torch import nn
 from snnrs.base import MemoryModule, StepModule, resolve_backend
 from snnrs.ops.host import functorch_active
 
+_WARNED_RESETS = set()
+
 
 def reset_net(net: nn.Module):
-    """Resets the state of every stateful module in ``net`` (call after each batch)."""
+    """Resets the state of every stateful module in ``net`` (call after each batch): calls ``reset()`` on
+    every module that has one, as SpikingJelly 2.0 does, so a user's own stateful module (or another
+    library's neuron) is not left holding the last batch's state. One that is not a
+    :class:`~snnrs.base.MemoryModule` is warned about once per class."""
+    done = set()
     for m in net.modules():
-        if isinstance(m, MemoryModule):
-            m.reset()
+        reset = getattr(m, "reset", None)
+        if not callable(reset):
+            continue
+        # a wrapper forwarding attributes (torch.compile's OptimizedModule) hands out its module's reset:
+        # one call per owner, and the owner is the one judged
+        owner = getattr(reset, "__self__", m)
+        if id(owner) in done:
+            continue
+        done.add(id(owner))
+        if not isinstance(owner, MemoryModule) and type(owner) not in _WARNED_RESETS:
+            _WARNED_RESETS.add(type(owner))
+            warnings.warn(f"reset_net: {type(owner).__name__} is not a snnrs MemoryModule but defines reset(); "
+                          "called it", stacklevel=2)
+        reset()
 
 
 def detach_net(net: nn.Module):

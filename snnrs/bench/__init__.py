@@ -8,6 +8,7 @@ BENCHMARKS = {
     "neuron_models": "every neuron model, forward+backward: engine vs torch backend",
     "events": "event-file reading and frame integration: engine vs NumPy",
     "gpu": "WGSL kernels vs CPU engine (and torch on CUDA)",
+    "cuda": "the Triton kernels on a CUDA GPU vs SpikingJelly 2.0, a torch loop and torch.compile",
     "runtime": "a NIR graph (the NIR paper's CNN) in the torch-free runtime: frames/s on CPU vs wgpu",
     "synapse": "spike-sparse convolution vs torch's dense one, by input density (the crossover)",
     "train_step": "training steps of SEW ResNet-18, VGG-11-BN, Spikformer: SpikingJelly vs torch vs fast path",

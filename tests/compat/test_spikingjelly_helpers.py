@@ -158,3 +158,58 @@ def test_functional_step_takes_every_state_and_leaves_the_module_alone(name):
     for a, b in zip(our_states, sj_states, strict=True):
         torch.testing.assert_close(a, b, rtol=1e-15, atol=1e-15)
     assert [value for _, value in base.named_memories(mine)] == before
+
+
+class _Accumulator(nn.Module):
+    """A user's own stateful module with a reset(), not a MemoryModule (as SpikingJelly users write them)."""
+
+    def __init__(self):
+        super().__init__()
+        self.total = 0.0
+
+    def forward(self, x):
+        self.total = self.total + x
+        return self.total
+
+    def reset(self):
+        self.total = 0.0
+
+
+def test_reset_net_resets_every_module_with_a_reset_as_spikingjelly_does():
+    sj = spikingjelly()
+    outputs = []
+    for reset_net in (sj.functional.reset_net, functional.reset_net):
+        # a user's module and SpikingJelly's own neuron in an snnrs net
+        net = nn.Sequential(nn.Linear(3, 4), _Accumulator(), sj.neuron.LIFNode(), neuron.IFNode())
+        nn.init.constant_(net[0].weight, 0.5)
+        nn.init.zeros_(net[0].bias)
+        x = torch.full((2, 3), 2.0)
+        net(x)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            reset_net(net)
+        out = net(x)
+        outputs.append(torch.cat([out.flatten(), net[1].total.flatten(), net[2].v.flatten(), net[3].v.flatten()]))
+    assert outputs[0][:8].sum() > 0  # the second batch spikes: "equal" is not vacuous
+    torch.testing.assert_close(outputs[1], outputs[0])
+    with pytest.warns(UserWarning, match="_Accumulator is not a snnrs MemoryModule but defines reset"):
+        functional._WARNED_RESETS.discard(_Accumulator)
+        functional.reset_net(_Accumulator())
+
+
+def test_reset_net_of_a_compiled_net_resets_each_neuron_once_without_a_warning():
+    calls = []
+
+    class Counted(neuron.IFNode):
+        def reset(self):
+            calls.append(self)
+            super().reset()
+
+    node = Counted()
+    # an OptimizedModule forwards `reset` to the neuron and holds it as a submodule
+    net = nn.Sequential(nn.Linear(3, 4), torch.compile(node))
+    node(torch.rand(2, 4))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        functional.reset_net(net)
+    assert calls == [node] and node.v == 0.0

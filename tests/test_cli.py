@@ -106,6 +106,8 @@ def test_events_info_and_frames(sample_data, tmp_path, capsys):
     (["events", "info", "/dev/null"], "not a regular file"),
     (["events", "frames", "/dev/null", "-o", "/"], "-o /: a folder; give a file name"),
     (["bench", "nope"], "benchmark"),
+    (["search", "--validate", "2"], "--validate: expected 0 (off) or at least 3 subnets"),
+    (["search", "--validate-epochs", "0"], "--validate-epochs: expected a positive integer"),
 ])
 def test_failures_print_one_line_and_exit_non_zero(argv, message, capsys):
     assert main(argv) == 1

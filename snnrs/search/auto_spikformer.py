@@ -1,6 +1,7 @@
-"""Auto-Spikformer end to end: train the supernet (a random subnet per step), then search it with
-evolution under F_AEB, and write the Pareto front (CSV, Markdown table, PNG), the best subnet and
-resumable checkpoints. ``DIGITS_SPACE`` is a small space for the embedded 8x8 digits."""
+"""Auto-Spikformer end to end: train the supernet (the sandwich rule with in-place distillation), then
+search it with evolution under F_AEB, and write the Pareto front (CSV, Markdown table, PNG), the best
+subnet and resumable checkpoints; optionally measure how well the supernet ranks subnets.
+``DIGITS_SPACE`` is a small space for the embedded 8x8 digits."""
 
 import csv
 import random
@@ -11,6 +12,7 @@ import torch.nn.functional as F
 
 from snnrs import atomic, functional
 from snnrs.energy import EnergyCounter
+from snnrs.search import ranking
 from snnrs.search.evolution import Evaluation, EvolutionSearch
 from snnrs.search.space import SearchSpace, key
 from snnrs.search.supernet import SpikformerSupernet
@@ -20,10 +22,26 @@ DIGITS_SPACE = SearchSpace(embed_dim=(16, 24, 32), num_heads=(2, 4), mlp_ratio=(
                            T=(2, 3, 4))
 
 
+SCHEMES = ("sandwich", "uniform")
+
+
 def train_supernet(supernet: SpikformerSupernet, batches, epochs: int, lr: float = 5e-3, seed: int = 0,
-                   progress: bool = True) -> list[float]:
-    """Each step trains one random subnet (uniform over the space) on one batch; returns the mean
-    loss per epoch."""
+                   progress: bool = True, scheme: str = "sandwich", random_subnets: int = 2,
+                   temperature: float = 1.0) -> list[float]:
+    """Trains the shared weights; returns the largest subnet's mean loss per epoch (``uniform``: the
+    sampled subnet's).
+
+    ``sandwich`` (the default): each batch trains the largest subnet on the labels, then the smallest and
+    ``random_subnets`` random ones on the largest's softened outputs (in-place distillation, KL divergence
+    at ``temperature``), their gradients summed into one optimizer step. Training both ends of the space
+    every step keeps small and large subnets in one ranking; learning from the largest's outputs rather
+    than the labels gives the small ones a smoother target. ``uniform``: one random subnet per batch on
+    the labels (what the paper describes)."""
+    if scheme not in SCHEMES:
+        raise ValueError(f"scheme: expected one of {SCHEMES}, got {scheme!r}")
+    if random_subnets < 0:
+        raise ValueError(f"random_subnets: expected a count >= 0, got {random_subnets}")
+    space = supernet.space
     rng = random.Random(seed)
     optimizer = torch.optim.Adam(supernet.parameters(), lr=lr)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, max(1, epochs * len(batches)))
@@ -31,23 +49,38 @@ def train_supernet(supernet: SpikformerSupernet, batches, epochs: int, lr: float
     epochs_iter = range(epochs)
     if progress:
         from tqdm.auto import tqdm
-        epochs_iter = tqdm(epochs_iter, desc="supernet", unit="epoch", mininterval=0.5)
+        epochs_iter = tqdm(epochs_iter, desc=f"supernet ({scheme})", unit="epoch", mininterval=0.5)
     supernet.train()
+
+    def run(x, config, target, soft):
+        supernet.set_config(config)
+        logits = supernet(x)
+        if soft:
+            loss = F.kl_div(F.log_softmax(logits / temperature, 1), target, reduction="batchmean") * temperature ** 2
+        else:
+            loss = F.cross_entropy(logits, target)
+        loss.backward()
+        functional.reset_net(supernet)
+        return logits.detach(), float(loss.detach())
+
     for _ in epochs_iter:
         total = count = 0
         for x, y in batches:
-            supernet.set_config(supernet.space.sample(rng))
-            loss = F.cross_entropy(supernet(x), y)
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            if scheme == "uniform":
+                _, loss = run(x, space.sample(rng), y, False)
+            else:
+                teacher, loss = run(x, space.max_config, y, False)
+                soft = F.softmax(teacher / temperature, 1)
+                for config in [space.min_config] + [space.sample(rng) for _ in range(random_subnets)]:
+                    run(x, config, soft, True)
             optimizer.step()
             schedule.step()
-            functional.reset_net(supernet)
-            total, count = total + float(loss.detach()) * len(y), count + len(y)
+            total, count = total + loss * len(y), count + len(y)
         losses.append(total / count)
         if hasattr(epochs_iter, "set_postfix"):
             epochs_iter.set_postfix(loss=f"{losses[-1]:.4f}")
-    supernet.set_config(supernet.space.max_config)
+    supernet.set_config(space.max_config)
     return losses
 
 
@@ -103,22 +136,30 @@ def write_front(front: list[Evaluation], evaluations: list[Evaluation], out: Pat
 
 def search_digits(out: Path | None = None, space: SearchSpace = DIGITS_SPACE, epochs: int = 15, lr: float = 1e-2,
                   generations: int = 5, population: int = 12, top_k: int = 4, mutations: int = 6,
-                  crossovers: int = 6, beta: float = 0.02, seed: int = 0, progress: bool = True) -> dict:
+                  crossovers: int = 6, beta: float = 0.02, seed: int = 0, progress: bool = True,
+                  scheme: str = "sandwich", validate: int = 0, validate_epochs: int | None = None) -> dict:
     """Supernet on the digits' training part (80% of the training split), search on the other 20%
-    (validation); resumable from ``out`` (``supernet.pt``, ``search_state.json``)."""
+    (validation); resumable from ``out`` (``supernet.pt``, ``search_state.json``). ``validate=k`` then
+    trains ``k`` subnets spread over the space stand-alone (``validate_epochs`` each, default ``epochs``)
+    and measures the ranking (:mod:`snnrs.search.ranking`: ``ranking.csv``, ``ranking.png``)."""
+    if validate and validate < 3:
+        raise ValueError(f"validate: expected 0 (off) or at least 3 subnets, got {validate}")
     from snnrs.datasets import load_digits
     torch.manual_seed(seed)
     (x_train, y_train), (x_test, y_test) = load_digits(seed=seed)
     cut = int(0.8 * len(y_train))
     x_fit, y_fit, x_val, y_val = x_train[:cut], y_train[:cut], x_train[cut:], y_train[cut:]
-    supernet = SpikformerSupernet(space, img_size=8, patch_size=2, in_channels=1, num_classes=10)
+    def make_supernet():
+        return SpikformerSupernet(space, img_size=8, patch_size=2, in_channels=1, num_classes=10)
+
+    supernet = make_supernet()
     batches = TensorBatches(x_fit, y_fit, 64, seed=seed)
     weights = out / "supernet.pt" if out is not None else None
     if weights is not None and weights.is_file():
         supernet.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
         losses = []
     else:
-        losses = train_supernet(supernet, batches, epochs, lr=lr, seed=seed, progress=progress)
+        losses = train_supernet(supernet, batches, epochs, lr=lr, seed=seed, progress=progress, scheme=scheme)
         if weights is not None:
             atomic.save_torch(supernet.state_dict(), weights)
     calibration = TensorBatches(x_fit, y_fit, 128, seed=seed + 1)
@@ -132,12 +173,20 @@ def search_digits(out: Path | None = None, space: SearchSpace = DIGITS_SPACE, ep
     result = {"front": front, "best": best, "search": search, "supernet": supernet, "supernet_losses": losses,
               "largest": (top_accuracy, reference_energy), "evaluate": evaluate,
               "test": (x_test, y_test), "validation": (x_val, y_val)}
+    if validate:
+        configs = ranking.spread_configs(space, validate, seed)
+        result["ranking"] = ranking.validate_ranking(
+            evaluate, make_supernet, lambda net: SubnetEvaluator(net, calibration, x_val, y_val), configs, batches,
+            validate_epochs or epochs, lr, seed, progress)
     if out is not None:
         result["files"] = write_front(front, list(search.cache.values()), out)
+        if validate:
+            written = ranking.write_ranking(result["ranking"], out)
+            result["files"].update({f"ranking_{k}": v for k, v in written.items()})
         atomic.write_json(out / "best.json", {"subnet": key(best.config), "config": best.config,
                                                "accuracy": best.accuracy, "energy_mJ": best.energy_mj,
                                                "fitness": best.fitness}, indent=2)
     return result
 
 
-__all__ = ["DIGITS_SPACE", "train_supernet", "SubnetEvaluator", "write_front", "search_digits"]
+__all__ = ["DIGITS_SPACE", "SCHEMES", "train_supernet", "SubnetEvaluator", "write_front", "search_digits"]

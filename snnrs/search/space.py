@@ -50,6 +50,17 @@ class SearchSpace:
                 "mlp_ratio": max(self.mlp_ratio), "depth": self.max_depth, "T": max(self.T),
                 "threshold": [1.0] * self.max_depth, "tau": 2.0 if 2.0 in self.tau else self.tau[0]}
 
+    @property
+    def min_config(self) -> dict:
+        """The smallest architecture (the sandwich rule's lower slice), with the largest's neuron genes."""
+        top = self.max_config
+        d = min(self.embed_dim)
+        heads = [h for h in self.num_heads if d % h == 0]
+        if not heads:
+            raise ValueError(f"num_heads: no choice divides the smallest embed_dim {d}")
+        return {**top, "embed_dim": d, "num_heads": min(heads), "mlp_ratio": min(self.mlp_ratio),
+                "depth": min(self.depth), "T": min(self.T), "threshold": list(top["threshold"])}
+
     def valid(self, config: dict) -> bool:
         """In the space, with num_heads dividing embed_dim."""
         try:

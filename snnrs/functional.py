@@ -11,6 +11,8 @@ from snnrs.base import MemoryModule, StepModule, resolve_backend
 from snnrs.ops.host import functorch_active
 
 _WARNED_RESETS = set()
+# modules whose reset() is running: a user's reset() may call reset_net(self) (it would recurse forever)
+_RESETTING = set()
 
 
 def reset_net(net: nn.Module):
@@ -26,14 +28,18 @@ def reset_net(net: nn.Module):
         # a wrapper forwarding attributes (torch.compile's OptimizedModule) hands out its module's reset:
         # one call per owner, and the owner is the one judged
         owner = getattr(reset, "__self__", m)
-        if id(owner) in done:
+        if id(owner) in done or id(owner) in _RESETTING:
             continue
         done.add(id(owner))
         if not isinstance(owner, MemoryModule) and type(owner) not in _WARNED_RESETS:
             _WARNED_RESETS.add(type(owner))
             warnings.warn(f"reset_net: {type(owner).__name__} is not a snnrs MemoryModule but defines reset(); "
                           "called it", stacklevel=2)
-        reset()
+        _RESETTING.add(id(owner))
+        try:
+            reset()
+        finally:
+            _RESETTING.discard(id(owner))
 
 
 def detach_net(net: nn.Module):

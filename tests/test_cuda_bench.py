@@ -28,6 +28,10 @@ def test_without_a_gpu_the_command_says_nothing_was_measured(capsys):
 
 
 def test_the_smoke_run_fills_every_table(capsys):
+    if importlib.util.find_spec("spikingjelly") is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("spikingjelly is missing in CI (.ci/run installs 2.0.0)")
+        pytest.skip("spikingjelly is not installed: its cells would fail")
     # torch.compile's column is left out here: compiling for CPU costs a minute, and on a GPU it is another
     # compiler (inductor's Triton code) anyway
     cuda_bench.main(["--smoke", "--repeats", "1", "--compile-max-steps", "0"])

@@ -219,3 +219,10 @@ def test_rank_correlation_is_scipys_and_zero_without_an_order():
     assert rank_correlation([0.1] * 5, b) == (0.0, 0.0)
     with pytest.raises(ValueError, match="same length"):
         rank_correlation(a, b[:3])
+
+
+def test_min_config_is_the_cheapest_subnet_the_space_allows():
+    space = SearchSpace(embed_dim=(24, 32, 64), num_heads=(32, 16), mlp_ratio=(4.0, 3.0), depth=(2, 1), T=(3, 2))
+    low = space.min_config  # no head count among {32, 16} divides 24: 32 with 16 heads
+    assert (low["embed_dim"], low["num_heads"], low["mlp_ratio"], low["depth"], low["T"]) == (32, 16, 3.0, 1, 2)
+    assert space.valid(low) and low["threshold"] == space.max_config["threshold"]

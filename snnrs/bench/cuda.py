@@ -8,7 +8,7 @@ Three tables, measured in one run on the same device:
 - ``lif``: multi-step LIF (tau 2, hard reset, ATan), forward (as in training: H and the spike bits are
   kept) and forward+backward, at each T and N (``--neurons`` as powers of two), as ns per
   neuron-step: snnrs's kernels called directly, snnrs's ``LIFNode`` (autograd), SpikingJelly 2.0's
-  ``LIFNode`` (its Triton kernel on CUDA unless ``SJ_LIF_CUDA_IMPLEMENTATION`` says otherwise), the
+  ``LIFNode`` (it picks native CUDA, else Triton, else torch; the header says which ran), the
   per-step torch loop (snnrs ``backend='torch'``) and ``torch.compile`` of that loop; the kernels'
   bytes against the HBM bound (bytes moved ÷ the bandwidth of a device-to-device copy measured here).
 - ``on``: the Open Neuromorphic benchmark: Linear(16384, 16384) + LIF, batch 16, T=500,
@@ -24,8 +24,8 @@ nothing worth reading.
 
 import argparse
 import contextlib
+import gc
 import importlib.metadata
-import importlib.util
 import os
 
 import torch
@@ -51,10 +51,14 @@ class Failures:
         self.errors = []
 
     def attempt(self, label, fn, *args):
+        # any Exception: triton's compile errors are not RuntimeErrors, and one failed cell must not end a
+        # run on a GPU lent for minutes
         try:
             return fn(*args)
-        except (RuntimeError, ValueError, TypeError, ImportError, torch.cuda.OutOfMemoryError) as e:
+        except Exception as e:  # shown in the cell, listed and raised at the end
             self.errors.append(f"{label}: {type(e).__name__}: {e}")
+            e.__traceback__ = None  # the failing frames' tensors (a 1 GiB Linear) must not outlive the cell
+            gc.collect()
             if torch.cuda.is_available():
                 torch.cuda.empty_cache()
             return e
@@ -155,7 +159,11 @@ def _lif_contenders(compile_loop: bool):
                   "SJ 2.0 LIFNode": module(_sj_lif, _sj_reset),
                   "torch loop": module(lambda: _our_lif("torch"))}
     if compile_loop:
-        contenders["torch.compile loop"] = module(lambda: torch.compile(_our_lif("torch")))
+        def compiled():
+            # a fresh dynamo state per (T, N): its recompile limit must not turn this column into eager numbers
+            torch._dynamo.reset()
+            return torch.compile(_our_lif("torch"))
+        contenders["torch.compile loop"] = module(compiled)
     return contenders
 
 
@@ -190,7 +198,6 @@ def lif_table(dev: Device, steps_list, log2_neurons, compile_max_steps, bandwidt
                 else:
                     rate = "- | -"
                 print(f"| {steps} | 2^{log2} | {label} | " + " | ".join(cells) + f" | {ratio} | {rate} |", flush=True)
-            del x, grad
 
 
 # ---- the Open Neuromorphic benchmark ---------------------------------------------------------------------
@@ -252,12 +259,14 @@ def _train_step(dev: Device, make, reset, batch, steps, image):
 
 def train_table(dev: Device, nets, batch, steps, image, failures):
     builds = {}
-    if importlib.util.find_spec("spikingjelly") is not None:
-        sj_nets, sj_reset, _ = train_step._sj_networks()
-        builds["SJ 2.0"] = (sj_nets, sj_reset)
-    for label, backend in (("snnrs", "engine"), ("torch loop", "torch")):
-        our_nets, our_reset, _ = train_step._our_networks(backend)
-        builds[label] = (our_nets, our_reset)
+    makers = {"SJ 2.0": train_step._sj_networks, "snnrs": lambda: train_step._our_networks("engine"),
+              "torch loop": lambda: train_step._our_networks("torch")}
+    for label, make in makers.items():
+        made = failures.attempt(f"{label} networks", make)
+        if not isinstance(made, BaseException):
+            builds[label] = made[:2]
+    if "snnrs" not in builds:
+        return
     labels = list(builds)
     print(f"training step (forward, cross-entropy, backward, SGD, reset), batch {batch}, T={steps}, "
           f"3x{image}x{image}: median ms\n")
@@ -273,6 +282,17 @@ def train_table(dev: Device, nets, batch, steps, image, failures):
         ratio = f"{sj / ours:.2f}x" if isinstance(ours, float) and isinstance(sj, float) else "-"
         print(f"| {train_step.NAMES[net_name]} | " + " | ".join(_cell(times[k], lambda s: f"{s * 1e3:.1f}")
                                                               for k in labels) + f" | {ratio} |", flush=True)
+
+
+def _sj_implementation(device) -> str:
+    """What SpikingJelly 2.0 runs its LIF with here (it picks native CUDA, then Triton, then torch)."""
+    requested = os.environ.get("SJ_LIF_CUDA_IMPLEMENTATION", "auto")
+    try:
+        from spikingjelly.activation_based import functional as sjf
+        chosen = sjf.neuron_implementation("lif", device).get("implementation")
+    except Exception as e:  # reported, not fatal: the SJ cells show their own failures
+        return f"unknown ({type(e).__name__}: {e}); SJ_LIF_CUDA_IMPLEMENTATION={requested}"
+    return f"{chosen} (SJ_LIF_CUDA_IMPLEMENTATION={requested})"
 
 
 def _versions() -> str:
@@ -332,9 +352,8 @@ def _run(args, sections, device) -> list[str]:
     if args.smoke:
         args.steps, args.neurons = [2], [6]
     bandwidth = dev.copy_bandwidth(8 << 20 if args.smoke else 1 << 30)
-    print(f"device: {dev.name()}; {_versions()}; SJ_LIF_CUDA_IMPLEMENTATION="
-          f"{os.environ.get('SJ_LIF_CUDA_IMPLEMENTATION', 'auto')}; device-to-device copy (read+write) "
-          f"{bandwidth / 1e9:.0f} GB/s; float32\n")
+    print(f"device: {dev.name()}; {_versions()}; SpikingJelly's LIF: {_sj_implementation(device)}; "
+          f"device-to-device copy (read+write) {bandwidth / 1e9:.0f} GB/s; float32\n")
     if "lif" in sections:
         print("## LIF forward and forward+backward\n")
         lif_table(dev, args.steps, args.neurons, args.compile_max_steps, bandwidth, failures)

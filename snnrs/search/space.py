@@ -52,13 +52,13 @@ class SearchSpace:
 
     @property
     def min_config(self) -> dict:
-        """The smallest architecture (the sandwich rule's lower slice), with the largest's neuron genes."""
+        """The cheapest subnet (the sandwich rule's lower slice): the smallest embed_dim that some num_heads
+        divides, with the fewest such heads, and the smallest mlp_ratio, depth and T; thresholds and tau
+        (which change no size) as in :attr:`max_config`."""
         top = self.max_config
-        d = min(self.embed_dim)
-        heads = [h for h in self.num_heads if d % h == 0]
-        if not heads:
-            raise ValueError(f"num_heads: no choice divides the smallest embed_dim {d}")
-        return {**top, "embed_dim": d, "num_heads": min(heads), "mlp_ratio": min(self.mlp_ratio),
+        d = min(d for d in self.embed_dim if any(d % h == 0 for h in self.num_heads))
+        heads = min(h for h in self.num_heads if d % h == 0)
+        return {**top, "embed_dim": d, "num_heads": heads, "mlp_ratio": min(self.mlp_ratio),
                 "depth": min(self.depth), "T": min(self.T), "threshold": list(top["threshold"])}
 
     def valid(self, config: dict) -> bool:

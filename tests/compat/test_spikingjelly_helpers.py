@@ -213,3 +213,20 @@ def test_reset_net_of_a_compiled_net_resets_each_neuron_once_without_a_warning()
         warnings.simplefilter("error")
         functional.reset_net(net)
     assert calls == [node] and node.v == 0.0
+
+
+def test_reset_net_inside_a_modules_own_reset_does_not_recurse():
+    class ResetsItsChildren(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lif = neuron.LIFNode()
+
+        def reset(self):  # a common pattern: reset = reset_net over itself
+            functional.reset_net(self)
+
+    net = ResetsItsChildren()
+    net.lif(torch.full((3,), 0.6))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        functional.reset_net(nn.Sequential(net))
+    assert net.lif.v == 0.0

@@ -226,3 +226,15 @@ def test_min_config_is_the_cheapest_subnet_the_space_allows():
     low = space.min_config  # no head count among {32, 16} divides 24: 32 with 16 heads
     assert (low["embed_dim"], low["num_heads"], low["mlp_ratio"], low["depth"], low["T"]) == (32, 16, 3.0, 1, 2)
     assert space.valid(low) and low["threshold"] == space.max_config["threshold"]
+
+
+def test_a_rerun_resumes_the_supernet_only_with_the_scheme_it_was_trained_with(tmp_path):
+    small = dict(epochs=1, generations=1, population=2, top_k=1, mutations=1, crossovers=1, progress=False)
+    first = search_digits(str(tmp_path), **small)  # a str path, as the README writes it
+    assert first["supernet_losses"] and (tmp_path / "supernet.json").is_file()
+    with pytest.raises(ValueError, match="trained with scheme 'sandwich', asked 'uniform'"):
+        search_digits(tmp_path, scheme="uniform", **small)
+    assert search_digits(tmp_path, **small)["supernet_losses"] == []  # resumed: not trained again
+    (tmp_path / "supernet.json").unlink()  # a run from before the sandwich rule: one random subnet per batch
+    with pytest.raises(ValueError, match="trained with scheme 'uniform', asked 'sandwich'"):
+        search_digits(tmp_path, **small)

@@ -8,7 +8,7 @@ def add_parser(sub):
     p = sub.add_parser("search", help="Auto-Spikformer: supernet + evolutionary search on the digits",
                        description=__doc__.split("\n\n")[0].replace("``", "`"))
     p.add_argument("--out", type=Path, default=Path("runs/search"),
-                   help="supernet.pt, search_state.json (resumable), front.csv/.md/.png, best.json")
+                   help="supernet.pt + supernet.json, search_state.json (resumable), front.csv/.md/.png, best.json")
     p.add_argument("--epochs", type=int, default=15, help="supernet training epochs")
     p.add_argument("--lr", type=float, default=1e-2)
     p.add_argument("--generations", type=int, default=5)

@@ -4,6 +4,7 @@ subnet and resumable checkpoints; optionally measure how well the supernet ranks
 ``DIGITS_SPACE`` is a small space for the embedded 8x8 digits."""
 
 import csv
+import json
 import random
 from pathlib import Path
 
@@ -134,6 +135,19 @@ def write_front(front: list[Evaluation], evaluations: list[Evaluation], out: Pat
     return {"csv": out / "front.csv", "md": out / "front.md", "png": out / "front.png"}
 
 
+def _trained_scheme(out: Path) -> str:
+    """The scheme ``out/supernet.pt`` was trained with (``supernet.json``; a run from before the sandwich
+    rule wrote none, and trained one random subnet per batch)."""
+    meta = out / "supernet.json"
+    if not meta.is_file():
+        return "uniform"
+    try:
+        return str(json.loads(meta.read_text())["scheme"])
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise ValueError(f"{meta}: not a readable supernet description ({e!r}); delete it with supernet.pt to "
+                         "train anew") from None
+
+
 def search_digits(out: Path | None = None, space: SearchSpace = DIGITS_SPACE, epochs: int = 15, lr: float = 1e-2,
                   generations: int = 5, population: int = 12, top_k: int = 4, mutations: int = 6,
                   crossovers: int = 6, beta: float = 0.02, seed: int = 0, progress: bool = True,
@@ -144,6 +158,9 @@ def search_digits(out: Path | None = None, space: SearchSpace = DIGITS_SPACE, ep
     and measures the ranking (:mod:`snnrs.search.ranking`: ``ranking.csv``, ``ranking.png``)."""
     if validate and validate < 3:
         raise ValueError(f"validate: expected 0 (off) or at least 3 subnets, got {validate}")
+    if scheme not in SCHEMES:
+        raise ValueError(f"scheme: expected one of {SCHEMES}, got {scheme!r}")
+    out = Path(out) if out is not None else None
     from snnrs.datasets import load_digits
     torch.manual_seed(seed)
     (x_train, y_train), (x_test, y_test) = load_digits(seed=seed)
@@ -156,11 +173,16 @@ def search_digits(out: Path | None = None, space: SearchSpace = DIGITS_SPACE, ep
     batches = TensorBatches(x_fit, y_fit, 64, seed=seed)
     weights = out / "supernet.pt" if out is not None else None
     if weights is not None and weights.is_file():
+        trained_with = _trained_scheme(out)
+        if trained_with != scheme:
+            raise ValueError(f"{weights}: trained with scheme {trained_with!r}, asked {scheme!r}: resume with "
+                             f"--scheme {trained_with}, or delete it to train the supernet anew")
         supernet.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
         losses = []
     else:
         losses = train_supernet(supernet, batches, epochs, lr=lr, seed=seed, progress=progress, scheme=scheme)
         if weights is not None:
+            atomic.write_json(out / "supernet.json", {"scheme": scheme, "epochs": epochs, "lr": lr, "seed": seed})
             atomic.save_torch(supernet.state_dict(), weights)
     calibration = TensorBatches(x_fit, y_fit, 128, seed=seed + 1)
     evaluate = SubnetEvaluator(supernet, calibration, x_val, y_val)

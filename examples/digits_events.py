@@ -9,31 +9,19 @@ With ``--nmnist-root``, the recordings are read by the ATIS reader through
 """
 
 import common
-import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-from snnrs import events
 from snnrs.datasets import NMNIST, load_digits
+from snnrs.datasets.digits import DVS_SENSOR, dvs_frames
 from snnrs.models import SpikingCNN
 from snnrs.training import TensorBatches, TimeFirst
 
-SIZE = 12  # the 8x8 digit on a 12x12 sensor, room for the saccades
-# the sensor's view moves along a triangle (three saccades), 4 frames per saccade, 10 ms apart
-PATH = [(0, 0), (1, 1), (2, 2), (3, 3), (3, 3), (2, 3), (1, 3), (0, 3), (0, 3), (0, 2), (0, 1), (0, 0)]
-
-
-def saccade_events(image: np.ndarray) -> np.ndarray:
-    frames = np.zeros((len(PATH), SIZE, SIZE))
-    for k, (dy, dx) in enumerate(PATH):
-        frames[k, 1 + dy:9 + dy, 1 + dx:9 + dx] = image
-    return events.emulate_dvs(frames + 0.05, np.arange(len(PATH)) * 10_000, 0.25, 0.25)
+SIZE = DVS_SENSOR  # the 8x8 digit on a 12x12 sensor, room for the saccades
 
 
 def event_frames(images: torch.Tensor, steps: int) -> torch.Tensor:
-    out = [events.integrate_events_by_fixed_frames_number(saccade_events(img[0].numpy()), "number", steps, SIZE,
-                                                          SIZE, binarize=True) for img in images]
-    return torch.from_numpy(np.stack(out)).float().transpose(0, 1)  # [T, N, 2, H, W]
+    return dvs_frames(images, steps).transpose(0, 1)  # [T, N, 2, H, W]
 
 
 def main(argv=None):

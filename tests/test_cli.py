@@ -108,6 +108,10 @@ def test_events_info_and_frames(sample_data, tmp_path, capsys):
     (["bench", "nope"], "benchmark"),
     (["search", "--validate", "2"], "--validate: expected 0 (off) or at least 3 subnets"),
     (["search", "--validate-epochs", "0"], "--validate-epochs: expected a positive integer"),
+    (["search", "--retrain-epochs", "-1"], "--retrain-epochs: expected 0 (skip) or a positive integer"),
+    (["search", "--compare-random", "-2"], "--compare-random: expected a number of seeds >= 0"),
+    (["search", "--retrain-seeds", "0"], "--retrain-seeds: expected a positive integer"),
+    (["search", "--dataset", "NMNIST"], "--root: NMNIST needs the folder"),
 ])
 def test_failures_print_one_line_and_exit_non_zero(argv, message, capsys):
     assert main(argv) == 1
@@ -154,6 +158,15 @@ def test_train_on_dataset_classes_from_their_folders(tmp_path, capsys):
     assert main(["train", "--dataset", "SHD", "--root", str(shd), "--epochs", "1", "--channels", "16",
                  "--out", str(tmp_path / "run_shd"), "--no-progress"]) == 0
     assert "spiking_mlp" in capsys.readouterr().out
+
+
+def test_train_on_the_emulated_dvs_digits(tmp_path, capsys):
+    assert main(["train", "--dataset", "dvs_digits", "--T", "3", "--epochs", "1", "--channels", "4", "8",
+                 "--out", str(tmp_path), "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    assert "dvs_digits, spiking_cnn" in printed and "T=3" in printed and (tmp_path / "model.nir").is_file()
+    assert main(["train", "--dataset", "dvs_digits", "--root", str(tmp_path)]) == 1
+    assert "--root: the emulated-DVS digits" in capsys.readouterr().err
 
 
 def test_train_refuses_to_overwrite_an_earlier_run_unless_forced(tmp_path, capsys):

@@ -218,3 +218,17 @@ def test_integrate_many_equals_one_by_one(rng):
     for got, events in zip(many, samples):
         np.testing.assert_array_equal(got, ev.integrate_events_by_fixed_frames_number(events, "time", 3, 6, 8))
     assert [f.sum() for f in many] == [0, 5, 200]
+
+
+def test_emulated_dvs_digits_are_the_digits_split_seen_by_the_emulator():
+    from snnrs.datasets import load_digits, load_dvs_digits
+    from snnrs.datasets.digits import saccade_events
+    (x, y), (xt, yt) = load_dvs_digits(frames_number=3, seed=2)
+    (_, y_img), (images, yt_img) = load_digits(seed=2)
+    assert x.shape == (len(y), 3, 2, 12, 12) and xt.shape == (len(yt), 3, 2, 12, 12)
+    assert torch.equal(y, y_img) and torch.equal(yt, yt_img)  # the same split as the images
+    assert set(torch.unique(x).tolist()) == {0.0, 1.0} and bool((x.sum((1, 2, 3, 4)) > 0).all())
+    events = saccade_events(images[0, 0].numpy())
+    assert len(events) > 0 and set(np.unique(events["p"]).tolist()) == {0, 1}  # both polarities
+    with pytest.raises(ValueError, match="frames_number"):
+        load_dvs_digits(frames_number=0)

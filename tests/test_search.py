@@ -3,8 +3,10 @@ Spikformer with those weights computes; F_AEB and the Pareto front by definition
 search on the digits finishes in minutes, its front is non-dominated, its best subnet beats random
 subnets of no lower energy, and it resumes from its checkpoint."""
 
+import json
 import random
 
+import numpy as np
 import pytest
 import torch
 
@@ -26,12 +28,14 @@ EPOCHS_SMALL = 6
 SHUFFLES = 10
 TAU_TRAINED = 0.5  # measured 0.79
 TAU_SHUFFLED = 0.25  # measured mean 0.02
+# the guarantees are tested on a narrow space (fast); DIGITS_SPACE is the default run's
+NARROW = SearchSpace(embed_dim=(16, 24, 32), num_heads=(2, 4), mlp_ratio=(3.0, 3.5, 4.0), depth=(1, 2), T=(2, 3, 4))
 SMALL = {"embed_dim": 16, "num_heads": 2, "mlp_ratio": 3.0, "depth": 1, "T": 2, "threshold": [1.0, 1.0], "tau": 2.0}
 
 
 def test_subnet_weights_are_views_of_the_supernet():
     torch.manual_seed(0)
-    supernet = SpikformerSupernet(DIGITS_SPACE)
+    supernet = SpikformerSupernet(NARROW)
     x = torch.rand(3, 1, 8, 8)
     views = supernet.subnet_weights(SMALL, x)
     q = views["blocks.0.attn.q.linear"]
@@ -46,10 +50,10 @@ def test_subnet_weights_are_views_of_the_supernet():
 
 def test_subnet_computes_what_a_standalone_spikformer_with_its_weights_computes():
     torch.manual_seed(0)
-    supernet = SpikformerSupernet(DIGITS_SPACE)
+    supernet = SpikformerSupernet(NARROW)
     supernet.train()
     for _ in range(2):  # give BatchNorm non-trivial statistics
-        supernet.set_config(DIGITS_SPACE.max_config)(torch.rand(8, 1, 8, 8))
+        supernet.set_config(NARROW.max_config)(torch.rand(8, 1, 8, 8))
         functional.reset_net(supernet)
     low = dict(SMALL, threshold=[0.6, 0.6])  # the space's lowest threshold: the block's neurons fire
     standalone = models.Spikformer(img_size=8, patch_size=2, in_channels=1, num_classes=10, embed_dim=16,
@@ -92,7 +96,8 @@ def test_fitness_and_pareto_front_by_definition():
 def searched(tmp_path_factory):
     out = tmp_path_factory.mktemp("search")
     # one random subnet per batch: the search's guarantees, at the old speed (the ranking test trains sandwich)
-    return out, search_digits(out, epochs=15, generations=5, seed=0, progress=False, scheme="uniform")
+    return out, search_digits(out, NARROW, epochs=15, generations=5, seed=0, progress=False, scheme="uniform",
+                              retrain_epochs=0)
 
 
 def _dominates(b, a):
@@ -117,7 +122,7 @@ def test_best_subnet_beats_random_subnets_of_no_lower_energy(searched):
     rng = random.Random(123)
     compared = 0
     for _ in range(20):
-        config = DIGITS_SPACE.sample(rng)
+        config = NARROW.sample(rng)
         if key(config) == key(best.config):
             continue
         accuracy, energy = evaluate(config)
@@ -229,12 +234,170 @@ def test_min_config_is_the_cheapest_subnet_the_space_allows():
 
 
 def test_a_rerun_resumes_the_supernet_only_with_the_scheme_it_was_trained_with(tmp_path):
-    small = dict(epochs=1, generations=1, population=2, top_k=1, mutations=1, crossovers=1, progress=False)
+    small = dict(space=NARROW, epochs=1, generations=1, population=2, top_k=1, mutations=1, crossovers=1,
+                 progress=False, retrain_epochs=0)
     first = search_digits(str(tmp_path), **small)  # a str path, as the README writes it
     assert first["supernet_losses"] and (tmp_path / "supernet.json").is_file()
     with pytest.raises(ValueError, match="trained with scheme 'sandwich', asked 'uniform'"):
         search_digits(tmp_path, scheme="uniform", **small)
     assert search_digits(tmp_path, **small)["supernet_losses"] == []  # resumed: not trained again
+    with pytest.raises(ValueError, match="does not fit this search's supernet"):  # the widened digits space
+        search_digits(tmp_path, **{**small, "space": DIGITS_SPACE})
+    meta = json.loads((tmp_path / "supernet.json").read_text())
+    (tmp_path / "supernet.json").write_text(json.dumps({**meta, "dataset": "dvs_digits"}))
+    with pytest.raises(ValueError, match="trained on dvs_digits, asked digits"):
+        search_digits(tmp_path, **small)
+    (tmp_path / "supernet.json").write_text(json.dumps(meta))
     (tmp_path / "supernet.json").unlink()  # a run from before the sandwich rule: one random subnet per batch
     with pytest.raises(ValueError, match="trained with scheme 'uniform', asked 'sandwich'"):
         search_digits(tmp_path, **small)
+
+
+def _columns_hypervolume(points, reference):
+    """The same area summed by columns: between consecutive energies the covered height is the best
+    accuracy among points no costlier (rows in the code under test)."""
+    import math
+    floor, ceiling = reference
+    kept = [(math.log2(e), a) for a, e in points if e <= ceiling]
+    edges = sorted({x for x, _ in kept} | {math.log2(ceiling)})
+    area = 0.0
+    for left, right in zip(edges, edges[1:]):
+        height = max([a for x, a in kept if x <= left] + [floor]) - floor
+        area += (right - left) * max(height, 0.0)
+    return area
+
+
+def test_hypervolume_is_the_area_the_front_dominates():
+    from snnrs.search.quality import hypervolume
+    # two points, by hand: (acc 0.9, E 1) and (acc 0.5, E 0.25) under the box (0.1, E 4):
+    # 0.9 covers log2 4 - 0 = 2 octaves x 0.8, and 0.5 adds 2 more octaves x 0.4
+    assert hypervolume([(0.9, 1.0), (0.5, 0.25)], (0.1, 4.0)) == pytest.approx(2 * 0.8 + 2 * 0.4)
+    # dominated points, points above the ceiling and below chance add nothing
+    assert hypervolume([(0.9, 1.0), (0.5, 0.25), (0.4, 2.0), (0.99, 8.0), (0.05, 0.01)], (0.1, 4.0)) == \
+        pytest.approx(2.4)
+    assert hypervolume([], (0.1, 4.0)) == 0.0
+    rng = random.Random(0)
+    for _ in range(50):
+        points = [(rng.random(), rng.uniform(1e-3, 2.0)) for _ in range(rng.randint(1, 30))]
+        assert hypervolume(points, (0.1, 1.5)) == pytest.approx(_columns_hypervolume(points, (0.1, 1.5)))
+
+
+def test_random_search_and_the_comparison_spend_the_same_evaluations(tmp_path):
+    from snnrs.search.quality import compare_with_random, random_search, write_comparison
+    space = SearchSpace(embed_dim=(16, 24, 32), num_heads=(2,), mlp_ratio=(3.0,), depth=(1, 2), T=(2, 3),
+                        threshold=(0.6, 1.0, 1.4), tau=(2.0,))
+    calls = []
+
+    def evaluate(config):  # a stand-in scorer: accuracy grows with size, energy too, thresholds matter
+        calls.append(key(config))
+        size = config["embed_dim"] * config["depth"] * config["T"]
+        return min(0.99, 0.3 + size / 300 - 0.1 * config["threshold"][0]), size * (2.0 - config["threshold"][0])
+
+    drawn = random_search(space, evaluate, 9, reference_energy=100.0, seed=1)
+    assert len({key(e.config) for e in drawn}) == 9 == len(calls)
+    with pytest.raises(ValueError, match="distinct subnets"):
+        random_search(space, evaluate, 10_000, reference_energy=100.0, max_draws=500)
+    calls.clear()
+    runs = compare_with_random(space, evaluate, 100.0, [0, 1, 2], floor=0.1, progress=False, population=6, top_k=2,
+                               mutations=3, crossovers=3, generations=3)
+    assert len(calls) == len(set(calls))  # each subnet scored once over all six searches
+    for run in runs:
+        assert len(run.random) == len({key(e.config) for e in run.esnn}) == run.evaluated
+        assert run.esnn_hv > 0 and run.random_hv > 0
+    files = write_comparison(runs, tmp_path)
+    assert len(files["csv"].read_text().splitlines()) == 4 and files["png"].stat().st_size > 0
+
+
+TINY = SearchSpace(embed_dim=(8, 16), num_heads=(2,), mlp_ratio=(2.0,), depth=(1,), T=(2, 3), threshold=(0.6, 1.0),
+                   tau=(2.0,))
+TINY_RUN = dict(epochs=1, generations=1, population=2, top_k=1, mutations=1, crossovers=1, progress=False,
+                retrain_epochs=1)
+
+
+def test_search_runs_on_an_event_dataset_read_from_its_folder(tmp_path):
+    """#21 item 4: N-MNIST written in its own format, read as frames; T is pinned to the frames."""
+    from snnrs.search import data, search
+    from tests import event_writers as write
+    rng = np.random.default_rng(0)
+    root = tmp_path / "nmnist"
+    for split in ("Train", "Test"):
+        for digit in (1, 7):
+            for k in range(4):
+                path = root / split / str(digit) / f"{k:05d}.bin"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(write.atis_bin(write.random_events(rng, 80, 34, 34)))
+    nmnist = data.from_dataset("NMNIST", root, frames=3, seed=0, batch_size=4)
+    assert (nmnist.in_channels, nmnist.height, nmnist.width, nmnist.num_classes) == (2, 34, 34, 10)
+    assert nmnist.patch_size == 2 and nmnist.fit_space(TINY).T == (3,)  # 34 = 2 x 17: 17x17 tokens
+    assert nmnist.default_space().embed_dim == SearchSpace().embed_dim  # 34x34: the paper-size space
+    result = search(nmnist, tmp_path / "run", TINY, baseline=True, compare_random=2, **TINY_RUN)
+    assert result["space"].T == (3,) and all(e.config["T"] == 3 for e in result["search"].cache.values())
+    summary = json.loads((tmp_path / "run" / "best.json").read_text())
+    assert summary["dataset"] == "NMNIST" and 0 <= summary["retrained"]["test_accuracy"] <= 1
+    assert summary["baseline"]["subnet"].startswith("hand-designed D") and "-T3-" in summary["baseline"]["subnet"]
+    assert [r.seed for r in result["comparison"]] == [0, 1] and (tmp_path / "run" / "search_quality.png").is_file()
+    with pytest.raises(ValueError, match="not an event dataset class"):
+        data.from_dataset("load_digits", root)
+
+
+def test_patch_sizes_follow_spikformer_settings():
+    from snnrs.search.data import SearchData
+    sizes = {(32, 32): 4, (128, 128): 16, (12, 12): 2, (34, 34): 2, (64, 48): 8, (7, 7): 1}
+    for (h, w), patch in sizes.items():
+        assert SearchData("x", None, None, None, None, 2, h, w, 10).patch_size == patch, (h, w)
+
+
+def test_cli_search_on_the_emulated_dvs_digits(tmp_path, capsys):
+    from snnrs.cli import main
+    assert main(["search", "--dataset", "dvs_digits", "--T", "2", "--epochs", "1", "--generations", "1",
+                 "--population", "2", "--top-k", "1", "--mutations", "1", "--crossovers", "1", "--validate", "0",
+                 "--retrain-epochs", "0", "--no-progress", "--out", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    assert "dvs_digits: 128-wide supernet, patch 2, T 2" in printed
+    assert json.loads((tmp_path / "best.json").read_text())["config"]["T"] == 2
+    assert main(["search", "--dataset", "dvs_digits", "--root", str(tmp_path)]) == 1
+    assert "--root: dvs_digits is made from the embedded digits" in capsys.readouterr().err
+
+
+def test_the_baseline_is_the_cheapest_hand_designed_spikformer_of_no_lower_energy():
+    from snnrs.search import auto_spikformer as auto
+    designs = auto.hand_designed_configs(NARROW)
+    assert len(designs) == 3 * 2 and all(NARROW.valid(c) for c in designs)
+    assert {(c["T"], c["mlp_ratio"], c["tau"], tuple(c["threshold"])) for c in designs} == {(4, 4.0, 2.0, (1.0, 1.0))}
+    assert {c["num_heads"] for c in designs if c["embed_dim"] == 24} == {4}  # the most heads dividing 24
+
+    def energy(config):  # a stand-in price: width x depth
+        return 0.5, float(config["embed_dim"] * config["depth"])
+
+    pick = auto.cheapest_hand_design_above(NARROW, energy, 40.0)
+    assert (pick["embed_dim"], pick["depth"]) == (24, 2)  # 48: the least energy >= 40 (32 x 1 = 32 is lower)
+    assert (auto.cheapest_hand_design_above(NARROW, energy, 1e9)["embed_dim"]) == 32  # none above: the costliest
+    net = auto.hand_designed(NARROW, img_size=8, patch_size=2, in_channels=1, num_classes=10, config=pick)
+    assert isinstance(net, models.Spikformer) and len(net.blocks) == 2 and net.T == 4
+
+
+def test_evolution_keeps_the_fittest_subnets_ever_evaluated_as_parents():
+    """Elitism: the parents of each generation are the top_k of everything evaluated so far (the search
+    dropped a good subnet once its generation had passed, and lost to random search in hypervolume)."""
+    space = SearchSpace(embed_dim=(16, 24, 32), num_heads=(2,), mlp_ratio=(3.0,), depth=(1, 2), T=(2, 3))
+    noise = random.Random(5)
+
+    def evaluate(config):  # a stand-in scorer with noise, so that later generations can be worse
+        return noise.random(), float(config["embed_dim"] * config["T"])
+
+    picked = []
+
+    class Recording(EvolutionSearch):
+        def _children(self, parents, rng):
+            picked.append(([key(p) for p in parents], sorted(self.cache.values(), key=lambda e: e.fitness,
+                                                              reverse=True)[:self.top_k]))
+            return super()._children(parents, rng)
+
+    search = Recording(space, evaluate, 48.0, population=4, top_k=2, mutations=2, crossovers=2, generations=6,
+                       seed=1, progress=False)
+    search.run()
+    assert len(picked) == 6
+    for parents, fittest in picked:
+        assert parents == [key(e.config) for e in fittest]
+    best = [h["best_fitness"] for h in search.history]
+    assert best == sorted(best)  # the best so far never gets worse

@@ -8,7 +8,8 @@ import os
 import time
 from pathlib import Path
 
-DATASETS = ("digits", "NMNIST", "CIFAR10DVS", "DVS128Gesture", "ASLDVS", "NAVGesture", "NCaltech101", "SHD", "SSC")
+DATASETS = ("digits", "dvs_digits", "NMNIST", "CIFAR10DVS", "DVS128Gesture", "ASLDVS", "NAVGesture", "NCaltech101",
+            "SHD", "SSC")
 NEURONS = ("lif", "if", "plif")
 MODELS = ("auto", "spiking_cnn", "spiking_mlp")
 
@@ -129,6 +130,15 @@ def _data(args, rank, world):
         train = TensorBatches(x_train, y_train, args.batch_size, seed=args.seed, shard=(rank, world))
         test = TensorBatches(x_test, y_test, 512, shuffle=False)
         return train, test, x_test, tuple(x_train.shape[1:]), 10
+    if args.dataset == "dvs_digits":  # the digits through the DVS emulator: T frames [T, N, 2, 12, 12]
+        if args.root is not None:
+            raise ValueError("--root: the emulated-DVS digits are made from the embedded digits; --root is for the "
+                             "other datasets")
+        from snnrs.datasets import load_dvs_digits
+        (x_train, y_train), (x_test, y_test) = load_dvs_digits(args.T, seed=args.seed)
+        train = TimeFirst(TensorBatches(x_train, y_train, args.batch_size, seed=args.seed, shard=(rank, world)))
+        test = TimeFirst(TensorBatches(x_test, y_test, 512, shuffle=False))
+        return train, test, x_test[:64].transpose(0, 1), tuple(x_train.shape[2:]), 10
     if args.root is None:
         raise ValueError(f"--root: {args.dataset} needs the folder holding its files")
     from torch.utils.data import DataLoader, DistributedSampler

@@ -54,11 +54,21 @@ def train_standalone(make_supernet: Callable, config: dict, batches, epochs: int
     """A fresh network of the supernet's shape trained on ``config`` alone (its slice of the weights), on
     the labels: what the subnet reaches without sharing."""
     torch.manual_seed(seed)
-    net = make_supernet().set_config(config)
+    return fit(make_supernet().set_config(config), batches, epochs, lr)
+
+
+def fit(net: torch.nn.Module, batches, epochs: int, lr: float, progress: str | None = None) -> torch.nn.Module:
+    """Trains ``net`` on the labels: Adam at ``lr`` with a cosine schedule over ``epochs``, the network's
+    state reset after every batch (the budget every stand-alone network of the search gets).
+    ``progress``: a progress bar's label (None: no bar)."""
     optimizer = torch.optim.Adam(net.parameters(), lr=lr)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, max(1, epochs * len(batches)))
     net.train()
-    for _ in range(epochs):
+    epochs_iter = range(epochs)
+    if progress is not None:
+        from tqdm.auto import tqdm
+        epochs_iter = tqdm(epochs_iter, desc=progress, unit="epoch", mininterval=0.5)
+    for _ in epochs_iter:
         for x, y in batches:
             optimizer.zero_grad(set_to_none=True)
             F.cross_entropy(net(x), y).backward()
@@ -135,5 +145,5 @@ def write_ranking(ranking: Ranking, out: Path) -> dict[str, Path]:
     return {"csv": out / "ranking.csv", "png": out / "ranking.png"}
 
 
-__all__ = ["size", "spread_configs", "train_standalone", "rank_correlation", "validate_ranking", "write_ranking",
+__all__ = ["size", "spread_configs", "train_standalone", "fit", "rank_correlation", "validate_ranking", "write_ranking",
            "Ranking"]

@@ -112,6 +112,7 @@ def test_events_info_and_frames(sample_data, tmp_path, capsys):
     (["search", "--compare-random", "-2"], "--compare-random: expected a number of seeds >= 0"),
     (["search", "--retrain-seeds", "0"], "--retrain-seeds: expected a positive integer"),
     (["search", "--dataset", "NMNIST"], "--root: NMNIST needs the folder"),
+    (["search", "--T", "4"], "--T: the digits search T as a gene"),
 ])
 def test_failures_print_one_line_and_exit_non_zero(argv, message, capsys):
     assert main(argv) == 1

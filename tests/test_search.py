@@ -245,9 +245,11 @@ def test_a_rerun_resumes_the_supernet_only_with_the_scheme_it_was_trained_with(t
         search_digits(tmp_path, **{**small, "space": DIGITS_SPACE})
     meta = json.loads((tmp_path / "supernet.json").read_text())
     (tmp_path / "supernet.json").write_text(json.dumps({**meta, "dataset": "dvs_digits"}))
-    with pytest.raises(ValueError, match="trained on dvs_digits, asked digits"):
+    with pytest.raises(ValueError, match="trained with dataset 'dvs_digits', asked 'digits'"):
         search_digits(tmp_path, **small)
     (tmp_path / "supernet.json").write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match="trained with seed 0, asked 1"):  # another seed cuts another split
+        search_digits(tmp_path, seed=1, **small)
     (tmp_path / "supernet.json").unlink()  # a run from before the sandwich rule: one random subnet per batch
     with pytest.raises(ValueError, match="trained with scheme 'uniform', asked 'sandwich'"):
         search_digits(tmp_path, **small)
@@ -342,9 +344,11 @@ def test_search_runs_on_an_event_dataset_read_from_its_folder(tmp_path):
 
 def test_patch_sizes_follow_spikformer_settings():
     from snnrs.search.data import SearchData
-    sizes = {(32, 32): 4, (128, 128): 16, (12, 12): 2, (34, 34): 2, (64, 48): 8, (7, 7): 1}
+    sizes = {(32, 32): 4, (128, 128): 16, (12, 12): 2, (34, 34): 2, (64, 48): 8, (7, 7): 1, (240, 304): 16}
     for (h, w), patch in sizes.items():
         assert SearchData("x", None, None, None, None, 2, h, w, 10).patch_size == patch, (h, w)
+    with pytest.raises(ValueError, match="45x60 = 2700 tokens with patch 4"):  # ASL-DVS's 180x240
+        _ = SearchData("ASLDVS", None, None, None, None, 2, 180, 240, 24).patch_size
 
 
 def test_cli_search_on_the_emulated_dvs_digits(tmp_path, capsys):
@@ -369,16 +373,17 @@ def test_the_baseline_is_the_cheapest_hand_designed_spikformer_of_no_lower_energ
     def energy(config):  # a stand-in price: width x depth
         return 0.5, float(config["embed_dim"] * config["depth"])
 
-    pick = auto.cheapest_hand_design_above(NARROW, energy, 40.0)
-    assert (pick["embed_dim"], pick["depth"]) == (24, 2)  # 48: the least energy >= 40 (32 x 1 = 32 is lower)
-    assert (auto.cheapest_hand_design_above(NARROW, energy, 1e9)["embed_dim"]) == 32  # none above: the costliest
+    pick, no_lower = auto.cheapest_hand_design_above(NARROW, energy, 40.0)
+    assert (pick["embed_dim"], pick["depth"], no_lower) == (24, 2, True)  # 48: the least >= 40 (32 x 1 is lower)
+    top, no_lower = auto.cheapest_hand_design_above(NARROW, energy, 1e9)
+    assert (top["embed_dim"], top["depth"], no_lower) == (32, 2, False)  # none above: the costliest, and said so
     net = auto.hand_designed(NARROW, img_size=8, patch_size=2, in_channels=1, num_classes=10, config=pick)
     assert isinstance(net, models.Spikformer) and len(net.blocks) == 2 and net.T == 4
 
 
 def test_evolution_keeps_the_fittest_subnets_ever_evaluated_as_parents():
     """Elitism: the parents of each generation are the top_k of everything evaluated so far (the search
-    dropped a good subnet once its generation had passed, and lost to random search in hypervolume)."""
+    dropped a good subnet once its generation had passed)."""
     space = SearchSpace(embed_dim=(16, 24, 32), num_heads=(2,), mlp_ratio=(3.0,), depth=(1, 2), T=(2, 3))
     noise = random.Random(5)
 
@@ -401,3 +406,47 @@ def test_evolution_keeps_the_fittest_subnets_ever_evaluated_as_parents():
         assert parents == [key(e.config) for e in fittest]
     best = [h["best_fitness"] for h in search.history]
     assert best == sorted(best)  # the best so far never gets worse
+
+
+def test_a_subnets_score_and_a_retraining_do_not_depend_on_what_ran_before():
+    """Each subnet is calibrated on the same batches and each stand-alone training sees the same batch order,
+    however many evaluations or trainings used the (shared, reshuffling) batches before."""
+    from snnrs.search import SubnetEvaluator, data
+    from snnrs.search.ranking import fit
+    digits = data.digits(seed=0)
+    torch.manual_seed(0)
+    supernet = SpikformerSupernet(NARROW, **digits.shape)
+    evaluate = SubnetEvaluator(supernet, digits.calibration, digits.validation)
+    first = evaluate(SMALL)
+    evaluate(NARROW.max_config)
+    for _ in range(3):
+        next(iter(digits.calibration))  # someone else draws from the same batches
+    assert evaluate(SMALL) == first
+
+    def trained():
+        torch.manual_seed(1)
+        net = SpikformerSupernet(NARROW, **digits.shape).set_config(SMALL)
+        return fit(net, digits.fit, 1, 1e-2, order_seed=5).head.weight.detach().clone()
+
+    once = trained()
+    next(iter(digits.fit))
+    assert torch.equal(trained(), once)
+
+
+def test_a_retrained_subnet_is_built_as_the_supernet_runs_it():
+    """standalone_spikformer (retraining, hand designs) applies T, tau and the block thresholds as the
+    supernet's set_config does: loaded with the subnet's slices, it computes the same outputs."""
+    from snnrs.search.auto_spikformer import standalone_spikformer
+    torch.manual_seed(0)
+    supernet = SpikformerSupernet(NARROW)
+    config = dict(SMALL, embed_dim=24, num_heads=4, depth=2, T=3, tau=1.25, threshold=[0.6, 1.4])
+    net = standalone_spikformer(config, img_size=8, patch_size=2, in_channels=1, num_classes=10)
+    assert isinstance(net, models.Spikformer) and len(net.blocks) == 2 and net.T == 3
+    big = supernet.state_dict()
+    net.load_state_dict({name: big[name][tuple(slice(0, n) for n in value.shape)] if value.dim() else big[name]
+                         for name, value in net.state_dict().items()})
+    supernet.set_config(config).train()
+    net.train()
+    x = torch.rand(5, 1, 8, 8) * 3
+    with torch.no_grad():
+        assert torch.allclose(supernet(x), net(x), atol=1e-5)

@@ -95,12 +95,16 @@ class SubnetEvaluator:
     ``(x, y)`` as ``x_val`` alone."""
 
     def __init__(self, supernet: SpikformerSupernet, calibration, x_val, y_val: torch.Tensor | None = None,
-                 calibration_steps: int = 4):
+                 calibration_steps: int = 4, calibration_seed: int = 0):
         self.supernet, self.calibration, self.steps = supernet, calibration, calibration_steps
         self.validation = [(x_val, y_val)] if y_val is not None else x_val
+        self.calibration_seed = calibration_seed
 
     def __call__(self, config: dict) -> tuple[float, float]:
         net = self.supernet.set_config(config)
+        if hasattr(getattr(self.calibration, "loader", self.calibration), "generator"):
+            # the same calibration batches for every subnet: a score must not depend on how many came before
+            search_data.reseed(self.calibration, self.calibration_seed)
         net.recalibrate(self.calibration, self.steps)
         return measure(net, self.validation)
 
@@ -130,23 +134,40 @@ def hand_designed_configs(space: SearchSpace) -> list[dict]:
             for d in space.embed_dim if any(d % h == 0 for h in space.num_heads) for depth in space.depth]
 
 
+def standalone_spikformer(config: dict, img_size: int, patch_size: int, in_channels: int,
+                          num_classes: int) -> torch.nn.Module:
+    """A subnet written as a plain :class:`snnrs.models.Spikformer` with fresh weights: its width, heads, MLP
+    ratio, depth and T, tau on every LIF, each block's threshold on the block's LIF neurons (the attention
+    neuron keeps 0.5), as :meth:`SpikformerSupernet.set_config` applies them. Retrained subnets and hand
+    designs are built this way alike: a slice of the supernet's initialisation would give the convolutions
+    the largest width's (smaller) initial scale."""
+    from snnrs.models import Spikformer
+    net = Spikformer(img_size=img_size, patch_size=patch_size, in_channels=in_channels, num_classes=num_classes,
+                     embed_dim=config["embed_dim"], num_heads=config["num_heads"], mlp_ratio=config["mlp_ratio"],
+                     depths=config["depth"], T=config["T"], tau=float(config["tau"]))
+    for block, threshold in zip(net.blocks, config["threshold"]):
+        attention = block.attn
+        for lif in (attention.q_lif, attention.k_lif, attention.v_lif, attention.proj_lif, block.mlp.lif1,
+                    block.mlp.lif2):
+            lif.v_threshold = float(threshold)
+    return net
+
+
 def hand_designed(space: SearchSpace, img_size: int, patch_size: int, in_channels: int, num_classes: int,
                   config: dict | None = None) -> torch.nn.Module:
-    """:class:`snnrs.models.Spikformer` written by hand (no supernet) at ``config``, one of
-    :func:`hand_designed_configs` (default: the space's largest)."""
-    from snnrs.models import Spikformer
-    c = space.max_config if config is None else config
-    return Spikformer(img_size=img_size, patch_size=patch_size, in_channels=in_channels, num_classes=num_classes,
-                      embed_dim=c["embed_dim"], num_heads=c["num_heads"], mlp_ratio=c["mlp_ratio"], depths=c["depth"],
-                      T=c["T"])
+    """The hand-designed Spikformer at ``config``, one of :func:`hand_designed_configs` (default: the space's
+    largest), as :func:`standalone_spikformer` builds it."""
+    return standalone_spikformer(space.max_config if config is None else config, img_size, patch_size,
+                                 in_channels, num_classes)
 
 
-def cheapest_hand_design_above(space: SearchSpace, evaluate, energy: float) -> dict:
-    """The hand-designed Spikformer (:func:`hand_designed_configs`) of least energy that is no lower than
-    ``energy``, energies priced by ``evaluate`` (the supernet's); the costliest if none reaches it."""
+def cheapest_hand_design_above(space: SearchSpace, evaluate, energy: float) -> tuple[dict, bool]:
+    """``(config, no_lower)``: the hand-designed Spikformer (:func:`hand_designed_configs`) of least energy
+    that is no lower than ``energy``, energies priced by ``evaluate`` (the supernet's), and True; the
+    costliest and False if none reaches it (the comparison is then not the one asked for, and says so)."""
     priced = sorted((evaluate(c)[1], key(c), c) for c in hand_designed_configs(space))
     above = [entry for entry in priced if entry[0] >= energy]
-    return (above[0] if above else priced[-1])[2]
+    return (above[0][2], True) if above else (priced[-1][2], False)
 
 
 def write_front(front: list[Evaluation], evaluations: list[Evaluation], out: Path) -> dict[str, Path]:
@@ -186,7 +207,11 @@ def _trained_with(out: Path) -> dict:
         return {"scheme": "uniform", "dataset": "digits"}
     try:
         recorded = json.loads(meta.read_text())
-        return {"scheme": str(recorded["scheme"]), "dataset": str(recorded.get("dataset", "digits"))}
+        found = {"scheme": str(recorded["scheme"]), "dataset": str(recorded.get("dataset", "digits"))}
+        for name in ("frames", "seed"):  # recorded since event data came (seed: since the first scheme)
+            if name in recorded:
+                found[name] = recorded[name]
+        return found
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
         raise ValueError(f"{meta}: not a readable supernet description ({e!r}); delete it with supernet.pt to "
                          "train anew") from None
@@ -235,9 +260,11 @@ def search(data: SearchData, out: Path | None = None, space: SearchSpace | None 
         if trained_with["scheme"] != scheme:
             raise ValueError(f"{weights}: trained with scheme {trained_with['scheme']!r}, asked {scheme!r}: resume "
                              f"with --scheme {trained_with['scheme']}, or delete it to train the supernet anew")
-        if trained_with["dataset"] != data.name:
-            raise ValueError(f"{weights}: trained on {trained_with['dataset']}, asked {data.name}: give another "
-                             "--out, or delete it to train the supernet anew")
+        asked = {"dataset": data.name, "frames": data.frames, "seed": seed}
+        for name, value in asked.items():  # the seed cuts the validation split: another one was trained on
+            if name in trained_with and trained_with[name] != value:
+                raise ValueError(f"{weights}: trained with {name} {trained_with[name]!r}, asked {value!r}: give "
+                                 "another --out, or delete it to train the supernet anew")
         try:
             supernet.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
         except RuntimeError as e:  # another space or input shape: the tensors do not fit
@@ -248,7 +275,7 @@ def search(data: SearchData, out: Path | None = None, space: SearchSpace | None 
         losses = train_supernet(supernet, batches, epochs, lr=lr, seed=seed, progress=progress, scheme=scheme)
         if weights is not None:
             atomic.write_json(out / "supernet.json", {"scheme": scheme, "epochs": epochs, "lr": lr, "seed": seed,
-                                                      "dataset": data.name})
+                                                      "dataset": data.name, "frames": data.frames})
             atomic.save_torch(supernet.state_dict(), weights)
     evaluate = quality.CachedEvaluator(SubnetEvaluator(supernet, data.calibration, data.validation))
     top_accuracy, reference_energy = evaluate(space.max_config)
@@ -268,7 +295,7 @@ def search(data: SearchData, out: Path | None = None, space: SearchSpace | None 
         for k in range(retrain_seeds):
             torch.manual_seed(seed + k)
             net = ranking.fit(make(), batches, budget, lr, progress=f"{what} ({k + 1}/{retrain_seeds})"
-                              if progress else None)
+                              if progress else None, order_seed=seed + k)
             (val_accuracy, energy), (test_accuracy, _) = measure(net, data.validation), measure(net, data.test)
             runs.append({"validation_accuracy": val_accuracy, "test_accuracy": test_accuracy, "energy_mJ": energy})
         mean = {name: sum(r[name] for r in runs) / len(runs) for name in runs[0]}
@@ -276,11 +303,11 @@ def search(data: SearchData, out: Path | None = None, space: SearchSpace | None 
 
     if retrain_epochs:
         result["retrained"] = {"subnet": key(best.config),
-                               **standalone(lambda: make_supernet().set_config(best.config), "retrain best")}
+                               **standalone(lambda: standalone_spikformer(best.config, **data.shape), "retrain best")}
     if baseline:
         # the hand-designed Spikformer to beat: the cheapest one whose energy is no lower than the best's
-        design = cheapest_hand_design_above(space, evaluate, best.energy_mj)
-        result["baseline"] = {"subnet": "hand-designed " + key(design),
+        design, no_lower = cheapest_hand_design_above(space, evaluate, best.energy_mj)
+        result["baseline"] = {"subnet": "hand-designed " + key(design), "energy_no_lower": no_lower,
                               **standalone(lambda: hand_designed(space, **data.shape, config=design),
                                            "hand-designed")}
     if validate:
@@ -309,7 +336,7 @@ def search(data: SearchData, out: Path | None = None, space: SearchSpace | None 
     return result
 
 
-def search_digits(out: Path | None = None, space: SearchSpace = DIGITS_SPACE, seed: int = 0, **kwargs) -> dict:
+def search_digits(out: Path | None = None, space: SearchSpace = DIGITS_SPACE, *, seed: int = 0, **kwargs) -> dict:
     """:func:`search` on the embedded digits (keyword arguments as :func:`search`); the result also holds
     ``test`` and ``validation`` as ``(x, y)`` tensors."""
     data = search_data.digits(seed)
@@ -319,4 +346,5 @@ def search_digits(out: Path | None = None, space: SearchSpace = DIGITS_SPACE, se
 
 
 __all__ = ["DIGITS_SPACE", "SCHEMES", "train_supernet", "SubnetEvaluator", "measure", "hand_designed",
-           "hand_designed_configs", "cheapest_hand_design_above", "write_front", "search", "search_digits"]
+           "standalone_spikformer", "hand_designed_configs", "cheapest_hand_design_above", "write_front", "search",
+           "search_digits"]

@@ -13,6 +13,19 @@ import torch
 from snnrs.search.space import SearchSpace
 
 VALIDATION_FRACTION = 0.2
+MAX_TOKENS = 1024  # 32x32 tokens: SSA's attention is tokens x tokens per head, step and sample
+
+
+def reseed(batches, seed: int) -> None:
+    """Restarts the shuffling of ``batches`` (``TensorBatches``, a ``DataLoader`` with a generator, or either
+    under ``TimeFirst``) at ``seed``: every stand-alone training and every subnet's BatchNorm calibration then
+    sees the same batch order whatever ran before it (a resumed run, another option, another evaluation order)."""
+    inner = getattr(batches, "loader", batches)
+    generator = getattr(inner, "generator", None)
+    if generator is None:
+        raise TypeError(f"batches: {type(inner).__name__} has no generator to reseed; give TensorBatches or a "
+                        "DataLoader(..., generator=torch.Generator())")
+    generator.manual_seed(seed)
 
 
 @dataclass
@@ -38,6 +51,12 @@ class SearchData:
         p = 16
         while p > 1 and (self.height % p or self.width % p or min(self.height, self.width) // p < 6):
             p //= 2
+        tokens = (self.height // p) * (self.width // p)
+        if tokens > MAX_TOKENS:
+            raise ValueError(f"{self.name}: {self.height}x{self.width} frames give {self.height // p}x"
+                             f"{self.width // p} = {tokens} tokens with patch {p} (the largest power of two "
+                             f"dividing both sides); more than {MAX_TOKENS} make SSA's token x token attention "
+                             "too large: crop or downsample the frames to a size a power of two divides")
         return p
 
     @property
@@ -110,18 +129,21 @@ def from_dataset(name: str, root, frames: int = 4, seed: int = 0, batch_size: in
         raise ValueError(f"root: {root} holds {len(train_set)} training sample(s) of {name}; at least 2 are needed "
                          "to cut a validation part")
     sample, _ = train_set[0]
-    if sample.dim() != 4:
+    if sample.dim() != 4 or min(sample.shape[2:]) < 2:
         raise ValueError(f"dataset: {name} gives frames of shape {tuple(sample.shape)}; the Spikformer needs "
-                         "[T, C, H, W] (2-D sensors)")
+                         "[T, C, H, W] frames of a 2-D sensor")
     fit_idx, val_idx = _cut(len(train_set), seed)
     fit_set, val_set = Subset(train_set, fit_idx.tolist()), Subset(train_set, val_idx.tolist())
-    generator = torch.Generator().manual_seed(seed)
-    classes = len(getattr(cls, "classes", [])) or int(max(int(y) for _, y in train_set)) + 1
-    return SearchData(name, TimeFirst(DataLoader(fit_set, batch_size, shuffle=True, generator=generator)),
-                      TimeFirst(DataLoader(fit_set, 128, shuffle=True, generator=generator)),
+    classes = len(getattr(train_set, "classes", None) or []) or int(max(int(y) for _, y in train_set)) + 1
+    def shuffled(size, order_seed):  # each loader its own generator: reseeding one leaves the other be
+        return TimeFirst(DataLoader(fit_set, size, shuffle=True, generator=torch.Generator().manual_seed(order_seed)))
+
+    data = SearchData(name, shuffled(batch_size, seed), shuffled(128, seed + 1),
                       TimeFirst(DataLoader(val_set, 128)), TimeFirst(DataLoader(test_set, 128)),
                       in_channels=sample.shape[1], height=sample.shape[2], width=sample.shape[3],
                       num_classes=classes, frames=frames)
+    _ = data.patch_size  # a frame size the supernet cannot take fails here, before any training
+    return data
 
 
-__all__ = ["SearchData", "digits", "dvs_digits", "from_dataset", "VALIDATION_FRACTION"]
+__all__ = ["SearchData", "digits", "dvs_digits", "from_dataset", "reseed", "VALIDATION_FRACTION", "MAX_TOKENS"]

@@ -60,8 +60,9 @@ class CachedEvaluator:
 
 def random_search(space: SearchSpace, evaluate: Callable, count: int, reference_energy: float, beta: float = 0.01,
                   seed: int = 0, max_draws: int = 100_000) -> list[Evaluation]:
-    """``count`` distinct subnets drawn uniformly from the space, each evaluated once."""
-    rng = random.Random(seed)
+    """``count`` distinct subnets drawn uniformly from the space, each evaluated once. Its own random stream
+    (not ESNN's with the same seed, whose first population would be the same draws)."""
+    rng = random.Random(f"random search {seed}")
     found: dict[str, Evaluation] = {}
     for _ in range(max_draws):
         if len(found) == count:

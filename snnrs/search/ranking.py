@@ -54,13 +54,18 @@ def train_standalone(make_supernet: Callable, config: dict, batches, epochs: int
     """A fresh network of the supernet's shape trained on ``config`` alone (its slice of the weights), on
     the labels: what the subnet reaches without sharing."""
     torch.manual_seed(seed)
-    return fit(make_supernet().set_config(config), batches, epochs, lr)
+    return fit(make_supernet().set_config(config), batches, epochs, lr, order_seed=seed)
 
 
-def fit(net: torch.nn.Module, batches, epochs: int, lr: float, progress: str | None = None) -> torch.nn.Module:
+def fit(net: torch.nn.Module, batches, epochs: int, lr: float, progress: str | None = None,
+        order_seed: int | None = None) -> torch.nn.Module:
     """Trains ``net`` on the labels: Adam at ``lr`` with a cosine schedule over ``epochs``, the network's
     state reset after every batch (the budget every stand-alone network of the search gets).
-    ``progress``: a progress bar's label (None: no bar)."""
+    ``progress``: a progress bar's label (None: no bar). ``order_seed``: restart the batches' shuffling there
+    first (:func:`snnrs.search.data.reseed`), so the training does not depend on what used them before."""
+    if order_seed is not None:
+        from snnrs.search.data import reseed
+        reseed(batches, order_seed)
     optimizer = torch.optim.Adam(net.parameters(), lr=lr)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, max(1, epochs * len(batches)))
     net.train()

@@ -42,3 +42,14 @@ def random_events(rng, n, width, height, span=100_000):
     t = np.sort(rng.integers(0, span, n))
     return [(int(t[i]), int(rng.integers(0, width)), int(rng.integers(0, height)), int(rng.integers(0, 2)))
             for i in range(n)]
+
+
+def nmnist_folder(root, rng, per_class: int, digits=(1, 7), events: int = 80):
+    """A small N-MNIST tree (``Train/`` and ``Test/``, one folder per digit) of random ATIS recordings."""
+    for split in ("Train", "Test"):
+        for digit in digits:
+            for k in range(per_class):
+                path = root / split / str(digit) / f"{k:05d}.bin"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(atis_bin(random_events(rng, events, 34, 34)))
+    return root

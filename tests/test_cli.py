@@ -133,13 +133,7 @@ def test_train_on_dataset_classes_from_their_folders(tmp_path, capsys):
     """N-MNIST (images: the CNN) and SHD (1-D: the MLP), written in their own formats."""
     from tests import event_writers as write
     rng = np.random.default_rng(0)
-    root = tmp_path / "nmnist"
-    for split in ("Train", "Test"):
-        for digit in (1, 7):
-            for k in range(3):
-                path = root / split / str(digit) / f"{k:05d}.bin"
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_bytes(write.atis_bin(write.random_events(rng, 80, 34, 34)))
+    root = write.nmnist_folder(tmp_path / "nmnist", rng, per_class=3)
     assert main(["train", "--dataset", "NMNIST", "--root", str(root), "--epochs", "1", "--channels", "4", "8",
                  "--out", str(tmp_path / "run_nmnist"), "--no-progress"]) == 0
     assert "spiking_cnn" in capsys.readouterr().out and (tmp_path / "run_nmnist" / "model.nir").is_file()

@@ -26,8 +26,8 @@ from snnrs.search import (
 # the ranking test's budget and bounds: see test_ranking_measures_the_supernet_and_a_shuffled_one_ranks_nothing
 EPOCHS_SMALL = 6
 SHUFFLES = 10
-TAU_TRAINED = 0.5  # measured 0.79
-TAU_SHUFFLED = 0.25  # measured mean 0.02
+TAU_TRAINED = 0.5  # measured 0.73
+TAU_SHUFFLED = 0.25  # measured mean -0.10
 # the guarantees are tested on a narrow space (fast); DIGITS_SPACE is the default run's
 NARROW = SearchSpace(embed_dim=(16, 24, 32), num_heads=(2, 4), mlp_ratio=(3.0, 3.5, 4.0), depth=(1, 2), T=(2, 3, 4))
 SMALL = {"embed_dim": 16, "num_heads": 2, "mlp_ratio": 3.0, "depth": 1, "T": 2, "threshold": [1.0, 1.0], "tau": 2.0}
@@ -321,13 +321,7 @@ def test_search_runs_on_an_event_dataset_read_from_its_folder(tmp_path):
     from snnrs.search import data, search
     from tests import event_writers as write
     rng = np.random.default_rng(0)
-    root = tmp_path / "nmnist"
-    for split in ("Train", "Test"):
-        for digit in (1, 7):
-            for k in range(4):
-                path = root / split / str(digit) / f"{k:05d}.bin"
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_bytes(write.atis_bin(write.random_events(rng, 80, 34, 34)))
+    root = write.nmnist_folder(tmp_path / "nmnist", rng, per_class=4)
     nmnist = data.from_dataset("NMNIST", root, frames=3, seed=0, batch_size=4)
     assert (nmnist.in_channels, nmnist.height, nmnist.width, nmnist.num_classes) == (2, 34, 34, 10)
     assert nmnist.patch_size == 2 and nmnist.fit_space(TINY).T == (3,)  # 34 = 2 x 17: 17x17 tokens
